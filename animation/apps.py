@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AnimationConfig(AppConfig):
+    name = "animation"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,5 @@
+import sys
+
+from animation.engine.cli import main
+
+sys.exit(main())

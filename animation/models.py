@@ -1,0 +1,58 @@
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Alignment(models.Model):
+    """Where every word (or Chinese character) of the approved text falls in the recording."""
+
+    id = models.BigAutoField(primary_key=True)
+    recording = models.OneToOneField("contributions.Recording", on_delete=models.CASCADE, related_name="alignment")
+    language = models.CharField(max_length=16)
+    model_name = models.CharField(max_length=200)
+    transcript = models.TextField(blank=True)
+    match_score = models.FloatField(default=0)
+    units = models.JSONField(default=list)
+    phrases = models.JSONField(default=list)
+    webvtt = models.TextField()
+    seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Animation(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        ALIGNING = "aligning", _("Aligning the words")
+        RENDERING = "rendering", _("Animating the painting")
+        READY = "ready", _("Ready for review")
+        PUBLISHED = "published", _("Published")
+        FAILED = "failed", _("Failed")
+        REMOVED = "removed", _("Removed")
+
+    IN_PROGRESS = (Status.QUEUED, Status.ALIGNING, Status.RENDERING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recording = models.ForeignKey("contributions.Recording", on_delete=models.CASCADE, related_name="animations")
+    event = models.ForeignKey("gallery.Event", on_delete=models.CASCADE, related_name="animations")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.FloatField(default=0)
+    video = models.FileField(max_length=300, blank=True)
+    poster = models.FileField(max_length=300, blank=True)
+    subtitles = models.FileField(max_length=300, blank=True)
+    curves = models.FileField(max_length=300, blank=True)
+    frame_count = models.PositiveIntegerField(default=0)
+    fps = models.PositiveSmallIntegerField(default=25)
+    stage_seconds = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-published_at", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"Animation {self.id} ({self.status})"

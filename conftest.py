@@ -1,0 +1,149 @@
+"""Fixtures shared by every test: demo media, accounts, a festival, and a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent
+DEMO = REPO / "demo"
+CHINESE_POEM = DEMO / "speech" / "chinese_poem1.flac"
+CHINESE_POEM_TEXT = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+ENGLISH_CLIP = DEMO / "speech" / "english_radio.flac"
+ENGLISH_CLIP_TEXT = (
+    "The holidays are a time of celebrating with loved ones, enjoying the festivities and muddling through "
+    "Wisconsin's cold. But for many this year has been"
+)
+PAINTINGS = sorted((DEMO / "paintings").glob("*.jpg"))
+
+
+@pytest.fixture
+def demo_media() -> dict:
+    return {
+        "chinese_poem": CHINESE_POEM,
+        "chinese_poem_text": CHINESE_POEM_TEXT,
+        "english_clip": ENGLISH_CLIP,
+        "english_clip_text": ENGLISH_CLIP_TEXT,
+        "paintings": PAINTINGS,
+    }
+
+
+def ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def transcode(source: Path, destination: Path, *arguments: str) -> Path:
+    """Make a test file with the shipped ffmpeg (webm/opus, mp3, 16-bit wav...)."""
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-i", str(source), *arguments, str(destination)], check=True)
+    return destination
+
+
+@pytest.fixture
+def groups(db):
+    from django.contrib.auth.models import Group
+
+    return {name: Group.objects.get_or_create(name=name)[0] for name in ("moderators", "curators")}
+
+
+@pytest.fixture
+def resident(db):
+    from accounts.models import User
+    from contributions.services import consent_give
+
+    user = User.objects.create_user("resident", password="resident-pass-1", display_name="Li Ming")
+    consent_give(user=user, public_animation=True, open_dataset=False)
+    return user
+
+
+@pytest.fixture
+def other_resident(db):
+    from accounts.models import User
+    from contributions.services import consent_give
+
+    user = User.objects.create_user("neighbour", password="neighbour-pass-1", display_name="Chen Jing")
+    consent_give(user=user, public_animation=True, open_dataset=False)
+    return user
+
+
+@pytest.fixture
+def moderator(db, groups):
+    from accounts.models import User
+
+    user = User.objects.create_user("moderator", password="moderator-pass-1", display_name="Wang Fang")
+    user.groups.add(groups["moderators"])
+    return user
+
+
+@pytest.fixture
+def festival(db, tmp_path):
+    """An event with one painting and a Chinese and an English passage, from the repo's demo media."""
+    from django.core.files import File
+
+    from contributions.models import Passage
+    from gallery.models import Event, Painting
+
+    event = Event.objects.create(slug="test-festival", title="Test Festival")
+    painting = Painting(event=event, title="Portrait of a Young Woman", artist="Unknown")
+    with (DEMO / "paintings" / "art_2.jpg").open("rb") as handle:
+        painting.image.save("art_2.jpg", File(handle), save=False)
+    painting.save()
+    chinese = Passage.objects.create(
+        event=event, painting=painting, title="静夜思", text=CHINESE_POEM_TEXT, language="zh", max_seconds=30
+    )
+    english = Passage.objects.create(
+        event=event, painting=painting, title="Holidays", text=ENGLISH_CLIP_TEXT, language="en", max_seconds=30
+    )
+    return {"event": event, "painting": painting, "chinese": chinese, "english": english}
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (in this process, its own thread) consuming every queue from the real broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    app.conf.task_always_eager = False
+    # Messages left by an earlier, interrupted run would point at rows that no longer exist.
+    with app.connection_for_write() as connection:
+        for queue in ("default", "speech", "render"):
+            connection.default_channel.queue_purge(queue)
+    with start_worker(
+        app, queues=["default", "speech", "render"], perform_ping_check=False, pool="solo", shutdown_timeout=30
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    """Debian's Chromium. In CI its absence is a failure (.ci/run installs it), elsewhere a skip."""
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: .ci/run must install Debian's chromium package")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def media_root(request, tmp_path):
+    """Each test gets its own MEDIA_ROOT, so a test can check what was stored and what was not."""
+    if "settings" not in request.fixturenames and not _uses_django(request):
+        yield None
+        return
+    settings = request.getfixturevalue("settings")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    yield settings.MEDIA_ROOT
+
+
+def _uses_django(request) -> bool:
+    return any(
+        name in request.fixturenames for name in ("db", "transactional_db", "client", "festival", "resident")
+    ) or request.node.get_closest_marker("django_db") is not None

@@ -1,0 +1,139 @@
+"""Thin DRF views over contributions.services and selectors."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from contributions import selectors, services
+from contributions.api.serializers import (
+    ConsentSerializer,
+    ModerationItemSerializer,
+    PassageSerializer,
+    RecordingSerializer,
+    RecordingUploadSerializer,
+    RejectSerializer,
+)
+from contributions.models import Recording
+
+
+class IsModerator(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user.is_authenticated and request.user.is_moderator())
+
+
+class PassageList(generics.ListAPIView):
+    permission_classes = [permissions.AllowAny]
+    serializer_class = PassageSerializer
+
+    def get_queryset(self):
+        return selectors.passages_open()
+
+
+class ConsentView(APIView):
+    @extend_schema(responses=ConsentSerializer)
+    def get(self, request):
+        consent = selectors.consent_current(user=request.user)
+        if consent is None:
+            return Response({"detail": "No consent given yet."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(ConsentSerializer(consent).data)
+
+    @extend_schema(request=ConsentSerializer, responses={201: ConsentSerializer})
+    def post(self, request):
+        serializer = ConsentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        consent = services.consent_give(user=request.user, **serializer.validated_data)
+        return Response(ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
+
+
+class RecordingListCreate(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "uploads"
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(responses=RecordingSerializer(many=True))
+    def get(self, request):
+        return Response(RecordingSerializer(selectors.recordings_of(user=request.user), many=True).data)
+
+    @extend_schema(request=RecordingUploadSerializer, responses={201: RecordingSerializer})
+    def post(self, request):
+        serializer = RecordingUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            recording = services.recording_submit(
+                contributor=request.user,
+                passage=serializer.validated_data["passage"],
+                upload=serializer.validated_data["audio"],
+            )
+        except services.RecordingRejected as rejection:
+            return Response({"detail": rejection.message, "code": rejection.code}, status=rejection.status)
+        return Response(RecordingSerializer(recording).data, status=status.HTTP_201_CREATED)
+
+
+class RecordingDetail(APIView):
+    def get_object(self, request, recording_id) -> Recording:
+        # Another resident's recording is "not found", never "forbidden": ids must not leak.
+        return get_object_or_404(selectors.recordings_of(user=request.user), id=recording_id)
+
+    @extend_schema(responses=RecordingSerializer)
+    def get(self, request, recording_id):
+        return Response(RecordingSerializer(self.get_object(request, recording_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, recording_id):
+        services.recording_withdraw(recording=self.get_object(request, recording_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ModerationQueue(generics.ListAPIView):
+    permission_classes = [IsModerator]
+    serializer_class = ModerationItemSerializer
+
+    def get_queryset(self):
+        return selectors.moderation_queue(
+            moderator=self.request.user,
+            event_id=self.request.query_params.get("event"),
+            language=self.request.query_params.get("language"),
+        )
+
+
+class _DecisionView(APIView):
+    permission_classes = [IsModerator]
+
+    def get_recording(self, request, recording_id) -> Recording:
+        recording = get_object_or_404(Recording.objects.select_related("passage__event"), id=recording_id)
+        if not selectors.moderator_may_review(moderator=request.user, recording=recording):
+            raise PermissionDenied("You do not moderate this event.")
+        return recording
+
+
+class ApproveRecording(_DecisionView):
+    @extend_schema(request=None, responses=RecordingSerializer)
+    def post(self, request, recording_id):
+        try:
+            recording = services.recording_approve(
+                recording=self.get_recording(request, recording_id), moderator=request.user
+            )
+        except services.InvalidTransition as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(RecordingSerializer(recording).data)
+
+
+class RejectRecording(_DecisionView):
+    @extend_schema(request=RejectSerializer, responses=RecordingSerializer)
+    def post(self, request, recording_id):
+        serializer = RejectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            recording = services.recording_reject(
+                recording=self.get_recording(request, recording_id), moderator=request.user, **serializer.validated_data
+            )
+        except services.InvalidTransition as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+        return Response(RecordingSerializer(recording).data)

@@ -1,0 +1,38 @@
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from contributions.models import Recording
+
+
+class SignupForm(UserCreationForm):
+    display_name = forms.CharField(label=_("Name shown with your readings"), max_length=80)
+    email = forms.EmailField(label=_("Email"), help_text=_("Only used to reset your password."))
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "display_name", "email")
+
+
+class ConsentForm(forms.Form):
+    public_animation = forms.BooleanField(
+        required=True,
+        label=_(
+            "I agree that my recorded voice is used in a public animation of the painting in the festival "
+            "gallery, shown with my display name. I can withdraw it at any time, and it is then deleted."
+        ),
+    )
+    open_dataset = forms.BooleanField(
+        required=False,
+        label=_("I also agree that my recording joins the festival's open speech dataset (optional)."),
+    )
+
+
+class UploadForm(forms.Form):
+    audio = forms.FileField(label=_("Recording file"))
+
+
+class RejectForm(forms.Form):
+    reason = forms.ChoiceField(choices=Recording.RejectionReason.choices, label=_("Reason"))
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Note"))

@@ -1,0 +1,109 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+CONSENT_VERSION = 1
+
+
+def recording_original_path(recording: "Recording", filename: str) -> str:
+    return f"recordings/{recording.id}/original.{recording.original_extension or 'bin'}"
+
+
+class Passage(models.Model):
+    """A text residents read aloud beside a painting: a poem, a line of a classic."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey("gallery.Event", on_delete=models.CASCADE, related_name="passages")
+    painting = models.ForeignKey("gallery.Painting", on_delete=models.CASCADE, related_name="passages")
+    title = models.CharField(_("title"), max_length=200)
+    text = models.TextField(_("text"))
+    language = models.CharField(_("language"), max_length=16, help_text="BCP-47 code, e.g. zh or en")
+    speaking_face = models.PositiveSmallIntegerField(_("face that speaks"), default=0)
+    max_seconds = models.PositiveSmallIntegerField(_("longest recording in seconds"), default=60)
+    is_open = models.BooleanField(_("open for recordings"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["painting__title", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Consent(models.Model):
+    """What a resident agreed to, and when. A new row for every change keeps the history."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
+    version = models.PositiveSmallIntegerField(default=CONSENT_VERSION)
+    public_animation = models.BooleanField(default=False)
+    open_dataset = models.BooleanField(default=False)
+    agreed_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-agreed_at"]
+
+
+class Recording(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a moderator")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class RejectionReason(models.TextChoices):
+        MISREAD = "misread", _("The text was misread")
+        NOISE = "noise", _("Too much background noise")
+        LEVEL = "level", _("Too quiet or clipped")
+        LANGUAGE = "language", _("Wrong language")
+        OFFENSIVE = "offensive", _("Offensive content")
+        CUT_OFF = "cut_off", _("The reading is cut off")
+        OTHER = "other", _("Other")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    passage = models.ForeignKey(Passage, on_delete=models.PROTECT, related_name="recordings")
+    contributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recordings")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    original = models.FileField(upload_to=recording_original_path, max_length=300)
+    original_extension = models.CharField(max_length=10, blank=True)
+    speech_wav = models.FileField(max_length=300, blank=True)
+    voice_wav = models.FileField(max_length=300, blank=True)
+    codec = models.CharField(max_length=40, blank=True)
+    duration_seconds = models.FloatField(default=0)
+    audio_stats = models.JSONField(default=dict, blank=True)
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="recordings")
+    transcript = models.TextField(blank=True)
+    transcript_language = models.CharField(max_length=16, blank=True)
+    match_score = models.FloatField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=12, choices=RejectionReason.choices, blank=True)
+    rejection_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.passage} by {self.contributor}"
+
+
+class ModerationDecision(models.Model):
+    """One moderator's decision on a recording: the audit trail curators read."""
+
+    class Verdict(models.TextChoices):
+        APPROVE = "approve", _("Approve")
+        REJECT = "reject", _("Reject")
+
+    id = models.BigAutoField(primary_key=True)
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="decisions")
+    moderator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    reason = models.CharField(max_length=12, choices=Recording.RejectionReason.choices, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

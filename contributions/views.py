@@ -1,0 +1,116 @@
+"""Pages for residents and moderators: thin, over the same services as the API."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from contributions import selectors, services
+from contributions.forms import ConsentForm, RejectForm, SignupForm, UploadForm
+from contributions.models import Passage, Recording
+
+
+def signup(request):
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user)
+        return redirect("consent")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def consent(request):
+    form = ConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.consent_give(user=request.user, **form.cleaned_data)
+        messages.success(request, _("Thank you. You can now record."))
+        return redirect(request.GET.get("next") or "passages")
+    return render(
+        request, "contributions/consent.html", {"form": form, "current": selectors.consent_current(user=request.user)}
+    )
+
+
+def passages(request):
+    return render(request, "contributions/passages.html", {"passages": selectors.passages_open()})
+
+
+@login_required
+def record(request, passage_id):
+    passage = get_object_or_404(selectors.passages_open(), id=passage_id)
+    if selectors.consent_current(user=request.user) is None:
+        return redirect(f"/consent/?next=/record/{passage.id}/")
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.recording_submit(contributor=request.user, passage=passage, upload=form.cleaned_data["audio"])
+        except services.RecordingRejected as rejection:
+            form.add_error("audio", rejection.message)
+        else:
+            messages.success(request, _("Thank you! A moderator will listen to your reading soon."))
+            return redirect("my-recordings")
+    return render(request, "contributions/record.html", {"passage": passage, "form": form})
+
+
+@login_required
+def my_recordings(request):
+    return render(request, "contributions/my_recordings.html", {"recordings": selectors.recordings_of(user=request.user)})
+
+
+@login_required
+@require_POST
+def withdraw(request, recording_id):
+    recording = get_object_or_404(selectors.recordings_of(user=request.user), id=recording_id)
+    services.recording_withdraw(recording=recording)
+    messages.success(request, _("Your recording and everything made from it have been deleted."))
+    return redirect("my-recordings")
+
+
+@login_required
+def recording_audio(request, recording_id):
+    """The original audio: only for its owner and for moderators of its event, never public."""
+    recording = get_object_or_404(Recording.objects.select_related("passage__event"), id=recording_id)
+    is_owner = recording.contributor_id == request.user.pk
+    if not is_owner and not selectors.moderator_may_review(moderator=request.user, recording=recording):
+        raise Http404
+    if not recording.original:
+        raise Http404
+    return FileResponse(recording.original.open("rb"), content_type="application/octet-stream")
+
+
+@login_required
+def moderation_queue(request):
+    if not request.user.is_moderator():
+        return HttpResponseForbidden(_("Only moderators can review recordings."))
+    queue = selectors.moderation_queue(moderator=request.user)
+    return render(request, "contributions/moderation_queue.html", {"queue": queue, "reject_form": RejectForm()})
+
+
+@login_required
+@require_POST
+def moderation_decide(request, recording_id):
+    recording = get_object_or_404(Recording.objects.select_related("passage__event"), id=recording_id)
+    if not selectors.moderator_may_review(moderator=request.user, recording=recording):
+        return HttpResponseForbidden(_("You do not moderate this event."))
+    try:
+        if request.POST.get("verdict") == "approve":
+            services.recording_approve(recording=recording, moderator=request.user)
+            messages.success(request, _("Approved: the animation is being made."))
+        else:
+            form = RejectForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, _("Choose a reason to reject."))
+                return redirect("moderation")
+            services.recording_reject(recording=recording, moderator=request.user, **form.cleaned_data)
+            messages.success(request, _("Rejected. The resident will see the reason."))
+    except services.InvalidTransition as error:
+        messages.warning(request, str(error))
+    return redirect("moderation")
+
+
+def passage_detail_redirect(request, passage_id):
+    passage = get_object_or_404(Passage, id=passage_id)
+    return redirect("record", passage_id=passage.id)

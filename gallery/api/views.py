@@ -1,0 +1,32 @@
+"""Public catch-up API: what a page missed while its socket was down."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gallery import events, selectors
+from gallery.models import Event
+
+
+class EventAnimations(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("painting", str), OpenApiParameter("language", str)],
+        responses={200: dict},
+    )
+    def get(self, request, event_id):
+        event = get_object_or_404(Event, id=event_id)
+        animations = selectors.published_animations(
+            event=event,
+            painting_id=request.query_params.get("painting"),
+            language=request.query_params.get("language"),
+        )[:50]
+        return Response(
+            {
+                "in_progress": selectors.animations_in_progress_count(event_id=event.id),
+                "animations": [events.animation_card(animation) for animation in animations],
+            }
+        )

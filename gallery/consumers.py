@@ -1,0 +1,70 @@
+"""Read-only websockets: the server pushes, clients never write through a socket."""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from contributions import selectors as contribution_selectors
+from gallery import events, selectors
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+
+class EventConsumer(AsyncJsonWebsocketConsumer):
+    """Public stream of one festival: published, removed, and how many animations are being made."""
+
+    async def connect(self) -> None:
+        event_id = self.scope["url_route"]["kwargs"]["event_id"]
+        if not await database_sync_to_async(selectors.event_exists)(event_id=event_id):
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.group_name = events.event_group(event_id)
+        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group_name"):
+            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        """Ignored: the socket is read-only."""
+
+    async def animation_published(self, message: dict) -> None:
+        await self.send_json(message)
+
+    async def animation_removed(self, message: dict) -> None:
+        await self.send_json(message)
+
+    async def animation_progress(self, message: dict) -> None:
+        await self.send_json(message)
+
+
+class RecordingConsumer(AsyncJsonWebsocketConsumer):
+    """A resident's own progress stream for one recording; nobody else may listen."""
+
+    async def connect(self) -> None:
+        recording_id = self.scope["url_route"]["kwargs"]["recording_id"]
+        user = self.scope.get("user")
+        allowed = user is not None and user.is_authenticated
+        if allowed:
+            allowed = await database_sync_to_async(contribution_selectors.recording_owned_by)(
+                recording_id=recording_id, user_id=user.pk
+            )
+        if not allowed:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group_name = events.recording_group(recording_id)
+        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group_name"):
+            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        """Ignored: the socket is read-only."""
+
+    async def recording_status(self, message: dict) -> None:
+        await self.send_json(message)

@@ -1,0 +1,75 @@
+"""Every live update leaves through this module, after the database commit.
+
+Payloads are small JSON objects with ids and the fields a page needs to draw itself; the pages fetch
+anything else over HTTP. Groups: ``event.<uuid>`` (public), ``recording.<uuid>`` (its owner only).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def event_group(event_id: Any) -> str:
+    return f"event.{event_id}"
+
+
+def recording_group(recording_id: Any) -> str:
+    return f"recording.{recording_id}"
+
+
+def _send_now(group: str, message: dict) -> None:
+    layer = get_channel_layer()
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        # A live update is a courtesy: pages catch up over HTTP, so a broken Redis must not fail
+        # the database work that already committed.
+        logger.exception("could not broadcast %s to %s", message.get("type"), group)
+
+
+def send_after_commit(group: str, message: dict) -> None:
+    transaction.on_commit(lambda: _send_now(group, message))
+
+
+def animation_card(animation) -> dict:
+    """The fields a gallery card needs; shared by the socket payload and the catch-up API."""
+    recording = animation.recording
+    passage = recording.passage
+    return {
+        "id": str(animation.id),
+        "url": f"/animations/{animation.id}/",
+        "video_url": animation.video.url if animation.video else "",
+        "poster_url": animation.poster.url if animation.poster else "",
+        "subtitles_url": animation.subtitles.url if animation.subtitles else "",
+        "painting_id": str(passage.painting_id),
+        "painting_title": passage.painting.title,
+        "passage_title": passage.title,
+        "language": passage.language,
+        "reader": recording.contributor.public_name,
+        "published_at": animation.published_at.isoformat() if animation.published_at else None,
+    }
+
+
+def broadcast_animation_published(animation) -> None:
+    send_after_commit(
+        event_group(animation.event_id), {"type": "animation.published", "animation": animation_card(animation)}
+    )
+
+
+def broadcast_animation_removed(*, animation_id: Any, event_id: Any) -> None:
+    send_after_commit(event_group(event_id), {"type": "animation.removed", "animation_id": str(animation_id)})
+
+
+def broadcast_event_progress(*, event_id: Any, in_progress: int) -> None:
+    send_after_commit(event_group(event_id), {"type": "animation.progress", "in_progress": in_progress})
+
+
+def broadcast_recording_status(*, recording_id: Any, payload: dict) -> None:
+    send_after_commit(recording_group(recording_id), {"type": "recording.status", **payload})

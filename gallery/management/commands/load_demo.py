@@ -1,0 +1,93 @@
+"""Load the demo festival: one event, five paintings, passages in Chinese and English, demo accounts.
+
+Safe to run again: what exists is kept. Passwords come from DEMO_RESIDENT_PASSWORD,
+DEMO_MODERATOR_PASSWORD and DEMO_CURATOR_PASSWORD, or are generated and printed once.
+"""
+
+import os
+import secrets
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.files import File
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import User
+from contributions.models import Passage
+from gallery.models import Event, Painting
+
+DEMO_DIR = Path(settings.BASE_DIR) / "demo"
+
+PAINTINGS = [
+    ("art_2.jpg", "Portrait of a Young Woman", "Unknown painter", "19th century", "classical oil"),
+    ("art_7.jpg", "The Gardener", "Unknown painter", "20th century", "naive painting"),
+    ("art_10.jpg", "Evening Light", "Unknown painter", "21st century", "digital painting"),
+    ("art_12.jpg", "The Reader", "Unknown painter", "21st century", "anime style"),
+    ("art_15.jpg", "Man with Glasses", "Unknown painter", "20th century", "painted figure"),
+]
+SOURCE = "SadTalker example images (Apache-2.0)"
+
+PASSAGES = [
+    ("art_2.jpg", "静夜思 · 李白", "床前明月光，疑是地上霜。举头望明月，低头思故乡。", "zh"),
+    ("art_7.jpg", "春晓 · 孟浩然", "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。", "zh"),
+    ("art_10.jpg", "登鹳雀楼 · 王之涣", "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", "zh"),
+    ("art_12.jpg", "Holidays", "The holidays are a time of celebrating with loved ones, enjoying the festivities "
+     "and muddling through Wisconsin's cold. But for many this year has been", "en"),
+    ("art_15.jpg", "Sonnet 18 · Shakespeare", "Shall I compare thee to a summer's day? "
+     "Thou art more lovely and more temperate.", "en"),
+]
+
+ACCOUNTS = [
+    ("resident", "Li Ming", None, "DEMO_RESIDENT_PASSWORD"),
+    ("moderator", "Wang Fang", "moderators", "DEMO_MODERATOR_PASSWORD"),
+    ("curator", "Zhang Wei", "curators", "DEMO_CURATOR_PASSWORD"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo festival (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        for group_name in ("moderators", "curators"):
+            Group.objects.get_or_create(name=group_name)
+        event, _ = Event.objects.get_or_create(
+            slug="spring-reading",
+            defaults={
+                "title": "Spring Reading Festival 春之声",
+                "description": "Read a poem beside a portrait and watch the painting speak with your voice.",
+                "starts_on": date(2026, 11, 20),
+                "ends_on": date(2026, 12, 20),
+            },
+        )
+        paintings = {}
+        for filename, title, artist, era, style in PAINTINGS:
+            painting = Painting.objects.filter(event=event, title=title).first()
+            if painting is None:
+                painting = Painting(event=event, title=title, artist=artist, era=era, source=SOURCE, story=style)
+                with (DEMO_DIR / "paintings" / filename).open("rb") as handle:
+                    painting.image.save(filename, File(handle), save=False)
+                painting.save()
+            paintings[filename] = painting
+        for filename, title, text, language in PASSAGES:
+            Passage.objects.get_or_create(
+                event=event, title=title, defaults={"painting": paintings[filename], "text": text, "language": language}
+            )
+        for username, display_name, group_name, variable in ACCOUNTS:
+            if User.objects.filter(username=username).exists():
+                continue
+            password = os.environ.get(variable) or secrets.token_urlsafe(9)
+            user = User.objects.create_user(
+                username=username, password=password, display_name=display_name, email=f"{username}@example.org"
+            )
+            if group_name:
+                user.groups.add(Group.objects.get(name=group_name))
+            if group_name == "curators":
+                user.is_staff = True
+                user.save(update_fields=["is_staff"])
+            shown = "(from $" + variable + ")" if os.environ.get(variable) else password
+            self.stdout.write(f"demo account {username!r} ({display_name}): password {shown}")
+        self.stdout.write(f"demo festival ready: /events/{event.slug}/")

@@ -1,0 +1,184 @@
+// Recording studio: record in the browser, check the take, upload with progress and retries.
+(function () {
+  "use strict";
+  var section = document.getElementById("recorder");
+  if (!section) return;
+  var text = window.SHUOHUA.text;
+  var status = document.getElementById("record-status");
+  var recordButton = document.getElementById("record-button");
+  var playButton = document.getElementById("play-button");
+  var submitButton = document.getElementById("submit-button");
+  var meterBar = document.getElementById("meter-bar");
+  var meter = section.querySelector(".meter");
+  var elapsed = document.getElementById("elapsed");
+  var playback = document.getElementById("playback");
+  var progress = document.getElementById("upload-progress");
+  var maxSeconds = parseFloat(section.dataset.maxSeconds);
+  var passageId = section.dataset.passageId;
+
+  var stream = null, recorder = null, chunks = [], take = null, startedAt = 0, timer = null, analyser = null;
+  var state = "idle"; // idle | counting | recording | recorded | uploading
+
+  function say(message) { status.textContent = message; }
+
+  if (!window.isSecureContext) { say(text.insecure); section.hidden = false; recordButton.disabled = true; return; }
+  if (!navigator.mediaDevices || !window.MediaRecorder) { say(text.unsupported); return; }
+  section.hidden = false;
+
+  function pickMimeType() {
+    var types = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4", "audio/webm"];
+    for (var i = 0; i < types.length; i++) if (MediaRecorder.isTypeSupported(types[i])) return types[i];
+    return "";
+  }
+
+  function startMeter() {
+    var context = new (window.AudioContext || window.webkitAudioContext)();
+    var source = context.createMediaStreamSource(stream);
+    analyser = context.createAnalyser();
+    analyser.fftSize = 1024;
+    source.connect(analyser);
+    var data = new Float32Array(analyser.fftSize);
+    (function draw() {
+      if (!analyser) return;
+      analyser.getFloatTimeDomainData(data);
+      var peak = 0;
+      for (var i = 0; i < data.length; i++) peak = Math.max(peak, Math.abs(data[i]));
+      var level = Math.round(Math.min(1, peak) * 100);
+      meterBar.style.width = level + "%";
+      meter.setAttribute("aria-valuenow", level);
+      requestAnimationFrame(draw);
+    })();
+  }
+
+  function openMicrophone() {
+    // Browser "enhancements" pump the level up and down and smear consonants: record the voice as it is.
+    return navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: 1 },
+    }).then(function (s) { stream = s; startMeter(); }, function (error) {
+      if (error.name === "NotAllowedError" || error.name === "SecurityError") say(text.denied);
+      else if (error.name === "NotFoundError" || error.name === "OverconstrainedError") say(text.noMic);
+      else say(text.unsupported);
+      throw error;
+    });
+  }
+
+  function countIn(then) {
+    state = "counting";
+    var count = 3;
+    (function tick() {
+      if (state !== "counting") return;
+      if (count === 0) return then();
+      say(text.countIn + " " + count);
+      count -= 1;
+      setTimeout(tick, 700);
+    })();
+  }
+
+  function startRecording() {
+    chunks = [];
+    recorder = new MediaRecorder(stream, pickMimeType() ? { mimeType: pickMimeType() } : undefined);
+    recorder.ondataavailable = function (event) { if (event.data.size) chunks.push(event.data); };
+    recorder.onstop = finishRecording;
+    recorder.start(250);
+    startedAt = performance.now();
+    state = "recording";
+    recordButton.textContent = text.stop;
+    say(text.recording);
+    timer = setInterval(function () {
+      var seconds = (performance.now() - startedAt) / 1000;
+      elapsed.textContent = seconds.toFixed(0);
+      if (seconds >= maxSeconds) stopRecording();
+    }, 200);
+  }
+
+  function stopRecording() {
+    if (state !== "recording") return;
+    clearInterval(timer);
+    recorder.stop();
+  }
+
+  function finishRecording() {
+    take = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
+    take.seconds = (performance.now() - startedAt) / 1000;
+    playback.src = URL.createObjectURL(take);
+    state = "recorded";
+    recordButton.textContent = text.record;
+    playButton.disabled = false;
+    submitButton.disabled = false;
+    checkTake(take).then(function (warnings) { say(warnings.length ? warnings.join(" ") : text.recorded); });
+  }
+
+  function checkTake(blob) {
+    // The server checks again; this only warns early. The resident may still submit after a warning.
+    return blob.arrayBuffer().then(function (buffer) {
+      return new (window.AudioContext || window.webkitAudioContext)().decodeAudioData(buffer);
+    }).then(function (decoded) {
+      var samples = decoded.getChannelData(0), peak = 0, clipped = 0;
+      for (var i = 0; i < samples.length; i++) {
+        var value = Math.abs(samples[i]);
+        if (value > peak) peak = value;
+        if (value > 0.99) clipped += 1;
+      }
+      var warnings = [];
+      if (decoded.duration < 1) warnings.push(text.tooShort);
+      if (peak < 0.05) warnings.push(text.tooQuiet);
+      if (clipped / samples.length > 0.001) warnings.push(text.clipped);
+      return warnings;
+    }).catch(function () { return []; });
+  }
+
+  function toggleRecording() {
+    if (state === "recording") return stopRecording();
+    if (state === "counting" || state === "uploading") return;
+    (stream ? Promise.resolve() : openMicrophone()).then(function () { countIn(startRecording); }, function () {});
+  }
+
+  function upload(attempt) {
+    state = "uploading";
+    submitButton.disabled = true;
+    progress.hidden = false;
+    say(text.uploading);
+    var form = new FormData();
+    form.append("passage", passageId);
+    var extension = (take.type.indexOf("ogg") >= 0) ? "ogg" : (take.type.indexOf("mp4") >= 0 ? "m4a" : "webm");
+    form.append("audio", take, "recording." + extension);
+    var request = new XMLHttpRequest();
+    request.open("POST", "/api/recordings/");
+    request.setRequestHeader("X-CSRFToken", window.SHUOHUA.csrfToken);
+    request.upload.onprogress = function (event) {
+      if (event.lengthComputable) progress.value = Math.round((100 * event.loaded) / event.total);
+    };
+    request.onload = function () {
+      if (request.status === 201) { window.location = window.SHUOHUA.myRecordingsUrl; return; }
+      var detail = "";
+      try { detail = JSON.parse(request.responseText).detail; } catch (e) { detail = request.statusText; }
+      if (request.status >= 500 || request.status === 429) return retry(attempt, detail);
+      state = "recorded";
+      submitButton.disabled = false;
+      say(detail);
+    };
+    request.onerror = function () { retry(attempt, text.retrying); };
+    request.send(form);
+  }
+
+  function retry(attempt, message) {
+    // The take stays in memory until the server confirms it: a dropped network loses nothing.
+    say(message + " " + text.retrying);
+    setTimeout(function () { upload(attempt + 1); }, Math.min(30000, 1000 * Math.pow(2, attempt)));
+  }
+
+  recordButton.addEventListener("click", toggleRecording);
+  playButton.addEventListener("click", function () { playback.currentTime = 0; playback.play(); });
+  submitButton.addEventListener("click", function () { if (take && state === "recorded") upload(0); });
+  document.addEventListener("keydown", function (event) {
+    if (event.target.closest("input, textarea, select")) return;
+    if (event.key === "r") toggleRecording();
+    else if (event.key === "p" && take) playback.play();
+    else if (event.key === "Enter" && take && state === "recorded") { event.preventDefault(); upload(0); }
+    else if (event.key === "Escape") {
+      if (state === "recording") { recorder.onstop = null; recorder.stop(); clearInterval(timer); }
+      state = take ? "recorded" : "idle";
+      recordButton.textContent = text.record;
+    }
+  });
+})();

@@ -1,0 +1,183 @@
+"""Uploading readings through the API: what is kept, and what is refused with which message."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+from rest_framework.test import APIClient
+
+from conftest import CHINESE_POEM, ENGLISH_CLIP, transcode
+from contributions.models import Recording
+
+
+@pytest.fixture
+def client_for():
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+def upload(client: APIClient, passage, path, name: str | None = None):
+    with open(path, "rb") as handle:
+        return client.post(
+            "/api/recordings/",
+            {"passage": str(passage.id), "audio": (handle if name is None else _named(handle, name))},
+            format="multipart",
+        )
+
+
+def _named(handle, name):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, handle.read(), content_type="audio/webm")
+
+
+def assert_nothing_stored(settings):
+    assert Recording.objects.count() == 0
+    recordings = settings.MEDIA_ROOT / "recordings"
+    assert not recordings.exists() or not any(recordings.iterdir())
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_webm_opus_reading_with_its_measurements(tmp_path, festival, resident, client_for, settings):
+    webm = transcode(CHINESE_POEM, tmp_path / "take.webm", "-c:a", "libopus", "-b:a", "48k")
+    response = upload(client_for(resident), festival["chinese"], webm)
+    assert response.status_code == 201, response.content
+    recording = Recording.objects.get(id=response.json()["id"])
+    assert recording.status == Recording.Status.PENDING
+    assert recording.original.name.endswith("original.webm")
+    assert abs(recording.duration_seconds - 5.47) < 0.1
+    assert (settings.MEDIA_ROOT / recording.speech_wav.name).stat().st_size > 16000 * 2 * 5
+    assert recording.audio_stats["silence_ratio"] < 0.6
+    assert recording.audio_stats["peak_dbfs"] > -20
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("arguments", [("-c:a", "libmp3lame"), ("-c:a", "flac"), ("-c:a", "aac"), ("-c:a", "pcm_s16le")])
+def test_it_accepts_every_browser_and_file_format(tmp_path, festival, resident, client_for, arguments):
+    extension = {"libmp3lame": "mp3", "flac": "flac", "aac": "m4a", "pcm_s16le": "wav"}[arguments[1]]
+    path = transcode(ENGLISH_CLIP, tmp_path / f"take.{extension}", *arguments)
+    # The name lies on purpose: the server must probe the content, never trust the extension.
+    response = upload(client_for(resident), festival["english"], path, name="take.webm")
+    assert response.status_code == 201, response.content
+    assert Recording.objects.get().original_extension in {"mp3", "flac", "m4a", "wav"}
+
+
+@pytest.mark.django_db
+def test_it_rejects_an_empty_file(tmp_path, festival, resident, client_for, settings):
+    empty = tmp_path / "empty.webm"
+    empty.write_bytes(b"")
+    response = upload(client_for(resident), festival["chinese"], empty)
+    assert response.status_code == 400
+    assert "empty" in response.json()["detail"]
+    assert_nothing_stored(settings)
+
+
+@pytest.mark.django_db
+def test_it_rejects_a_renamed_text_file(tmp_path, festival, resident, client_for, settings):
+    text = tmp_path / "poem.webm"
+    text.write_text("床前明月光 " * 200)
+    response = upload(client_for(resident), festival["chinese"], text)
+    assert response.status_code == 400
+    assert response.json()["code"] == "not_audio"
+    assert "could not read this file" in response.json()["detail"]
+    assert_nothing_stored(settings)
+
+
+@pytest.mark.django_db
+def test_it_rejects_a_truncated_webm(tmp_path, festival, resident, client_for, settings):
+    webm = transcode(CHINESE_POEM, tmp_path / "take.webm", "-c:a", "libopus")
+    truncated = tmp_path / "truncated.webm"
+    truncated.write_bytes(webm.read_bytes()[:300])
+    response = upload(client_for(resident), festival["chinese"], truncated)
+    assert response.status_code == 400
+    assert response.json()["code"] in {"not_audio", "too_short"}
+    assert_nothing_stored(settings)
+
+
+@pytest.mark.django_db
+def test_it_rejects_a_two_hour_file_without_decoding_it(tmp_path, festival, resident, client_for, settings):
+    from conftest import ffmpeg
+    import subprocess
+
+    long_file = tmp_path / "long.ogg"
+    subprocess.run(
+        [ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=220:duration=7200", "-ac", "1", "-ar", "8000",
+         "-c:a", "libopus", "-b:a", "6k", str(long_file)],
+        check=True,
+    )
+    response = upload(client_for(resident), festival["chinese"], long_file)
+    assert response.status_code == 400
+    assert response.json()["code"] == "too_long"
+    assert "30 seconds" in response.json()["detail"]
+    assert_nothing_stored(settings)
+
+
+@pytest.mark.django_db
+def test_it_rejects_a_file_over_the_size_cap(tmp_path, festival, resident, client_for, settings):
+    settings.RECORDING_MAX_BYTES = 100_000
+    bomb = tmp_path / "bomb.zip"
+    # Highly compressible padding: small on the wire for a zip, large once written out as an upload.
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("audio.wav", b"\0" * 200_000)
+    response = upload(client_for(resident), festival["chinese"], bomb)
+    assert response.status_code == 413
+    assert "larger than" in response.json()["detail"]
+    assert_nothing_stored(settings)
+
+
+@pytest.mark.django_db
+def test_it_rejects_a_silent_recording(tmp_path, festival, resident, client_for, settings):
+    from conftest import ffmpeg
+    import subprocess
+
+    silent = tmp_path / "silent.wav"
+    subprocess.run(
+        [ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "4", str(silent)], check=True
+    )
+    response = upload(client_for(resident), festival["chinese"], silent)
+    assert response.status_code == 400
+    assert response.json()["code"] == "silent"
+    assert "could not hear a voice" in response.json()["detail"]
+    assert_nothing_stored(settings)
+
+
+@pytest.mark.django_db
+def test_it_rejects_an_upload_for_a_closed_passage(tmp_path, festival, resident, client_for, settings):
+    festival["chinese"].is_open = False
+    festival["chinese"].save()
+    response = upload(client_for(resident), festival["chinese"], CHINESE_POEM)
+    assert response.status_code == 409
+    assert_nothing_stored(settings)
+
+
+@pytest.mark.django_db
+def test_it_requires_consent_before_keeping_a_voice(festival, client_for, settings):
+    from accounts.models import User
+
+    newcomer = User.objects.create_user("newcomer", password="newcomer-pass-1")
+    response = upload(client_for(newcomer), festival["chinese"], CHINESE_POEM)
+    assert response.status_code == 403
+    assert "agree" in response.json()["detail"]
+    assert_nothing_stored(settings)
+
+
+@pytest.mark.django_db
+def test_a_resident_cannot_see_or_delete_another_residents_recording(festival, resident, other_resident, client_for):
+    created = upload(client_for(resident), festival["chinese"], CHINESE_POEM).json()
+    stranger = client_for(other_resident)
+    assert stranger.get(f"/api/recordings/{created['id']}/").status_code == 404
+    assert stranger.delete(f"/api/recordings/{created['id']}/").status_code == 404
+    assert stranger.get("/api/recordings/").json() == []
+    assert Recording.objects.get(id=created["id"]).status == Recording.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_anonymous_visitors_cannot_upload(festival):
+    with open(CHINESE_POEM, "rb") as handle:
+        response = APIClient().post("/api/recordings/", {"passage": str(festival["chinese"].id), "audio": handle})
+    assert response.status_code in {401, 403}
