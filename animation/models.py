@@ -19,6 +19,9 @@ class Alignment(models.Model):
     seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"Alignment of {self.recording_id} ({len(self.units)} units)"
+
 
 class Animation(models.Model):
     class Status(models.TextChoices):

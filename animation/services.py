@@ -33,9 +33,7 @@ def animation_folder(animation_id) -> Path:
 def _enqueue_stage(animation_id, status: str) -> None:
     from animation import tasks
 
-    task = {Animation.Status.QUEUED: tasks.animation_align, Animation.Status.RENDERING: tasks.animation_render}[
-        status
-    ]
+    task = {Animation.Status.QUEUED: tasks.animation_align, Animation.Status.RENDERING: tasks.animation_render}[status]
     task.delay(str(animation_id))
 
 
@@ -103,7 +101,9 @@ class ProgressReporter:
 
 
 @transaction.atomic
-def animation_record_alignment(*, animation_id, result: dict, webvtt: str, model_name: str) -> Alignment:
+def animation_record_alignment(
+    *, animation_id, result: dict, webvtt: str, model_name: str, align_seconds: float, prepare_seconds: float = 0.0
+) -> Alignment:
     """Keep the alignment and pass the job on to rendering."""
     animation = Animation.objects.select_for_update().get(id=animation_id)
     alignment, _ = Alignment.objects.update_or_create(
@@ -116,10 +116,14 @@ def animation_record_alignment(*, animation_id, result: dict, webvtt: str, model
             "units": result["units"],
             "phrases": result["phrases"],
             "webvtt": webvtt,
-            "seconds": result.get("seconds", 0.0),
+            "seconds": round(align_seconds, 3),
         },
     )
-    stage_seconds = {**animation.stage_seconds, "align": round(result.get("seconds", 0.0), 3)}
+    stage_seconds = {
+        **animation.stage_seconds,
+        "prepare_voice": round(prepare_seconds, 3),
+        "align": round(align_seconds, 3),
+    }
     moved = Animation.objects.filter(id=animation_id, status=Animation.Status.ALIGNING).update(
         status=Animation.Status.RENDERING, claimed_at=None, progress=0.3, stage_seconds=stage_seconds
     )
@@ -177,9 +181,7 @@ def animation_fail(*, animation_id, reason: str) -> None:
 def animation_release(*, animation_id, status: str) -> None:
     """Give a claim back so the stage runs again (a worker died or a transient error)."""
     if status == Animation.Status.ALIGNING:
-        Animation.objects.filter(id=animation_id, status=status).update(
-            status=Animation.Status.QUEUED, claimed_at=None
-        )
+        Animation.objects.filter(id=animation_id, status=status).update(status=Animation.Status.QUEUED, claimed_at=None)
     else:
         Animation.objects.filter(id=animation_id, status=status).update(claimed_at=None)
 
@@ -222,9 +224,7 @@ def animation_sweep_stuck(*, older_than: timedelta | None = None) -> list[str]:
         Animation.objects.filter(id=animation.id, updated_at=animation.updated_at).update(
             attempts=animation.attempts + 1,
             claimed_at=None,
-            status=(
-                Animation.Status.QUEUED if animation.status == Animation.Status.ALIGNING else animation.status
-            ),
+            status=(Animation.Status.QUEUED if animation.status == Animation.Status.ALIGNING else animation.status),
             updated_at=timezone.now(),
         )
         next_status = Animation.Status.QUEUED if animation.status != Animation.Status.RENDERING else animation.status

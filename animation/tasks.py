@@ -44,22 +44,29 @@ def animation_align(animation_id: str) -> None:
     recording = animation.recording
     passage = recording.passage
     try:
+        clock = time.monotonic()
         voice_path = _media_path(recording.original.name).parent / "voice48k.wav"
         if not voice_path.exists():
             audio.convert_for_voice(_media_path(recording.original.name), voice_path)
             Recording.objects.filter(id=recording.id).update(voice_wav=_media_name(voice_path))
+        prepare_seconds = time.monotonic() - clock
         model_name = whisper_model_for(passage.language)
+        clock = time.monotonic()
         result = align.align_text(
             _media_path(recording.speech_wav.name), text=passage.text, language=passage.language, model=model_name
         )
         services.animation_record_alignment(
             animation_id=animation_id,
             result=result.to_dict(),
+            align_seconds=time.monotonic() - clock,
+            prepare_seconds=prepare_seconds,
             webvtt=align.alignment_to_webvtt(result),
             model_name=model_name,
         )
     except EngineInputError as error:
-        services.animation_fail(animation_id=animation_id, reason=f"The words could not be placed on the voice: {error}")
+        services.animation_fail(
+            animation_id=animation_id, reason=f"The words could not be placed on the voice: {error}"
+        )
     except SoftTimeLimitExceeded:
         services.animation_fail(animation_id=animation_id, reason="Aligning the words took too long.")
     except Exception:

@@ -9,6 +9,12 @@ are concatenated. Where each piece lands is its true start and end. Two layouts:
 
 A little white noise (about 35 dB below the speech) is mixed in. Everything is cached under
 bench/out/align_set/ and rebuilt only when this file's SET_VERSION changes.
+
+Two splits with no sentence in common and different random layouts:
+
+- ``test`` (the default, bench/out/align_set/): the held-out set the benchmark reports;
+- ``train`` (bench/out/align_set_train/): the only set any constant of the aligner may be fitted
+  on, so that the figures reported on ``test`` are not tuned to it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from animation.engine.audio import decode_audio, write_wav
 SET_VERSION = 3
 SAMPLE_RATE = 16000
 OUT = Path(__file__).resolve().parent / "out" / "align_set"
+SPLITS = ("test", "train")
 
 ENGLISH_SENTENCES = [
     "The birch canoe slid on the smooth planks",
@@ -52,6 +59,53 @@ ENGLISH_SENTENCES = [
     "Press the pants and sew a button on the vest",
     "The swan dive was far short of perfect",
     "The beauty of the view stunned the young boy",
+]
+
+# Training split: other sentences (everyday English, not the Harvard lists above), another seed.
+TRAIN_ENGLISH_SENTENCES = [
+    "Open the window and let the fresh air in",
+    "The old man walked slowly down the hill",
+    "She found a yellow pencil under the desk",
+    "We waited for the bus in the cold rain",
+    "The children played games in the garden",
+    "A bright moon rose above the quiet town",
+    "He poured hot coffee into a green mug",
+    "The cat jumped over the wooden fence",
+    "Bring me the red book from the kitchen table",
+    "The train leaves at seven every morning",
+    "My sister painted a picture of the lake",
+    "The farmer sold apples at the market",
+    "Dark clouds gathered over the distant mountains",
+    "Please close the door when you leave",
+    "The dog slept beside the warm fire",
+    "They built a small house near the river",
+    "The teacher wrote the answer on the board",
+    "A cold wind blew through the empty street",
+    "The baker makes fresh bread every day",
+    "We heard music coming from the next room",
+    "The ship sailed across the calm blue sea",
+    "She tied a ribbon around the gift box",
+    "The pilot landed the plane on the short runway",
+    "Fresh snow covered the roofs of the village",
+]
+
+TRAIN_CHINESE_SENTENCES = [
+    "我们明天早上出发",
+    "弟弟在房间里看书",
+    "今天的晚饭很好吃",
+    "外面下着小雨",
+    "他骑自行车去上班",
+    "图书馆里非常安静",
+    "我想买一件新衣服",
+    "小鸟在树上唱歌",
+    "周末我们去爬山",
+    "奶奶种了很多花",
+    "这条路通向海边",
+    "学生们在操场上跑步",
+    "请给我一杯热水",
+    "我的朋友住在北京",
+    "他们正在开会",
+    "桌子上有一个红苹果",
 ]
 
 CHINESE_SENTENCES = [
@@ -91,10 +145,15 @@ class Utterance:
     units: list[str]
     starts: list[float]
     ends: list[float]
+    split: str = "test"
 
     @property
     def audio_path(self) -> Path:
-        return OUT / f"{self.name}.wav"
+        return _folder(self.split) / f"{self.name}.wav"
+
+
+def _folder(split: str) -> Path:
+    return OUT if split == "test" else OUT.with_name(f"{OUT.name}_{split}")
 
 
 def _trimmed(samples: np.ndarray) -> np.ndarray:
@@ -127,7 +186,7 @@ def _units_of(sentence: str, language: str) -> tuple[list[str], list[str], str]:
     return words, words, "en"
 
 
-def _build(language: str, sentences: list[str], rng: np.random.Generator) -> list[Utterance]:
+def _build(language: str, sentences: list[str], rng: np.random.Generator, split: str) -> list[Utterance]:
     utterances = []
     cache: dict[tuple[str, str], np.ndarray] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -166,28 +225,33 @@ def _build(language: str, sentences: list[str], rng: np.random.Generator) -> lis
                 samples += rng.normal(0, speech_rms * 10 ** (-35 / 20), samples.size).astype(np.float32)
                 text = sentence + ("。" if language == "zh" else ".")
                 utterance = Utterance(
-                    f"{language}_{layout}_{index:02d}", language, layout, text, units, starts, ends
+                    f"{language}_{layout}_{index:02d}", language, layout, text, units, starts, ends, split
                 )
                 write_wav(utterance.audio_path, samples, SAMPLE_RATE)
                 utterances.append(utterance)
     return utterances
 
 
-def load_set() -> list[Utterance]:
-    """The labelled set, built on first use (about a minute) and cached."""
-    manifest = OUT / "manifest.json"
+def load_set(split: str = "test") -> list[Utterance]:
+    """The labelled SPLIT ('test', held out, or 'train'), built on first use (about a minute) and cached."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}: use one of {SPLITS}")
+    folder = _folder(split)
+    manifest = folder / "manifest.json"
     if manifest.is_file():
         data = json.loads(manifest.read_text())
-        if data.get("version") == SET_VERSION and all(
-            (OUT / f"{u['name']}.wav").is_file() for u in data["items"]
-        ):
-            return [Utterance(**item) for item in data["items"]]
-    OUT.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(20240601)
-    utterances = _build("en", ENGLISH_SENTENCES, rng) + _build("zh", CHINESE_SENTENCES, rng)
-    manifest.write_text(
-        json.dumps(
-            {"version": SET_VERSION, "items": [dataclasses.asdict(u) for u in utterances]}, ensure_ascii=False
+        if data.get("version") == SET_VERSION and all((folder / f"{u['name']}.wav").is_file() for u in data["items"]):
+            return [Utterance(**{"split": split, **item}) for item in data["items"]]
+    folder.mkdir(parents=True, exist_ok=True)
+    if split == "test":
+        rng = np.random.default_rng(20240601)
+        utterances = _build("en", ENGLISH_SENTENCES, rng, split) + _build("zh", CHINESE_SENTENCES, rng, split)
+    else:
+        rng = np.random.default_rng(7130)
+        utterances = _build("en", TRAIN_ENGLISH_SENTENCES, rng, split) + _build(
+            "zh", TRAIN_CHINESE_SENTENCES, rng, split
         )
+    manifest.write_text(
+        json.dumps({"version": SET_VERSION, "items": [dataclasses.asdict(u) for u in utterances]}, ensure_ascii=False)
     )
     return utterances

@@ -132,9 +132,7 @@ def probe_audio(path: str | os.PathLike[str], *, timeout: float = 20) -> AudioPr
     stderr = completed.stderr.decode("utf-8", "replace")
     stream = re.search(r"Stream #0:\d+(?:\[\w+\])?(?:\(\w+\))?: Audio: ([^\n]+)", stderr)
     if completed.returncode != 0 or stream is None:
-        if "does not contain any stream" in stderr or (
-            "matches no streams" in stderr and "Audio:" not in stderr
-        ):
+        if "does not contain any stream" in stderr or ("matches no streams" in stderr and "Audio:" not in stderr):
             raise EngineInputError(f"{path.name} has no audio track")
         raise EngineInputError(
             f"{path.name} is not an audio file ffmpeg can decode ({_last_error_line(completed.stderr)})"
@@ -235,9 +233,7 @@ def write_wav(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: in
         writer.writeframes(pcm.tobytes())
 
 
-def convert_for_speech(
-    src: str | os.PathLike[str], dst: str | os.PathLike[str], *, timeout: float = 120
-) -> AudioProbe:
+def convert_for_speech(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, timeout: float = 120) -> AudioProbe:
     """Write SRC as the 16 kHz mono 16-bit WAV that Whisper expects; return the probe of SRC."""
     source, destination = Path(src), Path(dst)
     probe = probe_audio(source, timeout=timeout)
@@ -367,9 +363,7 @@ def _to_dbfs(power: np.ndarray | float) -> np.ndarray:
     return 10.0 * np.log10(np.maximum(power, 1e-12))
 
 
-def frame_power(
-    samples: np.ndarray, sample_rate: int, *, hop: float, window: float | None = None
-) -> np.ndarray:
+def frame_power(samples: np.ndarray, sample_rate: int, *, hop: float, window: float | None = None) -> np.ndarray:
     """Mean square of SAMPLES in windows of WINDOW seconds centred every HOP seconds (frame i at i*HOP)."""
     samples = np.asarray(samples, dtype=np.float64)
     hop_samples = max(1, round(hop * sample_rate))
@@ -447,9 +441,7 @@ def measure_audio(samples: np.ndarray, sample_rate: int) -> AudioStats:
     )
 
 
-def is_mostly_silent(
-    stats: AudioStats, *, min_voiced_seconds: float = 0.5, min_loudness_lufs: float = -50.0
-) -> bool:
+def is_mostly_silent(stats: AudioStats, *, min_voiced_seconds: float = 0.5, min_loudness_lufs: float = -50.0) -> bool:
     """True when a recording holds too little voice to be worth moderating or animating."""
     voiced_seconds = stats.duration_seconds * (1.0 - stats.silence_ratio)
     return voiced_seconds < min_voiced_seconds or stats.loudness_lufs < min_loudness_lufs

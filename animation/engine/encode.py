@@ -1,0 +1,224 @@
+"""Frames + voice -> film.mp4 (H.264 yuv420p + AAC, faststart), poster.jpg, subtitles.vtt.
+
+Frames stream into ffmpeg's stdin as raw BGR, so memory stays flat however long the film is. The
+voice is padded with silence or cut to exactly frame_count / fps (``-af apad -t``): ``-shortest``
+would stop at the first stream to end and, with a pipe, may cut frames the encoder still holds.
+Every file is written under a temporary name and renamed into place, so a reader never sees half a
+film (DESIGN: a row points only at files that exist).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import numpy as np
+
+from animation.engine.audio import ffmpeg_executable
+from animation.engine.errors import EngineInputError
+
+
+class EncodeError(RuntimeError):
+    """ffmpeg failed on input the engine produced: a bug or a broken machine, not the user's fault."""
+
+
+def _temporary_beside(path: Path, suffix: str) -> Path:
+    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    # mkstemp makes files private (0600); films, posters and subtitles are served to the public.
+    os.chmod(name, 0o644)
+    return Path(name)
+
+
+class FilmWriter:
+    """Write a film frame by frame: ``with FilmWriter(...) as film: film.write(frame)``.
+
+    ``audio_path`` may be None for a silent film. Frames must be (height, width, 3) BGR uint8 with
+    even sides. ``crf`` 20 at veryfast keeps brush strokes without making files large.
+    """
+
+    def __init__(
+        self,
+        out_path: str | os.PathLike[str],
+        *,
+        width: int,
+        height: int,
+        fps: float,
+        frame_count: int,
+        audio_path: str | os.PathLike[str] | None,
+        crf: int = 20,
+        preset: str = "veryfast",
+        timeout: float = 600,
+    ) -> None:
+        if width % 2 or height % 2:
+            raise ValueError(f"H.264 yuv420p needs even sides, got {width}x{height}")
+        self.out_path = Path(out_path)
+        self.out_path.parent.mkdir(parents=True, exist_ok=True)
+        self.width, self.height, self.fps, self.frame_count = width, height, fps, frame_count
+        self.duration = frame_count / fps
+        self.timeout = timeout
+        self.written = 0
+        self._temporary = _temporary_beside(self.out_path, ".mp4")
+        # A file, not a pipe: a chatty ffmpeg filling a pipe nobody reads would stall the encode.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()/abort()
+        arguments = [
+            ffmpeg_executable(),
+            "-y",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "bgr24",
+            "-s",
+            f"{width}x{height}",
+            "-r",
+            f"{fps}",
+            "-i",
+            "pipe:0",
+        ]
+        if audio_path is not None:
+            arguments += ["-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0", "-af", "apad"]
+            arguments += ["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]
+        else:
+            arguments += ["-map", "0:v:0"]
+        arguments += [
+            "-t",
+            f"{self.duration:.6f}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            preset,
+            "-crf",
+            str(crf),
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            str(self._temporary),
+        ]
+        self._process = subprocess.Popen(arguments, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+
+    def write(self, frame: np.ndarray) -> None:
+        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
+            raise ValueError(f"frame is {frame.shape} {frame.dtype}, expected ({self.height}, {self.width}, 3) uint8")
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(np.ascontiguousarray(frame).data)
+        except BrokenPipeError:
+            self._fail("ffmpeg stopped reading frames")
+        self.written += 1
+
+    def close(self) -> Path:
+        """Finish the film and move it into place; returns its path."""
+        assert self._process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self._process.stdin.close()
+        try:
+            code = self._process.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._fail(f"ffmpeg took longer than {self.timeout:.0f} s")
+        if code != 0:
+            self._fail(f"ffmpeg exited with {code}")
+        if self.written != self.frame_count:
+            self._fail(f"{self.written} frames written, {self.frame_count} announced")
+        self._log.close()
+        os.replace(self._temporary, self.out_path)
+        return self.out_path
+
+    def abort(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._log.close()
+        self._temporary.unlink(missing_ok=True)
+
+    def _fail(self, what: str) -> None:
+        self._log.seek(0)
+        detail = self._log.read().decode("utf-8", "replace").strip().splitlines()
+        self.abort()
+        message = f"{what}: {detail[-1]}" if detail else what
+        if detail and any(
+            word in detail[-1] for word in ("Invalid data", "does not contain any stream", "matches no streams")
+        ):
+            raise EngineInputError(f"the voice recording cannot be used: {detail[-1]}")
+        raise EncodeError(message)
+
+    def __enter__(self) -> FilmWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_poster(frame: np.ndarray, path: str | os.PathLike[str], *, quality: int = 90) -> Path:
+    path = Path(path)
+    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+    if not ok:
+        raise EncodeError("JPEG encoding of the poster failed")
+    return write_atomically(path, data.tobytes())
+
+
+def write_atomically(path: str | os.PathLike[str], data: bytes) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = _temporary_beside(path, path.suffix)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def probe_film(path: str | os.PathLike[str]) -> dict[str, float | int | str]:
+    """Frame count, frame rate, size and stream durations of a film, read back with ffmpeg itself.
+
+    imageio-ffmpeg ships ffmpeg without ffprobe, so this decodes the video (null muxer) and parses the
+    stream summary; for tests and benchmarks, not the request path.
+    """
+    completed = subprocess.run(
+        [ffmpeg_executable(), "-hide_banner", "-i", str(path), "-map", "0", "-c", "copy", "-f", "null", "-"],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    text = completed.stderr.decode("utf-8", "replace")
+    import re
+
+    info: dict[str, float | int | str] = {}
+    video = re.search(r"Stream #0:\d.*Video: (\w+).*?, (\w+)\(?.*?, (\d+)x(\d+).*?, ([\d.]+) fps", text)
+    if video:
+        info.update(
+            video_codec=video.group(1),
+            pixel_format=video.group(2),
+            width=int(video.group(3)),
+            height=int(video.group(4)),
+            fps=float(video.group(5)),
+        )
+    audio = re.search(r"Stream #0:\d.*Audio: (\w+)", text)
+    if audio:
+        info["audio_codec"] = audio.group(1)
+    duration = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
+    if duration:
+        h, m, s = duration.groups()
+        info["duration"] = int(h) * 3600 + int(m) * 60 + float(s)
+    frames = re.findall(r"video:\d+\w*B .*|frame=\s*(\d+)", text)
+    counts = [int(f) for f in frames if f]
+    if counts:
+        info["frames"] = counts[-1]
+    return info

@@ -1,0 +1,192 @@
+"""Painting + voice + alignment -> film, poster, subtitles (and optionally the control curves).
+
+``animate`` is what the render worker calls: it gets an alignment the speech worker already made, so
+no Whisper model loads here. ``cli_animate`` aligns first, for people and benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from animation.engine.audio import SPEECH_SAMPLE_RATE, decode_audio, loudness_envelope, probe_audio
+from animation.engine.controls import Controls
+from animation.engine.encode import FilmWriter, write_atomically, write_poster
+from animation.engine.errors import EngineInputError
+from animation.engine.faces import detect_faces, face_from_landmarks, load_painting, select_face
+from animation.engine.render import build_rig, render_frames
+
+Progress = Callable[[str, float], None]
+MAX_SIZE = 2048
+MAX_FPS = 60
+
+
+def _backend(device: str) -> tuple[str, str]:
+    if device == "cpu":
+        return "opencv", "cpu"
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise EngineInputError("--device cuda was asked for but this machine has no CUDA GPU; use --device cpu")
+        return "torch", "cuda"
+    raise EngineInputError(f"unknown device {device!r}: use cpu or cuda")
+
+
+def poster_index(controls: Controls) -> int:
+    """A frame that shows the figure speaking, eyes open: the poster says "this painting talks"."""
+    eyes_open = (controls["blink_left"] < 0.05) & (controls["blink_right"] < 0.05)
+    score = np.where(eyes_open, np.minimum(controls["mouth_open"], 0.45), -1.0)
+    return int(np.argmax(score))
+
+
+def animate(
+    *,
+    painting_path: str | Path,
+    audio_path: str | Path,
+    alignment: Mapping[str, Any],
+    out_path: str | Path,
+    face_index: int = 0,
+    size: int = 512,
+    fps: float = 25,
+    device: str = "cpu",
+    landmarks_override: Mapping[str, Any] | None = None,
+    curves_path: str | Path | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Write OUT (mp4), OUT.jpg (poster) and OUT.vtt (subtitles); return frame count and timings.
+
+    ``alignment`` is ``AlignmentResult.to_dict()`` (units, phrases, language). ``landmarks_override``
+    (a face dict as ``faces`` prints it, or its landmarks) replaces detection. ``progress(stage,
+    fraction)`` is called as stages advance. Raises EngineInputError for anything the user can fix.
+    """
+    from animation.engine.align import alignment_to_webvtt
+    from animation.engine.motion import controls_from_alignment
+
+    if not 64 <= size <= MAX_SIZE:
+        raise EngineInputError(f"--size {size} is out of range: use 64 to {MAX_SIZE} pixels")
+    if not 1 <= fps <= MAX_FPS:
+        raise EngineInputError(f"--fps {fps} is out of range: use 1 to {MAX_FPS}")
+    backend, torch_device = _backend(device)
+    report = progress or (lambda stage, fraction: None)
+    out_path = Path(out_path)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+
+    clock = time.perf_counter()
+    report("faces", 0.0)
+    image = load_painting(painting_path)
+    if landmarks_override is not None:
+        face = face_from_landmarks(landmarks_override, image.shape, index=face_index)
+    else:
+        faces = detect_faces(image)
+        if not faces:
+            raise EngineInputError(
+                f"no face found on {Path(painting_path).name}; place the face's landmarks by hand in the face editor"
+            )
+        face = select_face(faces, face_index)
+    seconds["faces"] = time.perf_counter() - clock
+    report("faces", 1.0)
+
+    clock = time.perf_counter()
+    duration = probe_audio(audio_path).duration_seconds
+    samples = decode_audio(audio_path, sample_rate=SPEECH_SAMPLE_RATE)
+    if duration <= 0:
+        duration = samples.size / SPEECH_SAMPLE_RATE
+    frame_count = max(1, round(duration * fps))
+    envelope = loudness_envelope(samples, SPEECH_SAMPLE_RATE, fps=fps)
+    envelope = np.pad(envelope, (0, max(0, frame_count - envelope.size)))[:frame_count]
+    controls = controls_from_alignment(
+        units=list(alignment.get("units", [])),
+        phrases=list(alignment.get("phrases", [])),
+        language=str(alignment.get("language", "")),
+        envelope=envelope,
+        fps=fps,
+        frame_count=frame_count,
+        seed=seed,
+    )
+    if curves_path is not None:
+        controls.write_json(Path(curves_path))
+    seconds["motion"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    rig = build_rig(image, face, size=size)
+    del image  # the full-size painting is no longer needed; long films should not carry it
+    render_seconds = time.perf_counter() - clock
+    encode_seconds = 0.0
+    width, height = rig.size
+    chosen = poster_index(controls)
+    poster_frame: np.ndarray | None = None
+    step = max(1, frame_count // 50)
+    report("rendering", 0.0)
+    with FilmWriter(
+        out_path, width=width, height=height, fps=fps, frame_count=frame_count, audio_path=audio_path
+    ) as film:
+        frames = iter(render_frames(rig, controls, backend=backend, device=torch_device))
+        for index in range(frame_count):
+            clock = time.perf_counter()
+            frame = next(frames)
+            if index == chosen:
+                poster_frame = frame.copy()
+            middle = time.perf_counter()
+            film.write(frame)
+            encode_seconds += time.perf_counter() - middle
+            render_seconds += middle - clock
+            if index % step == 0:
+                report("rendering", index / frame_count)
+        report("encoding", 0.0)
+        clock = time.perf_counter()
+    encode_seconds += time.perf_counter() - clock
+    report("encoding", 1.0)
+    poster_path = write_poster(poster_frame if poster_frame is not None else rig.still, out_path.with_suffix(".jpg"))
+    subtitles_path = write_atomically(
+        out_path.with_suffix(".vtt"), alignment_to_webvtt(dict(alignment)).encode("utf-8")
+    )
+    seconds["render"] = render_seconds
+    seconds["encode"] = encode_seconds
+    seconds["total"] = time.perf_counter() - started
+    return {
+        "frames": frame_count,
+        "fps": fps,
+        "face": face.index,
+        "device": torch_device if backend == "torch" else "cpu",
+        "width": width,
+        "height": height,
+        "video": str(out_path),
+        "poster": str(poster_path),
+        "subtitles": str(subtitles_path),
+        "curves": str(curves_path) if curves_path is not None else None,
+        "seconds": {name: round(value, 3) for name, value in seconds.items()},
+    }
+
+
+def cli_animate(args: argparse.Namespace) -> dict[str, Any]:
+    """``python -m animation.engine animate PAINTING AUDIO --text T --language L --out OUT.mp4 ...``."""
+    from animation.engine.align import align_text
+
+    # Check the painting before spending seconds on Whisper.
+    load_painting(args.painting)
+    clock = time.perf_counter()
+    alignment = align_text(Path(args.audio), text=args.text, language=args.language, model=args.model)
+    align_seconds = time.perf_counter() - clock
+    result = animate(
+        painting_path=args.painting,
+        audio_path=args.audio,
+        alignment=alignment.to_dict(),
+        out_path=args.out,
+        face_index=args.face,
+        size=args.size,
+        fps=args.fps,
+        device=args.device,
+        curves_path=args.curves,
+        seed=args.seed,
+    )
+    result["seconds"] = {"align": round(align_seconds, 3), **result["seconds"]}
+    result["seconds"]["total"] = round(result["seconds"]["total"] + align_seconds, 3)
+    return result

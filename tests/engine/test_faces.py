@@ -1,0 +1,156 @@
+"""Faces and landmarks on real paintings; clear errors for files that cannot be used."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from animation.engine.errors import EngineInputError
+from animation.engine.faces import (
+    REQUIRED_GROUPS,
+    detect_faces,
+    face_from_landmarks,
+    find_faces,
+    load_painting,
+    select_face,
+)
+from conftest import PAINTINGS, REPO
+
+
+def _inside(points, box, slack):
+    x, y, w, h = box
+    return np.all((points >= [x - slack, y - slack]) & (points <= [x + w + slack, y + h + slack]))
+
+
+@pytest.mark.parametrize("painting", PAINTINGS, ids=lambda p: p.stem)
+def test_it_finds_the_face_and_its_named_features_on_each_portrait(painting):
+    image, faces = find_faces(painting)
+    face = faces[0]
+    _x, _y, w, _h = face.box
+    assert 0.1 * image.shape[1] < w <= image.shape[1]
+    for name in REQUIRED_GROUPS:
+        assert _inside(face.landmarks[name], face.box, slack=2), name
+    left, right = face.landmarks["left_eye"].mean(0), face.landmarks["right_eye"].mean(0)
+    mouth, nose = face.landmarks["mouth_outer"].mean(0), face.landmarks["nose_tip"][0]
+    # The figure's left eye is on the image's right; eyes above the nose, the nose above the mouth.
+    assert left[0] > right[0]
+    assert max(left[1], right[1]) < nose[1] < mouth[1]
+    assert len(face.landmarks["mouth_outer"]) == 20 and len(face.landmarks["left_eye"]) == 16
+
+
+def test_it_finds_every_figure_on_a_scroll_even_small_ones(tmp_path):
+    portraits = [cv2.imread(str(p)) for p in PAINTINGS]
+    scroll = np.full((700, 2600, 3), (150, 170, 190), np.uint8)
+    sizes = [330, 90, 240, 70, 160]
+    x = 40
+    for portrait, size in zip(portraits, sizes, strict=True):
+        scroll[150 : 150 + size, x : x + size] = cv2.resize(
+            portrait, (size, size), interpolation=cv2.INTER_AREA
+        )
+        x += size + 150
+    faces = detect_faces(scroll)
+    assert len(faces) == len(sizes)
+    assert [face.index for face in faces] == list(range(len(sizes)))
+    widths = [face.box[2] for face in faces]
+    assert widths == sorted(widths, reverse=True)  # index 0 is the main figure
+
+
+def test_faces_command_prints_boxes_and_landmarks_in_image_pixels():
+    painting = PAINTINGS[0]
+    completed = subprocess.run(
+        [sys.executable, "-m", "animation.engine", "faces", str(painting), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=True,
+    )
+    result = json.loads(completed.stdout)
+    width, height = Image.open(painting).size
+    face = result["faces"][0]
+    x, y, w, h = face["box"]
+    assert 0 <= x < x + w <= width and 0 <= y < y + h <= height
+    assert isinstance(face["score"], float)
+    for name in ("left_eye", "right_eye", "mouth_outer", "mouth_inner", "nose_tip", "jaw"):
+        assert all(len(point) == 2 for point in face["landmarks"][name])
+
+
+def test_saved_manual_landmarks_are_accepted_and_bad_ones_are_named():
+    image, faces = find_faces(PAINTINGS[0])
+    saved = json.loads(json.dumps(faces[0].to_dict()))
+    saved["landmarks"]["mouth_outer"] = [[x, y + 3] for x, y in saved["landmarks"]["mouth_outer"]]
+    face = face_from_landmarks(saved, image.shape)
+    assert np.allclose(face.landmarks["mouth_outer"], np.array(saved["landmarks"]["mouth_outer"]))
+    # An editor that only offers a few handles per feature is enough.
+    handles = {
+        name: saved["landmarks"][name][:: max(1, len(saved["landmarks"][name]) // 8)]
+        for name in REQUIRED_GROUPS
+    }
+    face_from_landmarks(handles, image.shape)
+    del saved["landmarks"]["jaw"]
+    with pytest.raises(EngineInputError, match="jaw"):
+        face_from_landmarks(saved, image.shape)
+    with pytest.raises(EngineInputError, match="outside"):
+        face_from_landmarks({**handles, "nose_tip": [[1e6, 5]]}, image.shape)
+
+
+def test_a_painting_without_a_face_says_so(tmp_path):
+    rng = np.random.default_rng(3)
+    landscape = cv2.GaussianBlur(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8), (0, 0), 6)
+    path = tmp_path / "landscape.png"
+    cv2.imwrite(str(path), landscape)
+    with pytest.raises(EngineInputError, match="no face found"):
+        find_faces(path)
+
+
+def test_a_face_index_out_of_range_says_how_many_there_are():
+    _, faces = find_faces(PAINTINGS[0])
+    with pytest.raises(
+        EngineInputError, match=r"face 3 does not exist: the painting has 1 face \(indices 0 to 0\)"
+    ):
+        select_face(faces, 3)
+
+
+def test_unusable_image_files_fail_with_a_clear_reason(tmp_path):
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (1, 1)).save(tiny)
+    with pytest.raises(EngineInputError, match="1x1 pixels: too small"):
+        load_painting(tiny)
+
+    huge = tmp_path / "huge.png"
+    Image.new("RGB", (20_000, 8)).save(huge)
+    with pytest.raises(EngineInputError, match="20000x8 pixels: too large"):
+        load_painting(huge)
+
+    corrupt = tmp_path / "corrupt.png"
+    good = tmp_path / "good.png"
+    Image.open(PAINTINGS[0]).save(good)
+    data = good.read_bytes()
+    corrupt.write_bytes(data[: len(data) // 3])
+    with pytest.raises(EngineInputError, match="cannot be read as an image"):
+        load_painting(corrupt)
+
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture")
+    with pytest.raises(EngineInputError, match="cannot be read as an image"):
+        load_painting(text)
+
+    with pytest.raises(EngineInputError, match="not found"):
+        load_painting(tmp_path / "missing.jpg")
+
+
+def test_a_photographed_painting_is_turned_upright_from_its_exif_orientation(tmp_path):
+    portrait = Image.open(PAINTINGS[0]).convert("RGB")
+    sideways = portrait.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 8  # "rotate 90 CW to view": the camera stored the picture on its side
+    path = tmp_path / "phone.jpg"
+    sideways.save(path, exif=exif)
+    image = load_painting(path)
+    assert image.shape[:2] == (portrait.height, portrait.width)
