@@ -2,9 +2,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from contributions import moderation_views
 from contributions import views as contribution_views
 from gallery import views as gallery_views
 
@@ -14,14 +14,18 @@ urlpatterns = [
     path("events/<slug:slug>/wall/", gallery_views.wall, name="wall"),
     path("animations/<uuid:animation_id>/", gallery_views.animation_detail, name="animation"),
     path("paintings/<uuid:painting_id>/", gallery_views.painting_detail, name="painting"),
+    path("curation/", include("gallery.curation.urls")),
     path("passages/", contribution_views.passages, name="passages"),
     path("record/<uuid:passage_id>/", contribution_views.record, name="record"),
     path("consent/", contribution_views.consent, name="consent"),
     path("me/recordings/", contribution_views.my_recordings, name="my-recordings"),
     path("me/recordings/<uuid:recording_id>/withdraw/", contribution_views.withdraw, name="withdraw"),
     path("recordings/<uuid:recording_id>/audio/", contribution_views.recording_audio, name="recording-audio"),
-    path("moderation/", contribution_views.moderation_queue, name="moderation"),
-    path("moderation/<uuid:recording_id>/decide/", contribution_views.moderation_decide, name="moderation-decide"),
+    path("moderation/", moderation_views.moderation_queue, name="moderation"),
+    path("moderation/<uuid:recording_id>/decide/", moderation_views.moderation_decide, name="moderation-decide"),
+    path("moderation/films/", moderation_views.moderation_films, name="moderation-films"),
+    path("moderation/audit/", moderation_views.moderation_audit, name="moderation-audit"),
+    path("moderation/audit/<int:decision_id>/reverse/", moderation_views.moderation_reverse, name="moderation-reverse"),
     path("accounts/signup/", contribution_views.signup, name="signup"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -37,5 +41,5 @@ urlpatterns = [
 if settings.SERVE_MEDIA:
     # Only the public parts of MEDIA_ROOT: original recordings are served by a view that checks access.
     urlpatterns += [
-        re_path(r"^media/(?P<path>(animations|paintings)/.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+        re_path(r"^media/(?P<path>(?:animations|paintings)/.*)$", gallery_views.public_media, name="public-media"),
     ]

@@ -46,6 +46,9 @@ class Consent(models.Model):
     class Meta:
         ordering = ["-agreed_at"]
 
+    def __str__(self) -> str:
+        return f"Consent v{self.version} of {self.user_id} at {self.agreed_at:%Y-%m-%d}"
+
 
 class Recording(models.Model):
     class Status(models.TextChoices):
@@ -78,32 +81,72 @@ class Recording(models.Model):
     transcript = models.TextField(blank=True)
     transcript_language = models.CharField(max_length=16, blank=True)
     match_score = models.FloatField(null=True, blank=True)
+    transcribed_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.CharField(max_length=12, choices=RejectionReason.choices, blank=True)
     rejection_note = models.TextField(blank=True)
+    # A soft lock: the moderator who opened the recording has it until claimed_until, so two people
+    # never review the same clip; an abandoned claim simply expires.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="claimed_recordings"
+    )
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="recording_queue_idx")]
 
     def __str__(self) -> str:
         return f"{self.passage} by {self.contributor}"
 
 
 class ModerationDecision(models.Model):
-    """One moderator's decision on a recording: the audit trail curators read."""
+    """One entry of the audit trail curators read: who decided what, when and why.
+
+    Rows are never edited except to mark them superseded (``reversed_at``). An undo by the moderator
+    is a row of its own (verdict "undo"); a curator's reversal is the opposite verdict, by the
+    curator, with ``reverses`` pointing at the decision it overturns (and can itself be reversed).
+    """
+
+    class Subject(models.TextChoices):
+        RECORDING = "recording", _("Recording")
+        ANIMATION = "animation", _("Film")
 
     class Verdict(models.TextChoices):
         APPROVE = "approve", _("Approve")
         REJECT = "reject", _("Reject")
+        UNDO = "undo", _("Undone by the moderator")
+
+    class FilmRejectionReason(models.TextChoices):
+        UNCANNY_MOUTH = "uncanny_mouth", _("The mouth looks uncanny")
+        WRONG_FACE = "wrong_face", _("The wrong face moves")
+        SYNC_OFF = "sync_off", _("The lips are out of sync")
+        OTHER = "other", _("Other")
+
+    REASON_CHOICES = [
+        *Recording.RejectionReason.choices,
+        *[choice for choice in FilmRejectionReason.choices if choice[0] != "other"],
+    ]
 
     id = models.BigAutoField(primary_key=True)
+    subject = models.CharField(max_length=10, choices=Subject.choices, default=Subject.RECORDING)
     recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="decisions")
+    animation = models.ForeignKey(
+        "animation.Animation", on_delete=models.CASCADE, null=True, blank=True, related_name="reviews"
+    )
     moderator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
     verdict = models.CharField(max_length=10, choices=Verdict.choices)
-    reason = models.CharField(max_length=12, choices=Recording.RejectionReason.choices, blank=True)
+    reason = models.CharField(max_length=20, choices=REASON_CHOICES, blank=True)
     note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # How much of the clip the moderator had played when deciding (client-reported, for the record).
+    listened_seconds = models.FloatField(null=True, blank=True)
+    reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals")
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_verdict_display()} {self.subject} {self.recording_id} by {self.moderator_id}"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from contributions.models import Consent, Passage, Recording
+from contributions.models import Consent, ModerationDecision, Passage, Recording
 
 
 def recording_owned_by(*, recording_id: Any, user_id: Any) -> bool:
@@ -33,27 +34,207 @@ def passages_open(*, event=None) -> QuerySet[Passage]:
     return passages
 
 
-def moderation_queue(*, moderator, event_id: Any = None, language: str | None = None) -> QuerySet[Recording]:
-    """Pending recordings the moderator may review, oldest first."""
-    recordings = Recording.objects.filter(status=Recording.Status.PENDING).select_related(
-        "passage__painting", "passage__event", "contributor"
+# ---------------------------------------------------------------------------------------------
+# Moderation
+
+
+def moderated_events(*, moderator) -> QuerySet:
+    """Events MODERATOR may review: those with no assigned moderators, and those they are assigned to."""
+    from gallery.models import Event
+
+    if not moderator.is_authenticated or not moderator.is_moderator():
+        return Event.objects.none()
+    if moderator.is_superuser:
+        return Event.objects.all()
+    return Event.objects.filter(Q(moderators__isnull=True) | Q(moderators=moderator)).distinct()
+
+
+def _pending_in_scope(*, moderator, event_id: Any = None, painting_id: Any = None, language: str | None = None):
+    # A subquery on event ids keeps the M2M join out of the recording query: no duplicates, no DISTINCT.
+    recordings = Recording.objects.filter(
+        status=Recording.Status.PENDING, passage__event_id__in=moderated_events(moderator=moderator).values("id")
     )
-    if not moderator.is_superuser:
-        # An event with assigned moderators is reviewed only by them; an event without is open to all.
-        recordings = recordings.filter(
-            passage__event__moderators__isnull=True
-        ) | recordings.filter(passage__event__moderators=moderator)
     if event_id:
         recordings = recordings.filter(passage__event_id=event_id)
+    if painting_id:
+        recordings = recordings.filter(passage__painting_id=painting_id)
     if language:
         recordings = recordings.filter(passage__language=language)
-    return recordings.distinct().order_by("created_at")
+    return recordings
+
+
+def moderation_queue(
+    *, moderator, event_id: Any = None, language: str | None = None, painting_id: Any = None
+) -> QuerySet[Recording]:
+    """Pending recordings the moderator may review, oldest first (claimed ones included, marked)."""
+    return (
+        _pending_in_scope(moderator=moderator, event_id=event_id, painting_id=painting_id, language=language)
+        .select_related("passage__painting", "passage__event", "claimed_by")
+        .order_by("created_at", "id")
+    )
+
+
+def moderation_claimable(
+    *,
+    moderator,
+    event_id: Any = None,
+    painting_id: Any = None,
+    language: str | None = None,
+    after: Recording | None = None,
+    backwards: bool = False,
+) -> QuerySet[Recording]:
+    """Recordings MODERATOR could claim now, in queue order from AFTER (exclusive), oldest first or,
+    BACKWARDS, newest first: unclaimed, claimed by them, or whose claim has expired."""
+    now = timezone.now()
+    recordings = _pending_in_scope(
+        moderator=moderator, event_id=event_id, painting_id=painting_id, language=language
+    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now) | Q(claimed_by=moderator))
+    if after is not None:
+        if backwards:
+            recordings = recordings.filter(
+                Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id)
+            )
+        else:
+            recordings = recordings.filter(
+                Q(created_at__gt=after.created_at) | Q(created_at=after.created_at, id__gt=after.id)
+            )
+    order = ("-created_at", "-id") if backwards else ("created_at", "id")
+    return recordings.order_by(*order)
+
+
+def moderation_recording(*, recording_id: Any) -> Recording | None:
+    return (
+        Recording.objects.select_related("passage__painting", "passage__event", "claimed_by")
+        .filter(id=recording_id)
+        .first()
+    )
 
 
 def moderator_may_review(*, moderator, recording: Recording) -> bool:
-    if not moderator.is_authenticated or not moderator.is_moderator():
-        return False
-    if moderator.is_superuser:
-        return True
-    assigned = recording.passage.event.moderators
-    return not assigned.exists() or assigned.filter(pk=moderator.pk).exists()
+    return moderator_may_review_event(moderator=moderator, event_id=recording.passage.event_id)
+
+
+def moderator_may_review_event(*, moderator, event_id: Any) -> bool:
+    return moderated_events(moderator=moderator).filter(id=event_id).exists()
+
+
+def moderation_filters(*, moderator) -> dict[str, list]:
+    """Choices for the console's filters: the moderator's events, their paintings, their languages."""
+    from gallery.models import Painting
+
+    events = list(moderated_events(moderator=moderator).order_by("title").values("id", "title"))
+    event_ids = [event["id"] for event in events]
+    paintings = list(
+        Painting.objects.filter(event_id__in=event_ids).order_by("title").values("id", "title", "event_id")
+    )
+    languages = sorted(set(Passage.objects.filter(event_id__in=event_ids).values_list("language", flat=True)))
+    return {"events": events, "paintings": paintings, "languages": languages}
+
+
+CHARACTER_LANGUAGES = ("zh", "ja", "yue")
+# Figures beyond which the console flags a recording: a hint for the moderator, never a decision.
+QUIET_LUFS = -35.0
+CLIPPED_RATIO = 0.001
+SILENCE_RATIO = 0.6
+LOW_MATCH = 0.7
+CUT_OFF_MARGIN_SECONDS = 0.5
+
+
+def _is_character_language(language: str) -> bool:
+    return language.lower().split("-")[0] in CHARACTER_LANGUAGES
+
+
+def recording_review_facts(*, recording: Recording) -> dict[str, Any]:
+    """What the console shows beside the audio: the diff of passage and transcript, the error rate,
+    and warnings on level, clipping, silence, language and length."""
+    passage = recording.passage
+    character_based = _is_character_language(passage.language)
+    facts: dict[str, Any] = {
+        "unit": "character" if character_based else "word",
+        "separator": "" if character_based else " ",
+        "diff": [],
+        "counts": {"misread": 0, "skipped": 0, "added": 0},
+        "error_rate": None,
+        "warnings": [],
+    }
+    if recording.transcribed_at is not None or recording.transcript:
+        from animation.engine import align
+        from animation.engine.errors import EngineInputError
+
+        try:
+            diff = align.text_diff(passage.text, recording.transcript, language=passage.language)
+        except EngineInputError:
+            diff = []
+        facts["diff"] = diff
+
+        def size(text: str) -> int:
+            return len(text) if character_based else len(text.split())
+
+        for operation in diff:
+            if operation["op"] == "replace":
+                facts["counts"]["misread"] += max(size(operation["ref"]), size(operation["hyp"]))
+            elif operation["op"] == "delete":
+                facts["counts"]["skipped"] += size(operation["ref"])
+            elif operation["op"] == "insert":
+                facts["counts"]["added"] += size(operation["hyp"])
+    if recording.match_score is not None:
+        facts["error_rate"] = round(1.0 - recording.match_score, 4)
+    facts["warnings"] = _warnings(recording)
+    return facts
+
+
+def _warnings(recording: Recording) -> list[dict[str, str]]:
+    from django.utils.translation import gettext as _
+
+    stats = recording.audio_stats or {}
+    warnings = []
+    if stats.get("loudness_lufs", 0.0) < QUIET_LUFS:
+        warnings.append({"code": "quiet", "text": _("Quiet: %(lufs).0f LUFS") % {"lufs": stats["loudness_lufs"]}})
+    if stats.get("clipped_ratio", 0.0) > CLIPPED_RATIO:
+        share = 100 * stats["clipped_ratio"]
+        warnings.append({"code": "clipped", "text": _("Clipped: %(share).1f%% of samples") % {"share": share}})
+    if stats.get("silence_ratio", 0.0) > SILENCE_RATIO:
+        warnings.append(
+            {"code": "silence", "text": _("Mostly silence: %(share).0f%%") % {"share": 100 * stats["silence_ratio"]}}
+        )
+    expected = recording.passage.language.lower().split("-")[0]
+    detected = recording.transcript_language.lower().split("-")[0]
+    if detected and detected != expected:
+        warnings.append(
+            {
+                "code": "language",
+                "text": _("Whisper heard %(detected)s, the passage is %(expected)s")
+                % {"detected": detected, "expected": expected},
+            }
+        )
+    if recording.match_score is not None and recording.match_score < LOW_MATCH:
+        warnings.append({"code": "match", "text": _("Low match with the text")})
+    if recording.duration_seconds >= recording.passage.max_seconds - CUT_OFF_MARGIN_SECONDS:
+        warnings.append({"code": "cut_off", "text": _("Reaches the time limit: it may be cut off")})
+    return warnings
+
+
+def films_for_review(*, moderator, event_id: Any = None) -> QuerySet:
+    """Finished films waiting for the second gate (events whose publish_mode is "review"), oldest first."""
+    from animation.models import Animation
+    from gallery.models import Event
+
+    films = Animation.objects.filter(
+        status=Animation.Status.READY,
+        event_id__in=moderated_events(moderator=moderator).filter(publish_mode=Event.PublishMode.REVIEW).values("id"),
+    ).select_related("recording__passage__painting", "event")
+    if event_id:
+        films = films.filter(event_id=event_id)
+    return films.order_by("updated_at", "id")
+
+
+def moderation_audit(*, event_id: Any = None, moderator_id: Any = None) -> QuerySet[ModerationDecision]:
+    """Every decision, newest first, for curators."""
+    decisions = ModerationDecision.objects.select_related(
+        "moderator", "recording__passage__event", "recording__passage__painting", "animation", "reverses"
+    ).prefetch_related("reversals__moderator")
+    if event_id:
+        decisions = decisions.filter(recording__passage__event_id=event_id)
+    if moderator_id:
+        decisions = decisions.filter(moderator_id=moderator_id)
+    return decisions.order_by("-created_at", "-id")

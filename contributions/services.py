@@ -6,18 +6,23 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from animation.engine import audio
 from animation.engine.errors import EngineInputError
+from contributions import selectors
 from contributions.models import Consent, ModerationDecision, Passage, Recording
 from contributions.selectors import consent_current
+from gallery import events
 
 logger = logging.getLogger(__name__)
 
@@ -175,21 +180,124 @@ def _after_submit(recording_id) -> None:
 
 def recording_record_transcript(*, recording_id, transcript: str, language: str, match_score: float) -> None:
     Recording.objects.filter(id=recording_id).update(
-        transcript=transcript, transcript_language=language, match_score=match_score
+        transcript=transcript, transcript_language=language, match_score=match_score, transcribed_at=timezone.now()
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Moderation: claims, decisions, undo, the film gate, reversal by curators
+
+
+class RecordingClaimed(InvalidTransition):
+    """Another moderator holds an unexpired claim on the recording."""
+
+
+class UndoRefused(InvalidTransition):
+    """The decision can no longer be undone (too late, not yours, or already undone)."""
+
+
+def claim_seconds() -> int:
+    # Long enough to listen twice to the longest passage and decide; short enough that a moderator
+    # who walks away does not hide a recording for long.
+    return int(getattr(settings, "MODERATION_CLAIM_SECONDS", 180))
+
+
+def undo_seconds() -> int:
+    return int(getattr(settings, "MODERATION_UNDO_SECONDS", 30))
+
+
+def _claim_free_for(moderator, now):
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lte=now) | Q(claimed_by=moderator)
+
+
+def recording_claim(*, recording: Recording, moderator) -> bool:
+    """Claim (or renew the claim on) RECORDING for MODERATOR; False when someone else holds it or
+    it is no longer pending. One conditional UPDATE, so two moderators can never both win."""
+    now = timezone.now()
+    claimed = (
+        Recording.objects.filter(id=recording.id, status=Recording.Status.PENDING)
+        .filter(_claim_free_for(moderator, now))
+        .update(claimed_by=moderator, claimed_until=now + timedelta(seconds=claim_seconds()))
+    )
+    if claimed:
+        # A moderator works on one recording at a time: whatever else they held goes back to the queue.
+        Recording.objects.filter(claimed_by=moderator).exclude(id=recording.id).update(
+            claimed_by=None, claimed_until=None
+        )
+    return bool(claimed)
+
+
+def recording_claim_next(
+    *,
+    moderator,
+    event_id: Any = None,
+    painting_id: Any = None,
+    language: str | None = None,
+    after_id: Any = None,
+    backwards: bool = False,
+) -> Recording | None:
+    """Claim the next recording in queue order after AFTER_ID (or the oldest), or the previous one
+    when BACKWARDS. A candidate another moderator claimed a moment earlier is skipped."""
+    after = Recording.objects.filter(id=after_id).first() if after_id else None
+    candidates = selectors.moderation_claimable(
+        moderator=moderator,
+        event_id=event_id,
+        painting_id=painting_id,
+        language=language,
+        after=after,
+        backwards=backwards,
+    )
+    # Each loop is one lost race; a small batch is plenty, re-reading covers the rare long streak.
+    for _attempt in range(5):
+        batch = list(candidates.values_list("id", flat=True)[:10])
+        if not batch:
+            break
+        for recording_id in batch:
+            recording = Recording(id=recording_id)
+            if recording_claim(recording=recording, moderator=moderator):
+                return selectors.moderation_recording(recording_id=recording_id)
+    if after is None and not backwards:
+        recording_release_all(moderator=moderator)
+    return None
+
+
+def recording_release(*, recording: Recording, moderator) -> None:
+    Recording.objects.filter(id=recording.id, claimed_by=moderator).update(claimed_by=None, claimed_until=None)
+
+
+def recording_release_all(*, moderator) -> None:
+    Recording.objects.filter(claimed_by=moderator).update(claimed_by=None, claimed_until=None)
+
+
+def _decide(recording: Recording, moderator, **changes) -> None:
+    """Move RECORDING out of pending unless it was decided already or someone else has it claimed."""
+    now = timezone.now()
+    changed = (
+        Recording.objects.filter(id=recording.id, status=Recording.Status.PENDING)
+        .filter(_claim_free_for(moderator, now))
+        .update(claimed_by=None, claimed_until=None, updated_at=now, **changes)
+    )
+    if changed:
+        return
+    current = Recording.objects.select_related("claimed_by").filter(id=recording.id).first()
+    if current is not None and current.status == Recording.Status.PENDING:
+        raise RecordingClaimed(
+            _("%(name)s is reviewing this recording right now.") % {"name": current.claimed_by.public_name}
+        )
+    raise InvalidTransition(_("This recording has already been decided."))
 
 
 @transaction.atomic
-def recording_approve(*, recording: Recording, moderator) -> Recording:
+def recording_approve(*, recording: Recording, moderator, listened_seconds: float | None = None) -> Recording:
+    """Approve a pending recording and start its animation once the transaction commits."""
     from animation.services import animation_start
 
-    changed = Recording.objects.filter(id=recording.id, status=Recording.Status.PENDING).update(
-        status=Recording.Status.APPROVED, updated_at=timezone.now()
-    )
-    if not changed:
-        raise InvalidTransition(_("This recording has already been decided."))
+    _decide(recording, moderator, status=Recording.Status.APPROVED)
     ModerationDecision.objects.create(
-        recording=recording, moderator=moderator, verdict=ModerationDecision.Verdict.APPROVE
+        recording=recording,
+        moderator=moderator,
+        verdict=ModerationDecision.Verdict.APPROVE,
+        listened_seconds=listened_seconds,
     )
     recording.refresh_from_db()
     animation_start(recording=recording)
@@ -197,19 +305,234 @@ def recording_approve(*, recording: Recording, moderator) -> Recording:
 
 
 @transaction.atomic
-def recording_reject(*, recording: Recording, moderator, reason: str, note: str = "") -> Recording:
+def recording_reject(
+    *, recording: Recording, moderator, reason: str, note: str = "", listened_seconds: float | None = None
+) -> Recording:
+    """Reject with a reason the resident sees. Nothing is deleted; the audio is never public anyway."""
     if reason not in Recording.RejectionReason.values:
         raise ValueError(f"unknown rejection reason {reason!r}")
-    changed = Recording.objects.filter(id=recording.id, status=Recording.Status.PENDING).update(
-        status=Recording.Status.REJECTED, rejection_reason=reason, rejection_note=note, updated_at=timezone.now()
-    )
-    if not changed:
-        raise InvalidTransition(_("This recording has already been decided."))
+    _decide(recording, moderator, status=Recording.Status.REJECTED, rejection_reason=reason, rejection_note=note)
     ModerationDecision.objects.create(
-        recording=recording, moderator=moderator, verdict=ModerationDecision.Verdict.REJECT, reason=reason, note=note
+        recording=recording,
+        moderator=moderator,
+        verdict=ModerationDecision.Verdict.REJECT,
+        reason=reason,
+        note=note,
+        listened_seconds=listened_seconds,
     )
     recording.refresh_from_db()
     return recording
+
+
+def _supersede(decision: ModerationDecision, *, extra_filter: Q | None = None) -> bool:
+    """Mark DECISION taken back, once: a second undo or reversal of the same decision finds nothing."""
+    decisions = ModerationDecision.objects.filter(id=decision.id, reversed_at__isnull=True)
+    if extra_filter is not None:
+        decisions = decisions.filter(extra_filter)
+    return bool(decisions.update(reversed_at=timezone.now()))
+
+
+def _take_films_down(recording: Recording) -> None:
+    from animation.services import animation_remove_for_recording
+
+    # The films are public files: they go, so that a taken-back approval leaves nothing playable.
+    # The recording's own audio stays; a later approval makes a new film from it.
+    animation_remove_for_recording(recording=recording, delete_files=True)
+
+
+@transaction.atomic
+def decision_undo(*, decision: ModerationDecision, moderator) -> ModerationDecision:
+    """The moderator takes back their own decision within undo_seconds(); the recording (or film)
+    returns to the queue, claimed by them so they can decide again at once."""
+    if (
+        decision.moderator_id != moderator.pk
+        or decision.reverses_id is not None  # a curator's reversal is reversed, not undone
+        or decision.verdict not in (ModerationDecision.Verdict.APPROVE, ModerationDecision.Verdict.REJECT)
+    ):
+        raise UndoRefused(_("Only your own last decision can be undone."))
+    deadline = timezone.now() - timedelta(seconds=undo_seconds())
+    if not _supersede(decision, extra_filter=Q(created_at__gte=deadline)):
+        raise UndoRefused(_("This decision can no longer be undone; a curator can reverse it."))
+    if decision.subject == ModerationDecision.Subject.ANIMATION:
+        _film_back_to_review(decision)
+    else:
+        _recording_back_to_queue(decision, moderator=moderator)
+    return ModerationDecision.objects.create(
+        subject=decision.subject,
+        recording_id=decision.recording_id,
+        animation_id=decision.animation_id,
+        moderator=moderator,
+        verdict=ModerationDecision.Verdict.UNDO,
+        reverses=decision,
+    )
+
+
+def _recording_back_to_queue(decision: ModerationDecision, *, moderator) -> None:
+    now = timezone.now()
+    approved = decision.verdict == ModerationDecision.Verdict.APPROVE
+    expected = Recording.Status.APPROVED if approved else Recording.Status.REJECTED
+    moved = Recording.objects.filter(id=decision.recording_id, status=expected).update(
+        status=Recording.Status.PENDING,
+        rejection_reason="",
+        rejection_note="",
+        claimed_by=moderator,
+        claimed_until=now + timedelta(seconds=claim_seconds()),
+        updated_at=now,
+    )
+    if not moved:
+        raise UndoRefused(_("The recording has changed since; it cannot be undone."))
+    if approved:
+        _take_films_down(Recording.objects.get(id=decision.recording_id))
+
+
+def _film_back_to_review(decision: ModerationDecision) -> None:
+    """Return a film to "ready" (the review queue) from published or from rejected."""
+    from animation.models import Animation
+
+    if decision.verdict == ModerationDecision.Verdict.APPROVE:
+        moved = Animation.objects.filter(id=decision.animation_id, status=Animation.Status.PUBLISHED).update(
+            status=Animation.Status.READY, published_at=None, updated_at=timezone.now()
+        )
+        if moved:
+            animation = Animation.objects.get(id=decision.animation_id)
+            events.broadcast_animation_removed(animation_id=animation.id, event_id=animation.event_id)
+    else:
+        moved = Animation.objects.filter(id=decision.animation_id, status=Animation.Status.FAILED, video__gt="").update(
+            status=Animation.Status.READY, error="", updated_at=timezone.now()
+        )
+    if not moved:
+        raise UndoRefused(_("The film has changed since; it cannot be undone."))
+    _broadcast_film_status(decision.animation_id)
+
+
+def _broadcast_film_status(animation_id) -> None:
+    from animation.models import Animation
+
+    animation = Animation.objects.get(id=animation_id)
+    events.broadcast_recording_status(
+        recording_id=animation.recording_id,
+        payload={
+            "recording_id": str(animation.recording_id),
+            "animation_id": str(animation.id),
+            "status": animation.status,
+            "progress": round(animation.progress, 3),
+        },
+    )
+
+
+@transaction.atomic
+def film_publish(*, animation, moderator) -> ModerationDecision:
+    """The second gate: a moderator has watched the finished film and lets it into the gallery."""
+    from animation.services import animation_publish
+
+    if not animation_publish(animation=animation):
+        raise InvalidTransition(_("This film has already been decided."))
+    return ModerationDecision.objects.create(
+        subject=ModerationDecision.Subject.ANIMATION,
+        recording_id=animation.recording_id,
+        animation=animation,
+        moderator=moderator,
+        verdict=ModerationDecision.Verdict.APPROVE,
+    )
+
+
+def film_rejection_message(reason: str, note: str) -> str:
+    label = ModerationDecision.FilmRejectionReason(reason).label
+    message = _("A moderator held the film back: %(reason)s.") % {"reason": label}
+    return f"{message} {note}".strip()
+
+
+@transaction.atomic
+def film_reject(*, animation, moderator, reason: str, note: str = "") -> ModerationDecision:
+    """Hold a finished film back. It becomes "failed" with the reason, which the resident sees and a
+    curator acts on (fix the face points, re-render); the files stay until a curator decides."""
+    from animation.models import Animation
+
+    if reason not in ModerationDecision.FilmRejectionReason.values:
+        raise ValueError(f"unknown film rejection reason {reason!r}")
+    held = Animation.objects.filter(id=animation.id, status=Animation.Status.READY).update(
+        status=Animation.Status.FAILED, error=film_rejection_message(reason, note), updated_at=timezone.now()
+    )
+    if not held:
+        raise InvalidTransition(_("This film has already been decided."))
+    _broadcast_film_status(animation.id)
+    return ModerationDecision.objects.create(
+        subject=ModerationDecision.Subject.ANIMATION,
+        recording_id=animation.recording_id,
+        animation=animation,
+        moderator=moderator,
+        verdict=ModerationDecision.Verdict.REJECT,
+        reason=reason,
+        note=note,
+    )
+
+
+@transaction.atomic
+def decision_reverse(*, decision: ModerationDecision, curator, reason: str = "", note: str = "") -> ModerationDecision:
+    """A curator overturns a decision still in force, at any time; the new decision is the opposite.
+
+    Approved recording -> rejected with REASON (its films are unpublished and their files deleted);
+    rejected recording -> approved (the animation is queued again);
+    published film -> held back with REASON; held-back film -> published.
+    """
+    from animation.models import Animation
+    from animation.services import animation_publish, animation_start
+
+    if decision.verdict not in (ModerationDecision.Verdict.APPROVE, ModerationDecision.Verdict.REJECT):
+        raise InvalidTransition(_("Only an approval or a rejection can be reversed."))
+    if decision.reversed_at is not None:
+        raise InvalidTransition(_("This decision has already been taken back."))
+    film = decision.subject == ModerationDecision.Subject.ANIMATION
+    to_reject = decision.verdict == ModerationDecision.Verdict.APPROVE
+    valid_reasons = ModerationDecision.FilmRejectionReason.values if film else Recording.RejectionReason.values
+    if to_reject and reason not in valid_reasons:
+        raise ValueError(f"a reversal to rejection needs a reason, not {reason!r}")
+    if not _supersede(decision):
+        raise InvalidTransition(_("This decision has already been taken back."))
+    now = timezone.now()
+    if film:
+        if to_reject:
+            moved = Animation.objects.filter(id=decision.animation_id, status=Animation.Status.PUBLISHED).update(
+                status=Animation.Status.FAILED, error=film_rejection_message(reason, note), updated_at=now
+            )
+            if moved:
+                animation = Animation.objects.get(id=decision.animation_id)
+                events.broadcast_animation_removed(animation_id=animation.id, event_id=animation.event_id)
+        else:
+            moved = Animation.objects.filter(
+                id=decision.animation_id, status=Animation.Status.FAILED, video__gt=""
+            ).update(status=Animation.Status.READY, error="", updated_at=now)
+            moved = moved and animation_publish(animation=Animation.objects.get(id=decision.animation_id))
+        if not moved:
+            raise InvalidTransition(_("The film has changed since this decision."))
+        _broadcast_film_status(decision.animation_id)
+    else:
+        recording = Recording.objects.select_related("passage").get(id=decision.recording_id)
+        if to_reject:
+            moved = Recording.objects.filter(id=recording.id, status=Recording.Status.APPROVED).update(
+                status=Recording.Status.REJECTED, rejection_reason=reason, rejection_note=note, updated_at=now
+            )
+            if moved:
+                _take_films_down(recording)
+        else:
+            moved = Recording.objects.filter(id=recording.id, status=Recording.Status.REJECTED).update(
+                status=Recording.Status.APPROVED, rejection_reason="", rejection_note="", updated_at=now
+            )
+            if moved:
+                recording.refresh_from_db()
+                animation_start(recording=recording)
+        if not moved:
+            raise InvalidTransition(_("The recording has changed since this decision."))
+    return ModerationDecision.objects.create(
+        subject=decision.subject,
+        recording_id=decision.recording_id,
+        animation_id=decision.animation_id,
+        moderator=curator,
+        verdict=ModerationDecision.Verdict.REJECT if to_reject else ModerationDecision.Verdict.APPROVE,
+        reason=reason if to_reject else "",
+        note=note,
+        reverses=decision,
+    )
 
 
 def recording_withdraw(*, recording: Recording) -> None:

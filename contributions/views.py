@@ -3,13 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponseForbidden
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from contributions import selectors, services
-from contributions.forms import ConsentForm, RejectForm, SignupForm, UploadForm
+from contributions.forms import ConsentForm, SignupForm, UploadForm
 from contributions.models import Passage, Recording
 
 
@@ -57,7 +57,9 @@ def record(request, passage_id):
 
 @login_required
 def my_recordings(request):
-    return render(request, "contributions/my_recordings.html", {"recordings": selectors.recordings_of(user=request.user)})
+    return render(
+        request, "contributions/my_recordings.html", {"recordings": selectors.recordings_of(user=request.user)}
+    )
 
 
 @login_required
@@ -79,36 +81,6 @@ def recording_audio(request, recording_id):
     if not recording.original:
         raise Http404
     return FileResponse(recording.original.open("rb"), content_type="application/octet-stream")
-
-
-@login_required
-def moderation_queue(request):
-    if not request.user.is_moderator():
-        return HttpResponseForbidden(_("Only moderators can review recordings."))
-    queue = selectors.moderation_queue(moderator=request.user)
-    return render(request, "contributions/moderation_queue.html", {"queue": queue, "reject_form": RejectForm()})
-
-
-@login_required
-@require_POST
-def moderation_decide(request, recording_id):
-    recording = get_object_or_404(Recording.objects.select_related("passage__event"), id=recording_id)
-    if not selectors.moderator_may_review(moderator=request.user, recording=recording):
-        return HttpResponseForbidden(_("You do not moderate this event."))
-    try:
-        if request.POST.get("verdict") == "approve":
-            services.recording_approve(recording=recording, moderator=request.user)
-            messages.success(request, _("Approved: the animation is being made."))
-        else:
-            form = RejectForm(request.POST)
-            if not form.is_valid():
-                messages.error(request, _("Choose a reason to reject."))
-                return redirect("moderation")
-            services.recording_reject(recording=recording, moderator=request.user, **form.cleaned_data)
-            messages.success(request, _("Rejected. The resident will see the reason."))
-    except services.InvalidTransition as error:
-        messages.warning(request, str(error))
-    return redirect("moderation")
 
 
 def passage_detail_redirect(request, passage_id):

@@ -54,6 +54,8 @@ def animation_card(animation) -> dict:
         "language": passage.language,
         "reader": recording.contributor.public_name,
         "published_at": animation.published_at.isoformat() if animation.published_at else None,
+        # A plain date the card prints as is: the page needs no date library to draw a new card.
+        "published_on": animation.published_at.date().isoformat() if animation.published_at else "",
     }
 
 

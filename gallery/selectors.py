@@ -1,21 +1,35 @@
-"""Public reads: only published animations of existing events ever leave here."""
+"""Public reads: only published animations of existing events ever leave here.
+
+Curator reads (every painting, passage and preview of an event) are at the end and are only called
+from views that checked the curators group.
+"""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q, QuerySet
 
-from animation.models import Animation
-from gallery.models import Event, Painting
+from animation.models import Alignment, Animation
+from gallery.models import Event, Painting, PassagePreview
+
+# The grid's page size; the catch-up API returns the same first page so a reconnect redraws it exactly.
+PAGE_SIZE = 24
 
 
 def event_exists(*, event_id: Any) -> bool:
-    return Event.objects.filter(id=event_id).exists()
+    try:
+        return Event.objects.filter(id=event_id).exists()
+    except ValidationError:
+        return False
 
 
 def event_list() -> QuerySet[Event]:
-    return Event.objects.all()
+    return Event.objects.annotate(
+        published_count=Count("animations", filter=Q(animations__status=Animation.Status.PUBLISHED))
+    )
 
 
 def published_animations(
@@ -27,10 +41,40 @@ def published_animations(
     if event is not None:
         animations = animations.filter(event=event)
     if painting_id:
-        animations = animations.filter(recording__passage__painting_id=painting_id)
+        try:
+            painting_uuid = uuid.UUID(str(painting_id))
+        except ValueError:
+            # A malformed id in a shared link filters to nothing rather than failing the page.
+            return animations.none()
+        animations = animations.filter(recording__passage__painting_id=painting_uuid)
     if language:
         animations = animations.filter(recording__passage__language=language)
-    return animations.order_by("-published_at")
+    # The id breaks ties between films published in the same instant, so pages never overlap.
+    return animations.order_by("-published_at", "-id")
+
+
+def published_animation(*, animation_id: Any) -> Animation | None:
+    return published_animations().filter(id=animation_id).first()
+
+
+def animation_neighbours(*, animation: Animation) -> tuple[Animation | None, Animation | None]:
+    """The next newer and next older published film of the same event, for the page's arrows."""
+    same_event = published_animations(event=animation.event)
+    newer = (
+        same_event.filter(
+            Q(published_at__gt=animation.published_at) | Q(published_at=animation.published_at, id__gt=animation.id)
+        )
+        .order_by("published_at", "id")
+        .first()
+    )
+    older = same_event.filter(
+        Q(published_at__lt=animation.published_at) | Q(published_at=animation.published_at, id__lt=animation.id)
+    ).first()
+    return newer, older
+
+
+def animation_alignment(*, animation: Animation) -> Alignment | None:
+    return Alignment.objects.filter(recording_id=animation.recording_id).first()
 
 
 def animations_in_progress_count(*, event_id: Any) -> int:
@@ -39,3 +83,35 @@ def animations_in_progress_count(*, event_id: Any) -> int:
 
 def painting_list(*, event: Event) -> QuerySet[Painting]:
     return event.paintings.all()
+
+
+# Languages are shown in their own script whatever the page language, as language pickers do.
+NATIVE_LANGUAGE_NAMES = {"zh": "中文", "zh-hans": "中文", "en": "English"}
+
+
+def event_languages(*, event: Event) -> list[tuple[str, str]]:
+    """(code, native name) of the event's passages: the grid's language filter offers only these."""
+    codes = sorted(set(event.passages.values_list("language", flat=True)))
+    return [(code, NATIVE_LANGUAGE_NAMES.get(code.lower(), code)) for code in codes]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Curators
+
+
+def curated_events() -> QuerySet[Event]:
+    return Event.objects.annotate(painting_count=Count("paintings", distinct=True)).order_by("-created_at")
+
+
+def curated_paintings(*, event: Event) -> QuerySet[Painting]:
+    return event.paintings.annotate(passage_count=Count("passages")).order_by("title")
+
+
+def curated_passages(*, painting: Painting):
+    from contributions.models import Passage
+
+    return Passage.objects.filter(painting=painting).order_by("title")
+
+
+def latest_preview(*, passage) -> PassagePreview | None:
+    return PassagePreview.objects.filter(passage=passage).first()

@@ -1,7 +1,11 @@
-"""Public pages: no login, only published animations."""
+"""Public pages: no login, only published animations (the selectors never return anything else)."""
 
+from django.conf import settings
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.static import serve
 
 from gallery import events, selectors
 from gallery.models import Event, Painting
@@ -13,10 +17,14 @@ def home(request):
 
 def event_detail(request, slug):
     event = get_object_or_404(Event, slug=slug)
-    painting_id = request.GET.get("painting") or None
-    language = request.GET.get("language") or None
+    painting_id = request.GET.get("painting") or ""
+    language = request.GET.get("language") or ""
     animations = selectors.published_animations(event=event, painting_id=painting_id, language=language)
-    page = Paginator(animations, 24).get_page(request.GET.get("page"))
+    page = Paginator(animations, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+    # Page links keep the filters; the page number is added by the template.
+    filter_query = "&".join(
+        f"{key}={value}" for key, value in (("painting", painting_id), ("language", language)) if value
+    )
     return render(
         request,
         "gallery/event_detail.html",
@@ -25,18 +33,45 @@ def event_detail(request, slug):
             "page": page,
             "cards": [events.animation_card(animation) for animation in page.object_list],
             "paintings": selectors.painting_list(event=event),
+            "passage_languages": selectors.event_languages(event=event),
             "in_progress": selectors.animations_in_progress_count(event_id=event.id),
             "selected_painting": painting_id,
             "selected_language": language,
+            "filter_query": filter_query,
+            "live_text": live_text(),
         },
     )
 
 
+def live_text() -> dict:
+    """Sentences the scripts put together for new cards and screen readers, in the page's language."""
+    return {
+        "read_by": _("read by %(reader)s"),
+        "published": _("New animation: %(title)s"),
+        "removed": _("An animation was removed."),
+    }
+
+
 def animation_detail(request, animation_id):
-    animation = get_object_or_404(
-        selectors.published_animations(), id=animation_id
+    animation = selectors.published_animation(animation_id=animation_id)
+    if animation is None:
+        raise Http404
+    newer, older = selectors.animation_neighbours(animation=animation)
+    alignment = selectors.animation_alignment(animation=animation)
+    return render(
+        request,
+        "gallery/animation_detail.html",
+        {
+            "animation": animation,
+            "card": events.animation_card(animation),
+            "passage": animation.recording.passage,
+            "painting": animation.recording.passage.painting,
+            "units": alignment.units if alignment else [],
+            "newer": newer,
+            "older": older,
+            "share_url": request.build_absolute_uri(),
+        },
     )
-    return render(request, "gallery/animation_detail.html", {"animation": animation, "card": events.animation_card(animation)})
 
 
 def painting_detail(request, painting_id):
@@ -45,11 +80,28 @@ def painting_detail(request, painting_id):
     return render(
         request,
         "gallery/painting_detail.html",
-        {"painting": painting, "cards": [events.animation_card(animation) for animation in animations]},
+        {
+            "painting": painting,
+            "faces": painting.faces or [],
+            "cards": [events.animation_card(animation) for animation in animations],
+        },
     )
 
 
 def wall(request, slug):
     event = get_object_or_404(Event, slug=slug)
-    latest = selectors.published_animations(event=event)[:20]
-    return render(request, "gallery/wall.html", {"event": event, "cards": [events.animation_card(a) for a in latest]})
+    latest = selectors.published_animations(event=event)[: selectors.PAGE_SIZE]
+    return render(
+        request,
+        "gallery/wall.html",
+        {"event": event, "cards": [events.animation_card(a) for a in latest], "live_text": live_text()},
+    )
+
+
+def public_media(request, path):
+    """Films, posters, subtitles and paintings when Django serves media itself (SERVE_MEDIA).
+
+    MEDIA_ROOT is read per request, not captured when the URLconf loads, so a changed setting (each
+    test has its own media folder) is honoured. Recordings and previews never match this view's URL.
+    """
+    return serve(request, path, document_root=settings.MEDIA_ROOT)

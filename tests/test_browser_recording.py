@@ -24,7 +24,7 @@ def test_a_resident_records_plays_back_and_submits_in_the_browser(
         page.goto(f"{live_server.url}/accounts/login/?next=/record/{passage.id}/")
         page.fill("#id_username", "resident")
         page.fill("#id_password", "resident-pass-1")
-        page.click("button[type=submit]")
+        page.click("main form button[type=submit]")
         page.wait_for_url(f"**/record/{passage.id}/")
         assert page.locator(".passage-text").inner_text().startswith("床前明月光")
 

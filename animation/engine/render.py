@@ -957,29 +957,129 @@ def values_at(controls: Controls, index: int) -> dict[str, float]:
     return {name: float(track[index]) for name, track in controls.tracks.items()}
 
 
-def _warp_one(rig: Rig, planner: Planner, base: np.ndarray, values: Mapping[str, float]) -> np.ndarray:
-    """The ROI of one frame, warped and painted."""
-    roi = rig.roi
-    h, w = roi.shape
-    hc, wc = rig.head_coarse.shape[1:3]
-    plan = planner.plan(values)
-    if np.any(np.abs(plan.head) > EPSILON):
-        coarse = (plan.head @ planner.head_flat).reshape(hc, wc, 2)
-        sampling = cv2.subtract(base, cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR))
-    else:
-        sampling = base.copy()
-    for rect, coefficients, field in plan.locals:
-        part = sampling[rect.y0 - roi.y0 : rect.y1 - roi.y0, rect.x0 - roi.x0 : rect.x1 - roi.x0]
-        total: np.ndarray | None = None
-        for coefficient, basis in zip(coefficients, field.fields, strict=True):
-            if abs(coefficient) > EPSILON:
-                # OpenCV's SIMD axpy is several times faster than numpy's temporaries here.
-                total = basis * coefficient if total is None else cv2.scaleAdd(basis, float(coefficient), total)
-        if total is not None:
-            part -= total
-    warped = cv2.remap(rig.still, sampling, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    paint_overlays(warped, rig, plan)
-    return warped
+# A displacement below this rounds to no shift at all in remap's 1/32-pixel fixed point (it rounds to
+# nearest, so anything under 1/64 does), and the pixel comes out as the painting's own, bit for bit:
+# such pixels are not remapped. A little under 1/64 leaves room for float rounding in the upsampling.
+STILL_DISPLACEMENT = 1 / 80
+# Rows are remapped in bands of this many coarse rows (16 pixels), each over its own moving columns:
+# finer bands follow the head's outline more closely but cost a call each.
+BAND_COARSE_ROWS = 4
+
+
+@dataclasses.dataclass
+class _Scratch:
+    """Buffers for one frame in flight, reused so no frame allocates megabytes."""
+
+    sampling: np.ndarray  # (h, w, 2) float32 sampling map over the ROI
+    pixels: np.ndarray  # (h, w, 3) uint8 the warped ROI
+
+
+class _Bands:
+    """Which parts of the ROI a frame's fields move, as row bands with one column span each.
+
+    Every pixel is tied to its nearest coarse sample (cv2.resize's pixel-centre convention); bilinear
+    upsampling reads that sample and its neighbours, so a sample's 3x3 neighbourhood being still means
+    the pixel's displacement is no larger than theirs.
+    """
+
+    def __init__(self, roi: Rect, coarse_hw: tuple[int, int]) -> None:
+        h, w = roi.shape
+        hc, wc = coarse_hw
+        self.roi = roi
+        self.coarse_hw = coarse_hw
+        self.row_sample = np.clip(np.round((np.arange(h) + 0.5) * hc / h - 0.5), 0, hc - 1).astype(np.int64)
+        self.col_sample = np.clip(np.round((np.arange(w) + 0.5) * wc / w - 0.5), 0, wc - 1).astype(np.int64)
+        samples = np.arange(wc)
+        # Pixel columns whose nearest sample is c are [col_start[c], col_stop[c]).
+        self.col_start = np.searchsorted(self.col_sample, samples, "left")
+        self.col_stop = np.searchsorted(self.col_sample, samples, "right")
+        starts = np.arange(0, hc, BAND_COARSE_ROWS)
+        row_start = np.searchsorted(self.row_sample, starts, "left")
+        row_stop = np.searchsorted(self.row_sample, starts + BAND_COARSE_ROWS, "left")
+        self.band_rows = list(zip(row_start.tolist(), row_stop.tolist(), strict=True))
+        self.padded_rows = len(starts) * BAND_COARSE_ROWS
+        self._kernel = np.ones((3, 3), np.uint8)
+
+    def spans(self, coarse: np.ndarray | None, rects: list[Rect]) -> list[tuple[int, int, int, int]]:
+        """(y0, y1, x0, x1) ROI-relative boxes covering every pixel that moves this frame.
+
+        ``coarse`` is the head family's coarse displacement (hc, wc, 2) or None when the head is still;
+        ``rects`` are the frame rectangles the local fields (mouth, brows) occupy.
+        """
+        hc, wc = self.coarse_hw
+        moving = np.zeros((self.padded_rows, wc), np.uint8)
+        if coarse is not None:
+            size = np.maximum(np.abs(coarse[..., 0]), np.abs(coarse[..., 1]))
+            moving[:hc] = cv2.dilate((size > STILL_DISPLACEMENT).view(np.uint8), self._kernel)
+        roi = self.roi
+        for rect in rects:
+            r0, r1 = self.row_sample[rect.y0 - roi.y0], self.row_sample[rect.y1 - 1 - roi.y0]
+            c0, c1 = self.col_sample[rect.x0 - roi.x0], self.col_sample[rect.x1 - 1 - roi.x0]
+            moving[r0 : r1 + 1, c0 : c1 + 1] = 1
+        by_band = moving.reshape(-1, BAND_COARSE_ROWS, wc).any(axis=1)
+        present = by_band.any(axis=1)
+        first = np.argmax(by_band, axis=1)
+        last = wc - 1 - np.argmax(by_band[:, ::-1], axis=1)
+        boxes = []
+        for band in np.flatnonzero(present).tolist():
+            y0, y1 = self.band_rows[band]
+            if y1 > y0:
+                boxes.append((y0, y1, int(self.col_start[first[band]]), int(self.col_stop[last[band]])))
+        return boxes
+
+
+class _OpenCVWarper:
+    """Warps and paints the ROI of one frame at a time; safe to call from several threads at once
+    as long as each call gets its own scratch buffers."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.rig = rig
+        self.planner = Planner(rig)
+        roi = rig.roi
+        ys, xs = np.mgrid[roi.y0 : roi.y1, roi.x0 : roi.x1].astype(np.float32)
+        self.base = np.ascontiguousarray(np.stack([xs, ys], -1))
+        self.still_roi = np.ascontiguousarray(rig.still[roi.y0 : roi.y1, roi.x0 : roi.x1])
+        self.bands = _Bands(roi, rig.head_coarse.shape[1:3])
+
+    def scratch(self) -> _Scratch:
+        h, w = self.rig.roi.shape
+        return _Scratch(np.empty((h, w, 2), np.float32), np.empty((h, w, 3), np.uint8))
+
+    def warp(self, values: Mapping[str, float], scratch: _Scratch) -> np.ndarray:
+        """The ROI of one frame, warped and painted, in ``scratch.pixels``."""
+        rig, roi = self.rig, self.rig.roi
+        h, w = roi.shape
+        hc, wc = rig.head_coarse.shape[1:3]
+        plan = self.planner.plan(values)
+        sampling, pixels = scratch.sampling, scratch.pixels
+        coarse = None
+        if np.any(np.abs(plan.head) > EPSILON):
+            coarse = (plan.head @ self.planner.head_flat).reshape(hc, wc, 2)
+            cv2.resize(coarse, (w, h), dst=sampling, interpolation=cv2.INTER_LINEAR)
+            cv2.subtract(self.base, sampling, dst=sampling)
+        else:
+            np.copyto(sampling, self.base)
+        for rect, coefficients, field in plan.locals:
+            part = sampling[rect.y0 - roi.y0 : rect.y1 - roi.y0, rect.x0 - roi.x0 : rect.x1 - roi.x0]
+            total: np.ndarray | None = None
+            for coefficient, basis in zip(coefficients, field.fields, strict=True):
+                if abs(coefficient) > EPSILON:
+                    # OpenCV's SIMD axpy is several times faster than numpy's temporaries here.
+                    total = basis * coefficient if total is None else cv2.scaleAdd(basis, float(coefficient), total)
+            if total is not None:
+                part -= total
+        np.copyto(pixels, self.still_roi)
+        for y0, y1, x0, x1 in self.bands.spans(coarse, [rect for rect, _, _ in plan.locals]):
+            cv2.remap(
+                rig.still,
+                sampling[y0:y1, x0:x1],
+                None,
+                cv2.INTER_LINEAR,
+                dst=pixels[y0:y1, x0:x1],
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+        paint_overlays(pixels, rig, plan)
+        return pixels
 
 
 def render_frames_opencv(rig: Rig, controls: Controls, *, workers: int | None = None) -> Iterator[np.ndarray]:
@@ -987,33 +1087,44 @@ def render_frames_opencv(rig: Rig, controls: Controls, *, workers: int | None = 
 
     The same array is yielded each time (the background is never rewritten): consume or copy it
     before asking for the next frame. Frames are warped on ``workers`` threads (OpenCV and numpy
-    release the GIL; OpenCV's own remap threading does not scale at this size) and yielded in order,
-    with at most two per thread in flight, so memory does not grow with the film's length.
+    release the GIL) and yielded in order, with at most two per thread in flight, so memory does not
+    grow with the film's length. Only the pixels a frame's fields move are remapped.
     """
     import concurrent.futures
     import os
 
+    warper = _OpenCVWarper(rig)
     roi = rig.roi
-    ys, xs = np.mgrid[roi.y0 : roi.y1, roi.x0 : roi.x1].astype(np.float32)
-    base = np.ascontiguousarray(np.stack([xs, ys], -1))
-    planner = Planner(rig)
     frame = rig.still.copy()
     view = frame[roi.y0 : roi.y1, roi.x0 : roi.x1]
     workers = workers or min(2, os.cpu_count() or 1)
     if workers <= 1:
+        scratch = warper.scratch()
         for index in range(controls.frame_count):
-            view[...] = _warp_one(rig, planner, base, values_at(controls, index))
+            view[...] = warper.warp(values_at(controls, index), scratch)
             yield frame
         return
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
-        pending: list[concurrent.futures.Future[np.ndarray]] = []
-        submitted = 0
-        for _ in range(controls.frame_count):
-            while submitted < controls.frame_count and len(pending) < 2 * workers:
-                pending.append(pool.submit(_warp_one, rig, planner, base, values_at(controls, submitted)))
-                submitted += 1
-            view[...] = pending.pop(0).result()
-            yield frame
+    # Our threads already keep the cores busy with whole frames; OpenCV's own pool on top of them only
+    # adds hand-offs and spinning (twice the CPU time for the same wall time on two cores).
+    opencv_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
+            in_flight = 2 * workers
+            free = [warper.scratch() for _ in range(in_flight)]
+            pending: list[tuple[concurrent.futures.Future[np.ndarray], _Scratch]] = []
+            submitted = 0
+            for _ in range(controls.frame_count):
+                while submitted < controls.frame_count and len(pending) < in_flight:
+                    scratch = free.pop()
+                    pending.append((pool.submit(warper.warp, values_at(controls, submitted), scratch), scratch))
+                    submitted += 1
+                future, scratch = pending.pop(0)
+                view[...] = future.result()
+                free.append(scratch)
+                yield frame
+    finally:
+        cv2.setNumThreads(opencv_threads)
 
 
 def render_frames(

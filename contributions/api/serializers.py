@@ -1,6 +1,7 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from contributions.models import Consent, Passage, Recording
+from contributions.models import Consent, ModerationDecision, Passage, Recording
 
 
 class PassageSerializer(serializers.ModelSerializer):
@@ -9,8 +10,17 @@ class PassageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Passage
-        fields = ["id", "event", "painting", "painting_title", "painting_image", "title", "text", "language",
-                  "max_seconds"]
+        fields = [
+            "id",
+            "event",
+            "painting",
+            "painting_title",
+            "painting_image",
+            "title",
+            "text",
+            "language",
+            "max_seconds",
+        ]
 
 
 class ConsentSerializer(serializers.ModelSerializer):
@@ -46,29 +56,211 @@ class RecordingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Recording
-        fields = ["id", "passage", "passage_title", "status", "duration_seconds", "audio_stats", "rejection_reason",
-                  "rejection_note", "created_at", "animations", "audio_url"]
+        fields = [
+            "id",
+            "passage",
+            "passage_title",
+            "status",
+            "duration_seconds",
+            "audio_stats",
+            "rejection_reason",
+            "rejection_note",
+            "created_at",
+            "animations",
+            "audio_url",
+        ]
 
     def get_audio_url(self, recording) -> str:
         return f"/recordings/{recording.id}/audio/" if recording.original else ""
 
 
 class ModerationItemSerializer(serializers.ModelSerializer):
+    """A line of the queue. The resident's name is left out on purpose: a decision is about the reading."""
+
     passage_title = serializers.CharField(source="passage.title", read_only=True)
-    passage_text = serializers.CharField(source="passage.text", read_only=True)
     language = serializers.CharField(source="passage.language", read_only=True)
     event = serializers.UUIDField(source="passage.event_id", read_only=True)
-    audio_url = serializers.SerializerMethodField()
+    event_title = serializers.CharField(source="passage.event.title", read_only=True)
+    painting = serializers.UUIDField(source="passage.painting_id", read_only=True)
+    painting_title = serializers.CharField(source="passage.painting.title", read_only=True)
+    claimed_by = serializers.SerializerMethodField()
 
     class Meta:
         model = Recording
-        fields = ["id", "event", "passage_title", "passage_text", "language", "duration_seconds", "audio_stats",
-                  "transcript", "transcript_language", "match_score", "created_at", "audio_url"]
+        fields = [
+            "id",
+            "event",
+            "event_title",
+            "painting",
+            "painting_title",
+            "passage_title",
+            "language",
+            "duration_seconds",
+            "match_score",
+            "created_at",
+            "claimed_by",
+        ]
+
+    def get_claimed_by(self, recording) -> str:
+        """The other moderator's name while their claim runs, empty otherwise."""
+        from django.utils import timezone
+
+        if recording.claimed_until is None or recording.claimed_until <= timezone.now():
+            return ""
+        return recording.claimed_by.public_name if recording.claimed_by else ""
+
+
+class DiffOperationSerializer(serializers.Serializer):
+    op = serializers.ChoiceField(choices=["equal", "replace", "delete", "insert"])
+    ref = serializers.CharField(allow_blank=True)
+    hyp = serializers.CharField(allow_blank=True)
+
+
+class WarningSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    text = serializers.CharField()
+
+
+class ReviewFactsSerializer(serializers.Serializer):
+    unit = serializers.ChoiceField(choices=["character", "word"])
+    separator = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    diff = DiffOperationSerializer(many=True)
+    counts = serializers.DictField(child=serializers.IntegerField())
+    error_rate = serializers.FloatField(allow_null=True)
+    warnings = WarningSerializer(many=True)
+
+
+class ModerationDetailSerializer(ModerationItemSerializer):
+    passage_text = serializers.CharField(source="passage.text", read_only=True)
+    max_seconds = serializers.IntegerField(source="passage.max_seconds", read_only=True)
+    painting_image = serializers.ImageField(source="passage.painting.image", read_only=True)
+    audio_url = serializers.SerializerMethodField()
+    transcript_ready = serializers.SerializerMethodField()
+    claimed_until = serializers.DateTimeField(read_only=True)
+    facts = serializers.SerializerMethodField()
+
+    class Meta(ModerationItemSerializer.Meta):
+        fields = [
+            *ModerationItemSerializer.Meta.fields,
+            "passage_text",
+            "max_seconds",
+            "painting_image",
+            "status",
+            "audio_url",
+            "audio_stats",
+            "transcript",
+            "transcript_language",
+            "transcript_ready",
+            "claimed_until",
+            "facts",
+        ]
 
     def get_audio_url(self, recording) -> str:
         return f"/recordings/{recording.id}/audio/"
 
+    def get_transcript_ready(self, recording) -> bool:
+        return recording.transcribed_at is not None
+
+    @extend_schema_field(ReviewFactsSerializer)
+    def get_facts(self, recording) -> dict:
+        from contributions.selectors import recording_review_facts
+
+        return recording_review_facts(recording=recording)
+
+
+class ModerationFiltersSerializer(serializers.Serializer):
+    event = serializers.UUIDField(required=False, allow_null=True)
+    painting = serializers.UUIDField(required=False, allow_null=True)
+    language = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ClaimNextSerializer(ModerationFiltersSerializer):
+    after = serializers.UUIDField(required=False, allow_null=True, help_text="Continue from this recording.")
+    direction = serializers.ChoiceField(choices=["next", "previous"], default="next")
+
+
+class ApproveSerializer(serializers.Serializer):
+    listened_seconds = serializers.FloatField(required=False, allow_null=True, min_value=0)
+
 
 class RejectSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=Recording.RejectionReason.choices)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    listened_seconds = serializers.FloatField(required=False, allow_null=True, min_value=0)
+
+
+class FilmRejectSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=ModerationDecision.FilmRejectionReason.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ReverseSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=ModerationDecision.REASON_CHOICES, required=False, allow_blank=True, default=""
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    moderator_name = serializers.CharField(source="moderator.public_name", read_only=True)
+    verdict_label = serializers.CharField(source="get_verdict_display", read_only=True)
+    reason_label = serializers.CharField(source="get_reason_display", read_only=True)
+    event = serializers.UUIDField(source="recording.passage.event_id", read_only=True)
+    passage_title = serializers.CharField(source="recording.passage.title", read_only=True)
+    undo_until = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModerationDecision
+        fields = [
+            "id",
+            "subject",
+            "recording",
+            "animation",
+            "event",
+            "passage_title",
+            "moderator",
+            "moderator_name",
+            "verdict",
+            "verdict_label",
+            "reason",
+            "reason_label",
+            "note",
+            "listened_seconds",
+            "reverses",
+            "reversed_at",
+            "created_at",
+            "undo_until",
+        ]
+
+    def get_undo_until(self, decision) -> str | None:
+        from datetime import timedelta
+
+        from contributions.services import undo_seconds
+
+        if decision.verdict not in ("approve", "reject") or decision.reversed_at or decision.reverses_id:
+            return None
+        return (decision.created_at + timedelta(seconds=undo_seconds())).isoformat()
+
+
+class FilmSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    recording = serializers.UUIDField(source="recording_id")
+    event = serializers.UUIDField(source="event_id")
+    event_title = serializers.CharField(source="event.title")
+    passage_title = serializers.CharField(source="recording.passage.title")
+    passage_text = serializers.CharField(source="recording.passage.text")
+    language = serializers.CharField(source="recording.passage.language")
+    painting_title = serializers.CharField(source="recording.passage.painting.title")
+    video_url = serializers.SerializerMethodField()
+    poster_url = serializers.SerializerMethodField()
+    subtitles_url = serializers.SerializerMethodField()
+    status = serializers.CharField()
+
+    def get_video_url(self, animation) -> str:
+        return animation.video.url if animation.video else ""
+
+    def get_poster_url(self, animation) -> str:
+        return animation.poster.url if animation.poster else ""
+
+    def get_subtitles_url(self, animation) -> str:
+        return animation.subtitles.url if animation.subtitles else ""

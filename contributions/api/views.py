@@ -3,7 +3,6 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -12,18 +11,11 @@ from rest_framework.views import APIView
 from contributions import selectors, services
 from contributions.api.serializers import (
     ConsentSerializer,
-    ModerationItemSerializer,
     PassageSerializer,
     RecordingSerializer,
     RecordingUploadSerializer,
-    RejectSerializer,
 )
 from contributions.models import Recording
-
-
-class IsModerator(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user.is_authenticated and request.user.is_moderator())
 
 
 class PassageList(generics.ListAPIView):
@@ -89,51 +81,3 @@ class RecordingDetail(APIView):
     def delete(self, request, recording_id):
         services.recording_withdraw(recording=self.get_object(request, recording_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class ModerationQueue(generics.ListAPIView):
-    permission_classes = [IsModerator]
-    serializer_class = ModerationItemSerializer
-
-    def get_queryset(self):
-        return selectors.moderation_queue(
-            moderator=self.request.user,
-            event_id=self.request.query_params.get("event"),
-            language=self.request.query_params.get("language"),
-        )
-
-
-class _DecisionView(APIView):
-    permission_classes = [IsModerator]
-
-    def get_recording(self, request, recording_id) -> Recording:
-        recording = get_object_or_404(Recording.objects.select_related("passage__event"), id=recording_id)
-        if not selectors.moderator_may_review(moderator=request.user, recording=recording):
-            raise PermissionDenied("You do not moderate this event.")
-        return recording
-
-
-class ApproveRecording(_DecisionView):
-    @extend_schema(request=None, responses=RecordingSerializer)
-    def post(self, request, recording_id):
-        try:
-            recording = services.recording_approve(
-                recording=self.get_recording(request, recording_id), moderator=request.user
-            )
-        except services.InvalidTransition as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
-        return Response(RecordingSerializer(recording).data)
-
-
-class RejectRecording(_DecisionView):
-    @extend_schema(request=RejectSerializer, responses=RecordingSerializer)
-    def post(self, request, recording_id):
-        serializer = RejectSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            recording = services.recording_reject(
-                recording=self.get_recording(request, recording_id), moderator=request.user, **serializer.validated_data
-            )
-        except services.InvalidTransition as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
-        return Response(RecordingSerializer(recording).data)

@@ -11,7 +11,10 @@ from gallery.models import Event
 
 
 class EventAnimations(APIView):
+    """The newest page of published films and the live counter, as the grid and the wall draw them."""
+
     permission_classes = [permissions.AllowAny]
+    authentication_classes = []  # public and read-only: no session, so no CSRF or login involved
 
     @extend_schema(
         parameters=[OpenApiParameter("painting", str), OpenApiParameter("language", str)],
@@ -23,7 +26,7 @@ class EventAnimations(APIView):
             event=event,
             painting_id=request.query_params.get("painting"),
             language=request.query_params.get("language"),
-        )[:50]
+        )[: selectors.PAGE_SIZE]
         return Response(
             {
                 "in_progress": selectors.animations_in_progress_count(event_id=event.id),

@@ -7,49 +7,73 @@
   var template = document.getElementById("card-template");
   var counter = document.getElementById("in-progress");
   var emptyNote = document.getElementById("empty-note");
+  var announcer = document.getElementById("live-announcer");
   var filters = new URLSearchParams(location.search);
+  var firstPage = grid.dataset.firstPage === "true";
 
   function matchesFilters(card) {
     if (filters.get("painting") && filters.get("painting") !== card.painting_id) return false;
     if (filters.get("language") && filters.get("language") !== card.language) return false;
-    return !filters.get("page") || filters.get("page") === "1";
+    return true;
   }
 
-  function addCard(card) {
-    if (grid.querySelector('[data-animation-id="' + card.id + '"]') || !matchesFilters(card)) return;
+  function cardElement(card) {
     var item = template.content.firstElementChild.cloneNode(true);
     item.dataset.animationId = card.id;
     item.querySelector("a").href = card.url;
-    var image = item.querySelector("img");
-    image.src = card.poster_url;
-    image.alt = window.SHUOHUA.animatedPainting + " " + card.painting_title;
-    item.querySelector(".card-title").textContent = card.passage_title;
-    item.querySelector(".card-meta").textContent = card.painting_title + " · " + window.SHUOHUA.readBy + " " + card.reader;
-    grid.prepend(item);
+    item.querySelector("img").src = card.poster_url;
+    var title = item.querySelector(".card-title");
+    title.textContent = card.passage_title;
+    title.lang = card.language;
+    item.querySelector(".card-painting").textContent = card.painting_title;
+    item.querySelector(".card-reader").textContent = window.liveText("read_by", { reader: card.reader });
+    var date = item.querySelector(".card-date");
+    date.dateTime = card.published_at || "";
+    date.textContent = card.published_on || "";
+    return item;
+  }
+
+  function addCard(card, announce) {
+    // Only the first page shows the newest films; later pages would shift under the reader's eyes.
+    if (!firstPage || !matchesFilters(card)) return;
+    if (grid.querySelector('[data-animation-id="' + card.id + '"]')) return;
+    grid.prepend(cardElement(card));
     emptyNote.hidden = true;
+    if (announce) announcer.textContent = window.liveText("published", { title: card.passage_title });
   }
 
   function removeCard(animationId) {
     var item = grid.querySelector('[data-animation-id="' + animationId + '"]');
-    if (item) item.remove();
+    if (!item) return;
+    // Focus would be lost with the card: hand it to the grid so keyboard users keep their place.
+    if (item.contains(document.activeElement)) { grid.tabIndex = -1; grid.focus(); }
+    item.remove();
     emptyNote.hidden = grid.children.length > 0;
+    announcer.textContent = window.liveText("removed");
   }
 
   function catchUp() {
-    fetch("/api/events/" + eventId + "/animations/" + location.search)
+    var query = new URLSearchParams();
+    if (filters.get("painting")) query.set("painting", filters.get("painting"));
+    if (filters.get("language")) query.set("language", filters.get("language"));
+    fetch("/api/events/" + eventId + "/animations/?" + query.toString(), { headers: { Accept: "application/json" } })
       .then(function (response) { return response.json(); })
       .then(function (data) {
         counter.textContent = data.in_progress;
-        var live = new Set(data.animations.map(function (card) { return card.id; }));
-        Array.prototype.forEach.call(grid.querySelectorAll("[data-animation-id]"), function (item) {
-          if (!live.has(item.dataset.animationId)) item.remove();
+        if (!firstPage) return;
+        // Redraw the first page as the server has it now, keeping the cards already shown.
+        var fragment = document.createDocumentFragment();
+        data.animations.forEach(function (card) {
+          fragment.appendChild(grid.querySelector('[data-animation-id="' + card.id + '"]') || cardElement(card));
         });
-        data.animations.slice().reverse().forEach(addCard);
-      });
+        grid.replaceChildren(fragment);
+        emptyNote.hidden = grid.children.length > 0;
+      })
+      .catch(function () { /* the next reconnect tries again */ });
   }
 
   window.openLiveSocket("/ws/events/" + eventId + "/", {
-    "animation.published": function (message) { addCard(message.animation); },
+    "animation.published": function (message) { addCard(message.animation, true); },
     "animation.removed": function (message) { removeCard(message.animation_id); },
     "animation.progress": function (message) { counter.textContent = message.in_progress; },
     onReconnect: catchUp,

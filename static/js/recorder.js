@@ -1,9 +1,17 @@
 // Recording studio: record in the browser, check the take, upload with progress and retries.
 (function () {
   "use strict";
+  var text = window.SHUOHUA.text;
+  var pinyinToggle = document.getElementById("pinyin-toggle");
+  if (pinyinToggle) {
+    pinyinToggle.addEventListener("click", function () {
+      var shown = document.getElementById("passage-text").classList.toggle("show-pinyin");
+      pinyinToggle.setAttribute("aria-pressed", String(shown));
+      pinyinToggle.textContent = shown ? text.hidePinyin : text.showPinyin;
+    });
+  }
   var section = document.getElementById("recorder");
   if (!section) return;
-  var text = window.SHUOHUA.text;
   var status = document.getElementById("record-status");
   var recordButton = document.getElementById("record-button");
   var playButton = document.getElementById("play-button");
@@ -20,6 +28,38 @@
   var state = "idle"; // idle | counting | recording | recorded | uploading
 
   function say(message) { status.textContent = message; }
+
+  // Takes are kept in IndexedDB until the server confirms them: a closed tab or a dropped network
+  // must not cost a resident their reading.
+  function withStore(mode, action) {
+    return new Promise(function (resolve) {
+      if (!window.indexedDB) return resolve(null);
+      var opening = indexedDB.open("shuohua-takes", 1);
+      opening.onupgradeneeded = function () { opening.result.createObjectStore("takes"); };
+      opening.onerror = function () { resolve(null); };
+      opening.onsuccess = function () {
+        var request = action(opening.result.transaction("takes", mode).objectStore("takes"));
+        request.onsuccess = function () { resolve(request.result); };
+        request.onerror = function () { resolve(null); };
+      };
+    });
+  }
+  function keepTake(blob, seconds) {
+    return withStore("readwrite", function (store) { return store.put({ blob: blob, seconds: seconds }, passageId); });
+  }
+  function forgetTake() { return withStore("readwrite", function (store) { return store.delete(passageId); }); }
+  function restoreTake() {
+    return withStore("readonly", function (store) { return store.get(passageId); }).then(function (saved) {
+      if (!saved || !saved.blob || state !== "idle") return;
+      take = saved.blob;
+      take.seconds = saved.seconds;
+      playback.src = URL.createObjectURL(take);
+      state = "recorded";
+      playButton.disabled = false;
+      submitButton.disabled = false;
+      say(text.restored);
+    });
+  }
 
   if (!window.isSecureContext) { say(text.insecure); section.hidden = false; recordButton.disabled = true; return; }
   if (!navigator.mediaDevices || !window.MediaRecorder) { say(text.unsupported); return; }
@@ -100,6 +140,7 @@
   function finishRecording() {
     take = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
     take.seconds = (performance.now() - startedAt) / 1000;
+    keepTake(take, take.seconds);
     playback.src = URL.createObjectURL(take);
     state = "recorded";
     recordButton.textContent = text.record;
@@ -149,7 +190,10 @@
       if (event.lengthComputable) progress.value = Math.round((100 * event.loaded) / event.total);
     };
     request.onload = function () {
-      if (request.status === 201) { window.location = window.SHUOHUA.myRecordingsUrl; return; }
+      if (request.status === 201) {
+        forgetTake().then(function () { window.location = window.SHUOHUA.myRecordingsUrl; });
+        return;
+      }
       var detail = "";
       try { detail = JSON.parse(request.responseText).detail; } catch (e) { detail = request.statusText; }
       if (request.status >= 500 || request.status === 429) return retry(attempt, detail);
@@ -167,6 +211,7 @@
     setTimeout(function () { upload(attempt + 1); }, Math.min(30000, 1000 * Math.pow(2, attempt)));
   }
 
+  restoreTake();
   recordButton.addEventListener("click", toggleRecording);
   playButton.addEventListener("click", function () { playback.currentTime = 0; playback.play(); });
   submitButton.addEventListener("click", function () { if (take && state === "recorded") upload(0); });

@@ -1,48 +1,87 @@
-// Wall mode for library screens: loop the newest films, jump to a new one the moment it is published.
+// Wall mode for library screens: loop the newest films, jump to a new one the moment it is published,
+// and after a dropped connection catch up over HTTP so a screen left alone never goes stale.
 (function () {
   "use strict";
   var wall = document.getElementById("wall");
   var video = document.getElementById("wall-video");
   var caption = document.getElementById("wall-caption");
+  var empty = document.getElementById("wall-empty");
   var eventId = wall.dataset.eventId;
   var cards = JSON.parse(document.getElementById("wall-cards").textContent);
   var index = 0;
-  var cues = [];
+  var retryTimer = null;
 
   function play(card) {
-    caption.textContent = card.passage_title + " · " + card.reader;
-    video.src = card.video_url;
+    clearTimeout(retryTimer);
+    empty.hidden = true;
+    caption.textContent = card.passage_title + " · " + card.painting_title + " · " + window.liveText("read_by", { reader: card.reader });
+    caption.lang = card.language;
     while (video.firstChild) video.removeChild(video.firstChild);
+    video.removeAttribute("src");
     var track = document.createElement("track");
-    track.kind = "captions"; track.src = card.subtitles_url; track.default = true; track.srclang = card.language;
+    track.kind = "captions";
+    track.src = card.subtitles_url;
+    track.srclang = card.language;
+    track.default = true;
     video.appendChild(track);
-    video.play().catch(function () {});
+    video.src = card.video_url;
+    video.poster = card.poster_url;
+    video.textTracks[0].mode = "showing";
+    video.play().catch(function () { /* autoplay refused: the poster stays, "ended" never comes */ retryTimer = setTimeout(next, 8000); });
     wall.dataset.playing = card.id;
   }
+
   function next() {
-    if (!cards.length) return;
+    if (!cards.length) {
+      video.removeAttribute("src");
+      wall.dataset.playing = "";
+      caption.textContent = "";
+      empty.hidden = false;
+      return;
+    }
     index = (index + 1) % cards.length;
     play(cards[index]);
   }
-  video.addEventListener("ended", function () { setTimeout(next, 1500); });
-  video.addEventListener("error", function () { setTimeout(next, 3000); });
+
+  video.addEventListener("ended", function () { retryTimer = setTimeout(next, 1500); });
+  video.addEventListener("error", function () { retryTimer = setTimeout(next, 3000); });
   if (cards.length) play(cards[0]);
 
-  function catchUp() {
-    fetch("/api/events/" + eventId + "/animations/").then(function (r) { return r.json(); }).then(function (data) {
-      cards = data.animations;
-      if (cards.length && !cards.some(function (c) { return c.id === wall.dataset.playing; })) { index = 0; play(cards[0]); }
-    });
+  function showNewest(card) {
+    cards = [card].concat(cards.filter(function (c) { return c.id !== card.id; }));
+    index = 0;
+    play(card);
   }
+
+  function catchUp() {
+    fetch("/api/events/" + eventId + "/animations/", { headers: { Accept: "application/json" } })
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        var known = new Set(cards.map(function (c) { return c.id; }));
+        var fresh = data.animations.filter(function (c) { return !known.has(c.id); });
+        cards = data.animations;
+        wall.dataset.caughtUp = String(Date.now());
+        // Something was published while we were away: show it now, as if it had arrived live.
+        if (fresh.length) { showNewest(fresh[0]); return; }
+        if (!cards.some(function (c) { return c.id === wall.dataset.playing; })) { index = -1; next(); }
+      })
+      .catch(function () { /* the next reconnect tries again */ });
+  }
+
   window.openLiveSocket("/ws/events/" + eventId + "/", {
-    "animation.published": function (message) { cards.unshift(message.animation); index = 0; play(message.animation); },
+    "animation.published": function (message) { showNewest(message.animation); },
     "animation.removed": function (message) {
       cards = cards.filter(function (c) { return c.id !== message.animation_id; });
       if (wall.dataset.playing === message.animation_id) { index = -1; next(); }
     },
     onReconnect: catchUp,
   });
+
   document.addEventListener("keydown", function (event) {
-    if (event.key === "f" && wall.requestFullscreen) wall.requestFullscreen();
+    if (event.key === "f" || event.key === "F") {
+      if (document.fullscreenElement) document.exitFullscreen();
+      else if (wall.requestFullscreen) wall.requestFullscreen();
+    }
+    if (event.key === "s" || event.key === "S") video.muted = !video.muted;
   });
 })();

@@ -34,10 +34,19 @@ PASSAGES = [
     ("art_2.jpg", "静夜思 · 李白", "床前明月光，疑是地上霜。举头望明月，低头思故乡。", "zh"),
     ("art_7.jpg", "春晓 · 孟浩然", "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。", "zh"),
     ("art_10.jpg", "登鹳雀楼 · 王之涣", "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", "zh"),
-    ("art_12.jpg", "Holidays", "The holidays are a time of celebrating with loved ones, enjoying the festivities "
-     "and muddling through Wisconsin's cold. But for many this year has been", "en"),
-    ("art_15.jpg", "Sonnet 18 · Shakespeare", "Shall I compare thee to a summer's day? "
-     "Thou art more lovely and more temperate.", "en"),
+    (
+        "art_12.jpg",
+        "Holidays",
+        "The holidays are a time of celebrating with loved ones, enjoying the festivities "
+        "and muddling through Wisconsin's cold. But for many this year has been",
+        "en",
+    ),
+    (
+        "art_15.jpg",
+        "Sonnet 18 · Shakespeare",
+        "Shall I compare thee to a summer's day? Thou art more lovely and more temperate.",
+        "en",
+    ),
 ]
 
 ACCOUNTS = [

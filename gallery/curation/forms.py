@@ -1,0 +1,62 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from gallery.models import Event
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class EventForm(forms.ModelForm):
+    class Meta:
+        model = Event
+        fields = ("title", "slug", "description", "starts_on", "ends_on", "publish_mode", "is_open")
+        labels = {"slug": _("Web address"), "publish_mode": _("Publishing")}
+        help_texts = {"slug": _("Letters, digits and hyphens: /events/<address>/")}
+        widgets = {"starts_on": DateInput(), "ends_on": DateInput(), "description": forms.Textarea(attrs={"rows": 3})}
+
+
+class PaintingForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    artist = forms.CharField(label=_("Artist"), max_length=200, required=False)
+    era = forms.CharField(label=_("Era"), max_length=100, required=False)
+    source = forms.CharField(label=_("Source and licence"), max_length=300, required=False)
+    story = forms.CharField(label=_("Story"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    # A plain FileField: Pillow's checks are the service's, with messages that say what to change.
+    image = forms.FileField(
+        label=_("Image of the painting"),
+        help_text=_("JPEG, PNG or WebP, at least 256 pixels a side."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+
+
+class PaintingStoryForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    artist = forms.CharField(label=_("Artist"), max_length=200, required=False)
+    era = forms.CharField(label=_("Era"), max_length=100, required=False)
+    source = forms.CharField(label=_("Source and licence"), max_length=300, required=False)
+    story = forms.CharField(label=_("Story"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+LANGUAGE_CHOICES = [("zh", "中文 (zh)"), ("en", "English (en)")]
+
+
+class PassageForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 5}))
+    language = forms.ChoiceField(label=_("Language of the text"), choices=LANGUAGE_CHOICES)
+    max_seconds = forms.IntegerField(label=_("Longest recording in seconds"), min_value=3, max_value=300, initial=60)
+    speaking_face = forms.TypedChoiceField(label=_("Face that speaks"), coerce=int, choices=[(0, "1")], initial=0)
+
+    def __init__(self, *args, face_count: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["speaking_face"].choices = [(index, str(index + 1)) for index in range(max(1, face_count))]
+
+
+class PreviewForm(forms.Form):
+    sample_voice = forms.FileField(
+        label=_("Sample voice"),
+        help_text=_("A recording of the passage read aloud (any audio file)."),
+        widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}),
+    )

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from gallery.curation import views
+
+urlpatterns = [
+    path("", views.dashboard, name="curation"),
+    path("events/new/", views.event_new, name="curation-event-new"),
+    path("events/<slug:slug>/", views.event_edit, name="curation-event"),
+    path("paintings/<uuid:painting_id>/", views.painting_edit, name="curation-painting"),
+    path("paintings/<uuid:painting_id>/detect/", views.painting_detect, name="curation-painting-detect"),
+    path("paintings/<uuid:painting_id>/landmarks/", views.landmarks_editor, name="curation-landmarks"),
+    path("paintings/<uuid:painting_id>/landmarks/reset/", views.landmarks_reset, name="curation-landmarks-reset"),
+    path("passages/<uuid:passage_id>/", views.passage_edit, name="curation-passage"),
+    path("passages/<uuid:passage_id>/open/", views.passage_set_open, name="curation-passage-open"),
+    path("previews/<uuid:preview_id>/<str:kind>/", views.preview_file, name="curation-preview-file"),
+]

@@ -1,0 +1,265 @@
+"""Curator pages: thin views over gallery.services; every one requires the curators group."""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from contributions.models import Passage
+from gallery import selectors, services
+from gallery.curation.forms import EventForm, PaintingForm, PaintingStoryForm, PassageForm, PreviewForm
+from gallery.models import Event, Painting, PassagePreview
+
+
+def curator_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_curator():
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@curator_required
+def dashboard(request):
+    return render(request, "gallery/curation/dashboard.html", {"events": selectors.curated_events()})
+
+
+@curator_required
+def event_new(request):
+    form = EventForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = services.event_create(**form.cleaned_data)
+        except services.CurationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Festival created."))
+            return redirect("curation-event", slug=event.slug)
+    return render(request, "gallery/curation/event_form.html", {"form": form})
+
+
+@curator_required
+def event_edit(request, slug):
+    event = get_object_or_404(Event, slug=slug)
+    form = EventForm(instance=event)
+    painting_form = PaintingForm()
+    if request.method == "POST" and request.POST.get("action") == "painting":
+        painting_form = PaintingForm(request.POST, request.FILES)
+        if painting_form.is_valid():
+            try:
+                painting = services.painting_create(event=event, **painting_form.cleaned_data)
+            except services.CurationError as error:
+                painting_form.add_error("image", error.message)
+            else:
+                messages.success(request, _("Painting uploaded: its faces are being looked for."))
+                return redirect("curation-painting", painting_id=painting.id)
+    elif request.method == "POST":
+        form = EventForm(request.POST, instance=Event.objects.get(id=event.id))
+        if form.is_valid():
+            try:
+                services.event_update(event=event, **form.cleaned_data)
+            except services.CurationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("Festival saved."))
+                return redirect("curation-event", slug=event.slug)
+    return render(
+        request,
+        "gallery/curation/event.html",
+        {
+            "event": event,
+            "form": form,
+            "painting_form": painting_form,
+            "paintings": selectors.curated_paintings(event=event),
+        },
+    )
+
+
+@curator_required
+def painting_edit(request, painting_id):
+    painting = get_object_or_404(Painting.objects.select_related("event"), id=painting_id)
+    story_form = PaintingStoryForm(initial={field: getattr(painting, field) for field in PaintingStoryForm.base_fields})
+    passage_form = PassageForm(face_count=len(painting.faces))
+    if request.method == "POST" and request.POST.get("action") == "story":
+        story_form = PaintingStoryForm(request.POST)
+        if story_form.is_valid():
+            services.painting_update(painting=painting, **story_form.cleaned_data)
+            messages.success(request, _("Painting saved."))
+            return redirect("curation-painting", painting_id=painting.id)
+    elif request.method == "POST" and request.POST.get("action") == "passage":
+        passage_form = PassageForm(request.POST, face_count=len(painting.faces))
+        if passage_form.is_valid():
+            try:
+                passage = services.passage_create(painting=painting, **passage_form.cleaned_data)
+            except services.CurationError as error:
+                passage_form.add_error(None, error.message)
+            else:
+                messages.success(request, _("Passage written. Make a test film before opening it."))
+                return redirect("curation-passage", passage_id=passage.id)
+    return render(
+        request,
+        "gallery/curation/painting.html",
+        {
+            "painting": painting,
+            "faces": painting.faces or [],
+            "story_form": story_form,
+            "passage_form": passage_form,
+            "passages": selectors.curated_passages(painting=painting),
+        },
+    )
+
+
+@curator_required
+@require_POST
+def painting_detect(request, painting_id):
+    painting = get_object_or_404(Painting, id=painting_id)
+    services.painting_detect_faces_again(painting=painting)
+    messages.success(request, _("The faces are being looked for again."))
+    return redirect("curation-painting", painting_id=painting.id)
+
+
+@curator_required
+def landmarks_editor(request, painting_id):
+    """GET: the editor page. POST (JSON from the editor): save the key points as the override."""
+    painting = get_object_or_404(Painting, id=painting_id)
+    if request.method == "POST":
+        try:
+            payload = json.loads(request.body or b"{}")
+        except ValueError:
+            return JsonResponse({"error": _("The editor sent something that is not JSON.")}, status=400)
+        try:
+            services.painting_save_landmarks(painting=painting, landmarks=payload)
+        except services.CurationError as error:
+            return JsonResponse({"error": error.message}, status=400)
+        return JsonResponse({"saved": True, "face_status": painting.face_status})
+    face_number = request.GET.get("face")
+    start = None
+    if face_number is not None and face_number.isdigit() and int(face_number) < len(painting.faces):
+        start = painting.faces[int(face_number)]
+    start = start or painting.speaking_landmarks()
+    if start is None:
+        start = services.landmarks_template(width=painting.width, height=painting.height)
+    return render(
+        request,
+        "gallery/curation/landmarks.html",
+        {"painting": painting, "start": {"landmarks": start["landmarks"]}, "editor_text": editor_text()},
+    )
+
+
+def editor_text() -> dict:
+    """Words the landmark editor's script shows and reads out, in the page's language."""
+    return {
+        "point": _("%(group)s, point %(number)s"),
+        "saved": _("Saved: these key points are used from now on."),
+        "failed": _("Not saved: %(reason)s"),
+        "groups": {
+            "left_eye": _("left eye"),
+            "right_eye": _("right eye"),
+            "left_iris": _("left iris"),
+            "right_iris": _("right iris"),
+            "left_brow": _("left eyebrow"),
+            "right_brow": _("right eyebrow"),
+            "mouth_outer": _("lips, outer edge"),
+            "mouth_inner": _("lips, inner edge"),
+            "nose_tip": _("tip of the nose"),
+            "nose_bridge": _("bridge of the nose"),
+            "nose_base": _("base of the nose"),
+            "jaw": _("jaw"),
+            "face_oval": _("outline of the face"),
+        },
+    }
+
+
+@curator_required
+@require_POST
+def landmarks_reset(request, painting_id):
+    painting = get_object_or_404(Painting, id=painting_id)
+    services.painting_clear_landmarks(painting=painting)
+    messages.success(request, _("Hand-placed key points removed: detection is used again."))
+    return redirect("curation-painting", painting_id=painting.id)
+
+
+@curator_required
+def passage_edit(request, passage_id):
+    passage = get_object_or_404(Passage.objects.select_related("painting__event"), id=passage_id)
+    painting = passage.painting
+    initial = {name: getattr(passage, name) for name in PassageForm.base_fields}
+    form = PassageForm(initial=initial, face_count=len(painting.faces))
+    preview_form = PreviewForm()
+    if request.method == "POST" and request.POST.get("action") == "preview":
+        preview_form = PreviewForm(request.POST, request.FILES)
+        if preview_form.is_valid():
+            try:
+                services.passage_preview_request(
+                    passage=passage, sample_voice=preview_form.cleaned_data["sample_voice"], requested_by=request.user
+                )
+            except services.CurationError as error:
+                preview_form.add_error("sample_voice", error.message)
+            else:
+                messages.success(request, _("The test film is being made. Reload this page in a minute."))
+                return redirect("curation-passage", passage_id=passage.id)
+    elif request.method == "POST":
+        form = PassageForm(request.POST, face_count=len(painting.faces))
+        if form.is_valid():
+            try:
+                services.passage_update(passage=passage, **form.cleaned_data)
+            except services.CurationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("Passage saved."))
+                return redirect("curation-passage", passage_id=passage.id)
+    return render(
+        request,
+        "gallery/curation/passage.html",
+        {
+            "passage": passage,
+            "painting": painting,
+            "form": form,
+            "preview_form": preview_form,
+            "preview": selectors.latest_preview(passage=passage),
+        },
+    )
+
+
+@curator_required
+@require_POST
+def passage_set_open(request, passage_id):
+    passage = get_object_or_404(Passage, id=passage_id)
+    if request.POST.get("open") == "1":
+        try:
+            services.passage_open(passage=passage)
+        except services.CurationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The passage is open for recordings."))
+    else:
+        services.passage_close(passage=passage)
+        messages.success(request, _("The passage is closed for recordings."))
+    return redirect("curation-passage", passage_id=passage.id)
+
+
+@curator_required
+def preview_file(request, preview_id, kind):
+    """Test films are not public: they are served through this view, to curators only."""
+    preview = get_object_or_404(PassagePreview, id=preview_id)
+    field = {"video": preview.video, "poster": preview.poster, "subtitles": preview.subtitles}.get(kind)
+    if not field:
+        raise Http404
+    path = Path(settings.MEDIA_ROOT) / field.name
+    if not path.is_file():
+        raise Http404
+    return FileResponse(path.open("rb"))
