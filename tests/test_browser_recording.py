@@ -47,3 +47,54 @@ def test_a_resident_records_plays_back_and_submits_in_the_browser(
     assert 3.5 < recording.duration_seconds < 6.5
     rms_dbfs = 20 * np.log10(np.sqrt(np.mean(stored**2)) + 1e-9)
     assert rms_dbfs > -40, f"the recording is silent ({rms_dbfs:.1f} dBFS)"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_take_survives_a_reload_and_a_dropped_upload(tmp_path, live_server, festival, resident, chromium_path):
+    microphone = transcode(CHINESE_POEM, tmp_path / "microphone.wav", "-ac", "1", "-ar", "48000", "-c:a", "pcm_s16le")
+    passage = festival["chinese"]
+    with chromium(chromium_path, fake_microphone_wav=microphone) as browser:
+        page = browser.new_page()
+        page.goto(f"{live_server.url}/accounts/login/?next=/record/{passage.id}/")
+        page.fill("#id_username", "resident")
+        page.fill("#id_password", "resident-pass-1")
+        page.click("main form button[type=submit]")
+        page.wait_for_url(f"**/record/{passage.id}/")
+
+        page.click("#pinyin-toggle")
+        assert "chuáng" in page.locator("#passage-text").inner_text()
+
+        page.click("#record-button")
+        page.wait_for_function("document.getElementById('record-status').textContent.includes('Recording')")
+        page.wait_for_timeout(2500)
+        page.click("#record-button")
+        page.wait_for_function("!document.getElementById('submit-button').disabled", timeout=10_000)
+
+        # The tab is reloaded before submitting: the take comes back from the browser's storage.
+        page.reload()
+        page.wait_for_function("!document.getElementById('submit-button').disabled", timeout=10_000)
+        assert "not been sent yet" in page.locator("#record-status").inner_text()
+
+        # The network drops during the first upload; the page retries by itself.
+        attempts = []
+
+        def drop_first_upload(route):
+            attempts.append(route.request.method)
+            if len(attempts) == 1:
+                route.abort("connectionreset")
+            else:
+                route.continue_()
+
+        page.route("**/api/recordings/", drop_first_upload)
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/me/recordings/", timeout=60_000)
+        assert len(attempts) == 2
+
+        # Once the server confirmed it, the kept take is gone: a new visit starts clean.
+        page.goto(f"{live_server.url}/record/{passage.id}/")
+        page.wait_for_timeout(500)
+        assert page.locator("#submit-button").is_disabled()
+
+    assert Recording.objects.filter(contributor=resident).count() == 1
