@@ -47,8 +47,11 @@ def animation_align(animation_id: str) -> None:
         clock = time.monotonic()
         voice_path = _media_path(recording.original.name).parent / "voice48k.wav"
         if not voice_path.exists():
+            # Normally made when the reading arrived (recording_prepare_voice); this covers a lost task.
             audio.convert_for_voice(_media_path(recording.original.name), voice_path)
+        if not recording.voice_wav:
             Recording.objects.filter(id=recording.id).update(voice_wav=_media_name(voice_path))
+            recording.voice_wav.name = _media_name(voice_path)
         prepare_seconds = time.monotonic() - clock
         model_name = whisper_model_for(passage.language)
         clock = time.monotonic()

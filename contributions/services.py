@@ -173,9 +173,17 @@ def _extension_for(format_name: str, codec: str) -> str:
 
 
 def _after_submit(recording_id) -> None:
-    from contributions.tasks import recording_transcribe
+    from contributions.tasks import recording_prepare_voice, recording_transcribe
 
     recording_transcribe.delay(str(recording_id))
+    recording_prepare_voice.delay(str(recording_id))
+
+
+def recording_record_voice(*, recording_id, voice_name) -> None:
+    # Withdrawal may have happened meanwhile: never point a withdrawn recording at a file again.
+    Recording.objects.filter(id=recording_id).exclude(status=Recording.Status.WITHDRAWN).update(
+        voice_wav=str(voice_name)
+    )
 
 
 def recording_record_transcript(*, recording_id, transcript: str, language: str, match_score: float) -> None:

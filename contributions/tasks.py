@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 from celery import shared_task
@@ -38,3 +39,24 @@ def recording_transcribe(recording_id: str) -> None:
         language=transcript.language,
         match_score=align.match_score(recording.passage.text, transcript.text, language=language),
     )
+
+
+@shared_task(soft_time_limit=180, time_limit=200)
+def recording_prepare_voice(recording_id: str) -> None:
+    """The loudness-normalised 48 kHz copy the film will carry, made once when the reading arrives."""
+    from animation.engine import audio
+
+    recording = Recording.objects.filter(id=recording_id).exclude(status=Recording.Status.WITHDRAWN).first()
+    if recording is None or recording.voice_wav or not recording.original:
+        return
+    original = Path(settings.MEDIA_ROOT) / recording.original.name
+    voice = original.parent / "voice48k.wav"
+    try:
+        audio.convert_for_voice(original, voice)
+    except EngineInputError:
+        logger.warning("recording %s: no normalised voice copy", recording_id, exc_info=True)
+        return
+    services.recording_record_voice(recording_id=recording.id, voice_name=voice.relative_to(settings.MEDIA_ROOT))
+    if Recording.objects.filter(id=recording.id, status=Recording.Status.WITHDRAWN).exists():
+        # Withdrawn while we converted: the copy must not outlive the resident's decision.
+        shutil.rmtree(voice.parent, ignore_errors=True)
