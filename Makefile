@@ -29,7 +29,7 @@ test: install-dev
 	$(BIN)/python platform/with_redis.py $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install-dev
-	$(BIN)/python platform/with_redis.py $(BIN)/python bench/run_all.py
+	$(BIN)/python platform/with_redis.py $(BIN)/python bench/run_all.py $(BENCH)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -93,6 +93,9 @@ def animation_render(animation_id: str) -> None:
     alignment = recording.alignment
     folder = services.animation_folder(animation.id)
     folder.mkdir(parents=True, exist_ok=True)
+    # We hold the claim, so any scratch folder here is what a killed worker left behind.
+    for leftover in folder.glob(".render-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     started = time.monotonic()
     try:
         # Render into a scratch folder and move finished files into place, so the database never

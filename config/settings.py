@@ -130,6 +130,8 @@ CELERY_TASK_ROUTES = {
     "contributions.tasks.recording_transcribe": {"queue": "speech"},
     "animation.tasks.animation_align": {"queue": "speech"},
     "animation.tasks.animation_render": {"queue": "render"},
+    "gallery.tasks.painting_detect_faces": {"queue": "render"},
+    "gallery.tasks.passage_preview_render": {"queue": "render"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A render of a long clip must never be handed to a second worker while the first still runs.
@@ -154,6 +156,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Shuohua API",
     "DESCRIPTION": "Record, moderate and publish talking-portrait animations for a festival.",
     "VERSION": "1.0.0",
+    "ENUM_NAME_OVERRIDES": {
+        "RecordingRejectionReasonEnum": "contributions.models.Recording.RejectionReason",
+        "FilmRejectionReasonEnum": "contributions.models.ModerationDecision.FilmRejectionReason",
+        "DecisionReasonEnum": "contributions.models.ModerationDecision.REASON_CHOICES",
+    },
 }
 
 # Uploads and the engine.

@@ -115,3 +115,19 @@ def curated_passages(*, painting: Painting):
 
 def latest_preview(*, passage) -> PassagePreview | None:
     return PassagePreview.objects.filter(passage=passage).first()
+
+
+def film_files_visible(*, folder: str, user) -> bool:
+    """Whether USER may fetch the files of the film stored under media/animations/FOLDER/."""
+    try:
+        animation_id = uuid.UUID(folder)
+    except ValueError:
+        return False
+    animation = Animation.objects.filter(id=animation_id).select_related("recording").first()
+    if animation is None:
+        return False
+    if animation.status == Animation.Status.PUBLISHED:
+        return True
+    if not user.is_authenticated:
+        return False
+    return user.is_moderator() or user.is_curator() or animation.recording.contributor_id == user.pk

@@ -20,7 +20,7 @@ FILM_TIMEOUT_MS = 240_000
 @pytest.mark.slow
 def test_a_new_film_appears_live_plays_with_subtitles_and_leaves_when_withdrawn(
     tmp_path,
-    asgi_live_server,
+    asgi_live_server,  # noqa: F811
     festival,
     resident,
     moderator,

@@ -1054,7 +1054,9 @@ class _OpenCVWarper:
         sampling, pixels = scratch.sampling, scratch.pixels
         coarse = None
         if np.any(np.abs(plan.head) > EPSILON):
-            coarse = (plan.head @ self.planner.head_flat).reshape(hc, wc, 2)
+            # Not ``@``: numpy hands a product this size to OpenBLAS, whose threads then spin for a while
+            # after every call and double the CPU time of the whole render loop.
+            coarse = np.einsum("k,kn->n", plan.head, self.planner.head_flat).reshape(hc, wc, 2)
             cv2.resize(coarse, (w, h), dst=sampling, interpolation=cv2.INTER_LINEAR)
             cv2.subtract(self.base, sampling, dst=sampling)
         else:

@@ -1,0 +1,46 @@
+"""Run every benchmark in turn and print their figures (what `make bench` runs).
+
+    python platform/with_redis.py .venv/bin/python bench/run_all.py [NAME ...]
+
+NAME picks benchmarks by name (spine, align, render, animate, moderation, live); none means all.
+Each runs in its own process, so one's warm caches and memory never flatter another's figures.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+BENCHMARKS = {
+    "spine": "bench_spine.py",
+    "align": "bench_align.py",
+    "render": "bench_render.py",
+    "animate": "bench_animate.py",
+    "moderation": "bench_moderation.py",
+    "live": "bench_live.py",
+}
+
+
+def main(names: list[str]) -> int:
+    unknown = set(names) - set(BENCHMARKS)
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
+        return 2
+    failed = []
+    for name in names or list(BENCHMARKS):
+        print(f"\n===== {name} ({BENCHMARKS[name]}) =====", flush=True)
+        started = time.monotonic()
+        code = subprocess.call([sys.executable, str(BENCH / BENCHMARKS[name])], cwd=BENCH.parent)
+        print(f"===== {name}: exit {code}, {time.monotonic() - started:.0f} s =====", flush=True)
+        if code != 0:
+            failed.append(name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
