@@ -144,6 +144,7 @@ def media_root(request, tmp_path):
 
 
 def _uses_django(request) -> bool:
-    return any(
-        name in request.fixturenames for name in ("db", "transactional_db", "client", "festival", "resident")
-    ) or request.node.get_closest_marker("django_db") is not None
+    return (
+        any(name in request.fixturenames for name in ("db", "transactional_db", "client", "festival", "resident"))
+        or request.node.get_closest_marker("django_db") is not None
+    )

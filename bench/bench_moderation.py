@@ -91,9 +91,9 @@ def setup_festival():
     english = Passage.objects.create(
         event=event, painting=painting, title="Holidays", text=ENGLISH, language="en", max_seconds=30
     )
-    resident = User.objects.create_user("bench-resident", password="x", display_name="Bench")  # noqa: S106
+    resident = User.objects.create_user("bench-resident", password="x", display_name="Bench")
     services.consent_give(user=resident, public_animation=True, open_dataset=False)
-    moderator = User.objects.create_user("bench-moderator", password="x")  # noqa: S106
+    moderator = User.objects.create_user("bench-moderator", password="x")
     moderator.groups.add(Group.objects.get_or_create(name="moderators")[0])
     return {"chinese": chinese, "english": english, "resident": resident, "moderator": moderator}
 

@@ -5,7 +5,7 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-suite-only-key")
 
-from config.settings import *  # noqa: E402, F403
+from config.settings import *  # noqa: F403
 
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="shuohua-test-media-"))  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -44,8 +44,21 @@ def start(*, workdir: Path, preferred_port: int | None = None) -> tuple[subproce
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port(preferred_port)
     process = subprocess.Popen(
-        [redis_server_executable(), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(workdir), "--loglevel", "warning"],
+        [
+            redis_server_executable(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--loglevel",
+            "warning",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -62,10 +62,23 @@ def main() -> int:
         subprocess.run([*manage, "load_demo"], env=environment, cwd=ROOT, check=True)
         children.append(
             subprocess.Popen(
-                [str(BIN / "celery"), "-A", "config", "worker", "-B", "-Q", "default,speech,render",
-                 "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"), "--loglevel", "INFO",
-                 "-s", str(VAR / "celerybeat-schedule")],
-                env=environment, cwd=ROOT,
+                [
+                    str(BIN / "celery"),
+                    "-A",
+                    "config",
+                    "worker",
+                    "-B",
+                    "-Q",
+                    "default,speech,render",
+                    "--concurrency",
+                    os.environ.get("WORKER_CONCURRENCY", "2"),
+                    "--loglevel",
+                    "INFO",
+                    "-s",
+                    str(VAR / "celerybeat-schedule"),
+                ],
+                env=environment,
+                cwd=ROOT,
             )
         )
         children.append(

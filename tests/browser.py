@@ -40,3 +40,12 @@ def chromium(executable: str, *, fake_microphone_wav: Path | None = None) -> Ite
             yield browser
         finally:
             browser.close()
+
+
+def log_in(page, base_url: str, *, username: str, password: str, next_path: str) -> None:
+    """Log in through the real login form and land on NEXT_PATH."""
+    page.goto(f"{base_url}/accounts/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"**{next_path}")

@@ -8,7 +8,12 @@ import pytest
 from animation.engine import audio
 from conftest import CHINESE_POEM, transcode
 from contributions.models import Recording
-from tests.browser import chromium
+from tests.browser import chromium, log_in
+
+
+def fake_microphone_wav(tmp_path):
+    # Chromium's fake capture reads plain 16-bit PCM only; anything else records silence.
+    return transcode(CHINESE_POEM, tmp_path / "microphone.wav", "-ac", "1", "-ar", "48000", "-c:a", "pcm_s16le")
 
 
 @pytest.mark.browser
@@ -17,15 +22,13 @@ from tests.browser import chromium
 def test_a_resident_records_plays_back_and_submits_in_the_browser(
     tmp_path, live_server, festival, resident, chromium_path, settings
 ):
-    microphone = transcode(CHINESE_POEM, tmp_path / "microphone.wav", "-ac", "1", "-ar", "48000", "-c:a", "pcm_s16le")
+    microphone = fake_microphone_wav(tmp_path)
     passage = festival["chinese"]
     with chromium(chromium_path, fake_microphone_wav=microphone) as browser:
         page = browser.new_page()
-        page.goto(f"{live_server.url}/accounts/login/?next=/record/{passage.id}/")
-        page.fill("#id_username", "resident")
-        page.fill("#id_password", "resident-pass-1")
-        page.click("main form button[type=submit]")
-        page.wait_for_url(f"**/record/{passage.id}/")
+        log_in(
+            page, live_server.url, username="resident", password="resident-pass-1", next_path=f"/record/{passage.id}/"
+        )
         assert page.locator(".passage-text").inner_text().startswith("床前明月光")
 
         page.keyboard.press("r")  # record, after the 3-2-1 count-in
@@ -53,15 +56,13 @@ def test_a_resident_records_plays_back_and_submits_in_the_browser(
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_take_survives_a_reload_and_a_dropped_upload(tmp_path, live_server, festival, resident, chromium_path):
-    microphone = transcode(CHINESE_POEM, tmp_path / "microphone.wav", "-ac", "1", "-ar", "48000", "-c:a", "pcm_s16le")
+    microphone = fake_microphone_wav(tmp_path)
     passage = festival["chinese"]
     with chromium(chromium_path, fake_microphone_wav=microphone) as browser:
         page = browser.new_page()
-        page.goto(f"{live_server.url}/accounts/login/?next=/record/{passage.id}/")
-        page.fill("#id_username", "resident")
-        page.fill("#id_password", "resident-pass-1")
-        page.click("main form button[type=submit]")
-        page.wait_for_url(f"**/record/{passage.id}/")
+        log_in(
+            page, live_server.url, username="resident", password="resident-pass-1", next_path=f"/record/{passage.id}/"
+        )
 
         page.click("#pinyin-toggle")
         assert "chuáng" in page.locator("#passage-text").inner_text()

@@ -157,7 +157,7 @@ def test_sockets_carry_published_removed_and_only_counts_of_progress(festival, r
 def curator(db, groups):
     from accounts.models import User
 
-    user = User.objects.create_user("curator", password="curator-pass-1", display_name="Zhang Wei")  # noqa: S106
+    user = User.objects.create_user("curator", password="curator-pass-1", display_name="Zhang Wei")
     user.groups.add(groups["curators"])
     return user
 

@@ -99,7 +99,7 @@ def site(festival, resident, groups):
     animation = Animation.objects.create(
         recording=recording, event=festival["event"], status=Animation.Status.PUBLISHED, published_at=timezone.now()
     )
-    curator = User.objects.create_user("curator", password="curator-pass-1")  # noqa: S106
+    curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
     return {**festival, "animation": animation, "curator": curator}
 

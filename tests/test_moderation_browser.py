@@ -37,7 +37,7 @@ def test_a_moderator_clears_the_queue_with_the_keyboard_only(
 
     curator = User.objects.create_user(
         "curator",
-        password="curator-pass-1",  # noqa: S106 - a test account
+        password="curator-pass-1",
         display_name="Zhao Lei",
     )
     curator.groups.add(groups["curators"])

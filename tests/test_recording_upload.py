@@ -58,7 +58,9 @@ def test_it_keeps_a_webm_opus_reading_with_its_measurements(tmp_path, festival, 
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("arguments", [("-c:a", "libmp3lame"), ("-c:a", "flac"), ("-c:a", "aac"), ("-c:a", "pcm_s16le")])
+@pytest.mark.parametrize(
+    "arguments", [("-c:a", "libmp3lame"), ("-c:a", "flac"), ("-c:a", "aac"), ("-c:a", "pcm_s16le")]
+)
 def test_it_accepts_every_browser_and_file_format(tmp_path, festival, resident, client_for, arguments):
     extension = {"libmp3lame": "mp3", "flac": "flac", "aac": "m4a", "pcm_s16le": "wav"}[arguments[1]]
     path = transcode(ENGLISH_CLIP, tmp_path / f"take.{extension}", *arguments)
@@ -106,8 +108,20 @@ def test_it_rejects_a_two_hour_file_without_decoding_it(tmp_path, festival, resi
     long_file = tmp_path / "long.flac"
     # FLAC of digital silence is tiny (0.7 MB for two hours) and quick to make, yet a real two-hour file.
     subprocess.run(
-        [ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "7200", "-c:a", "flac",
-         str(long_file)],
+        [
+            ffmpeg(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=8000:cl=mono",
+            "-t",
+            "7200",
+            "-c:a",
+            "flac",
+            str(long_file),
+        ],
         check=True,
     )
     response = upload(client_for(resident), festival["chinese"], long_file)

@@ -17,9 +17,7 @@ POEM = REPOSITORY / "demo/speech/chinese_poem1.flac"
 RADIO = REPOSITORY / "demo/speech/english_radio.flac"
 
 
-def tone(
-    seconds: float, *, amplitude: float = 0.5, frequency: float = 220.0, sample_rate: int = 16000
-) -> np.ndarray:
+def tone(seconds: float, *, amplitude: float = 0.5, frequency: float = 220.0, sample_rate: int = 16000) -> np.ndarray:
     times = np.arange(int(seconds * sample_rate)) / sample_rate
     return (amplitude * np.sin(2 * np.pi * frequency * times)).astype(np.float32)
 
@@ -157,9 +155,7 @@ def test_find_silences_locates_the_pauses_in_a_recitation():
 
 def test_voice_activity_adapts_to_a_noise_floor():
     rng = np.random.default_rng(1)
-    signal = np.concatenate(
-        [np.zeros(8000, np.float32), tone(1.0, amplitude=0.3), np.zeros(8000, np.float32)]
-    )
+    signal = np.concatenate([np.zeros(8000, np.float32), tone(1.0, amplitude=0.3), np.zeros(8000, np.float32)])
     signal += rng.normal(0, 0.01, signal.size).astype(np.float32)  # -40 dBFS hiss, well above silence
     activity = audio.voice_activity(signal, 16000, hop=0.01)
     assert activity.size == 200

@@ -50,9 +50,7 @@ def test_it_finds_every_figure_on_a_scroll_even_small_ones(tmp_path):
     sizes = [330, 90, 240, 70, 160]
     x = 40
     for portrait, size in zip(portraits, sizes, strict=True):
-        scroll[150 : 150 + size, x : x + size] = cv2.resize(
-            portrait, (size, size), interpolation=cv2.INTER_AREA
-        )
+        scroll[150 : 150 + size, x : x + size] = cv2.resize(portrait, (size, size), interpolation=cv2.INTER_AREA)
         x += size + 150
     faces = detect_faces(scroll)
     assert len(faces) == len(sizes)
@@ -89,8 +87,7 @@ def test_saved_manual_landmarks_are_accepted_and_bad_ones_are_named():
     assert np.allclose(face.landmarks["mouth_outer"], np.array(saved["landmarks"]["mouth_outer"]))
     # An editor that only offers a few handles per feature is enough.
     handles = {
-        name: saved["landmarks"][name][:: max(1, len(saved["landmarks"][name]) // 8)]
-        for name in REQUIRED_GROUPS
+        name: saved["landmarks"][name][:: max(1, len(saved["landmarks"][name]) // 8)] for name in REQUIRED_GROUPS
     }
     face_from_landmarks(handles, image.shape)
     del saved["landmarks"]["jaw"]
@@ -111,9 +108,7 @@ def test_a_painting_without_a_face_says_so(tmp_path):
 
 def test_a_face_index_out_of_range_says_how_many_there_are():
     _, faces = find_faces(PAINTINGS[0])
-    with pytest.raises(
-        EngineInputError, match=r"face 3 does not exist: the painting has 1 face \(indices 0 to 0\)"
-    ):
+    with pytest.raises(EngineInputError, match=r"face 3 does not exist: the painting has 1 face \(indices 0 to 0\)"):
         select_face(faces, 3)
 
 

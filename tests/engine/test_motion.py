@@ -32,9 +32,7 @@ def speech(seconds, *, fps=FPS, seed=0, word_seconds=(0.15, 0.45), words_per_phr
         phrase_start, cursor, phrase_units = start, start, []
         for _ in range(count):
             length = rng.uniform(*word_seconds)
-            phrase_units.append(
-                {"text": str(rng.choice(vocabulary)), "start": cursor, "end": cursor + length}
-            )
+            phrase_units.append({"text": str(rng.choice(vocabulary)), "start": cursor, "end": cursor + length})
             cursor += length + rng.uniform(0.0, 0.06)
         if cursor > seconds - 0.5:
             break
@@ -122,9 +120,7 @@ def test_unknown_language_moves_the_mouth_with_the_voice_energy():
 def test_without_any_alignment_the_mouth_still_follows_the_voice():
     envelope = np.zeros(50)
     envelope[20:30] = 0.8
-    controls = controls_from_alignment(
-        units=[], phrases=[], language="en", envelope=envelope, fps=FPS, frame_count=50
-    )
+    controls = controls_from_alignment(units=[], phrases=[], language="en", envelope=envelope, fps=FPS, frame_count=50)
     assert controls["mouth_open"][22:28].min() > 0.3
     assert controls["mouth_open"][:15].max() < 0.02
 
@@ -155,9 +151,7 @@ def test_eyes_mostly_blink_together_with_the_odd_slight_difference():
     for seed in range(10):
         controls = animate(speech(60.0, seed=seed), seed=seed)
         for start, end in blinks_of(np.maximum(controls["blink_left"], controls["blink_right"]), FPS):
-            differences.append(
-                np.abs(controls["blink_left"][start:end] - controls["blink_right"][start:end]).max()
-            )
+            differences.append(np.abs(controls["blink_left"][start:end] - controls["blink_right"][start:end]).max())
     differences = np.array(differences)
     assert np.mean(differences < 0.01) > 0.75
     assert np.any(differences > 0.03) and differences.max() < 0.35
@@ -211,8 +205,7 @@ def test_head_stays_within_a_few_degrees_and_never_shakes(seed):
 
 def test_head_nods_at_the_end_of_each_phrase():
     units = [
-        {"text": word, "start": 0.5 + 0.35 * i, "end": 0.8 + 0.35 * i}
-        for i, word in enumerate(["one", "two", "three"])
+        {"text": word, "start": 0.5 + 0.35 * i, "end": 0.8 + 0.35 * i} for i, word in enumerate(["one", "two", "three"])
     ]
     phrase = {"start": 0.5, "end": units[-1]["end"]}
     scene = {"units": units, "envelope": np.full(100, 0.6), "fps": FPS, "frame_count": 100}
@@ -246,9 +239,7 @@ def test_brows_lift_on_a_stressed_word_and_stay_down_otherwise():
 
 def test_mandarin_fourth_tone_is_emphasised_and_neutral_tone_reduced():
     text = "他说是我们的书"  # 是 falls (tone 4), 的 is neutral (tone 5)
-    units = [
-        {"text": character, "start": 0.5 + 0.5 * i, "end": 0.9 + 0.5 * i} for i, character in enumerate(text)
-    ]
+    units = [{"text": character, "start": 0.5 + 0.5 * i, "end": 0.9 + 0.5 * i} for i, character in enumerate(text)]
     envelope = np.zeros(125)
     for unit in units:
         # 是 and 的 are said equally, a little louder than the rest.

@@ -138,14 +138,10 @@ def test_short_pause_between_words_keeps_lips_parted_and_long_pause_closes_them(
 def test_a_consonant_already_takes_the_shape_of_the_next_vowel():
     # The t of "two" is made with rounded lips, the t of "tea" with spread ones.
     two = next(
-        s
-        for s in viseme_segments([{"text": "two", "start": 0.5, "end": 0.9}], "en", FPS)
-        if s.kind == "consonant"
+        s for s in viseme_segments([{"text": "two", "start": 0.5, "end": 0.9}], "en", FPS) if s.kind == "consonant"
     )
     tea = next(
-        s
-        for s in viseme_segments([{"text": "tea", "start": 0.5, "end": 0.9}], "en", FPS)
-        if s.kind == "consonant"
+        s for s in viseme_segments([{"text": "tea", "start": 0.5, "end": 0.9}], "en", FPS) if s.kind == "consonant"
     )
     pucker, wide = VISEME_NAMES.index("pucker"), VISEME_NAMES.index("wide")
     assert two.weights[pucker] > 0.3 and two.weights[wide] == 0
