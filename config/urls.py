@@ -18,6 +18,7 @@ urlpatterns = [
     path("passages/", contribution_views.passages, name="passages"),
     path("record/<uuid:passage_id>/", contribution_views.record, name="record"),
     path("consent/", contribution_views.consent, name="consent"),
+    path("consent/withdraw/", contribution_views.consent_withdraw, name="consent-withdraw"),
     path("me/recordings/", contribution_views.my_recordings, name="my-recordings"),
     path("me/recordings/<uuid:recording_id>/withdraw/", contribution_views.withdraw, name="withdraw"),
     path("recordings/<uuid:recording_id>/audio/", contribution_views.recording_audio, name="recording-audio"),

@@ -50,7 +50,15 @@ def consent_give(*, user, public_animation: bool, open_dataset: bool) -> Consent
 
 
 def consent_withdraw(*, user) -> int:
-    return Consent.objects.filter(user=user, withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
+    """The resident takes back their consent: every recording and every film made from it is deleted.
+
+    Returns how many recordings were withdrawn. A new consent is needed before recording again.
+    """
+    Consent.objects.filter(user=user, withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
+    recordings = list(Recording.objects.filter(contributor=user).exclude(status=Recording.Status.WITHDRAWN))
+    for recording in recordings:
+        recording_withdraw(recording=recording)
+    return len(recordings)
 
 
 def recording_folder(recording_id) -> Path:

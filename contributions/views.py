@@ -5,7 +5,9 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from contributions import selectors, services
@@ -28,10 +30,29 @@ def consent(request):
     if request.method == "POST" and form.is_valid():
         services.consent_give(user=request.user, **form.cleaned_data)
         messages.success(request, _("Thank you. You can now record."))
-        return redirect(request.GET.get("next") or "passages")
+        next_url = request.GET.get("next", "")
+        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+            next_url = "passages"
+        return redirect(next_url)
     return render(
         request, "contributions/consent.html", {"form": form, "current": selectors.consent_current(user=request.user)}
     )
+
+
+@login_required
+@require_POST
+def consent_withdraw(request):
+    count = services.consent_withdraw(user=request.user)
+    messages.success(
+        request,
+        ngettext(
+            "Your consent is withdrawn and your %(count)d recording has been deleted.",
+            "Your consent is withdrawn and your %(count)d recordings have been deleted.",
+            count,
+        )
+        % {"count": count},
+    )
+    return redirect("consent")
 
 
 def passages(request):
