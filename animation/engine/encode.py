@@ -1,6 +1,8 @@
 """Frames + voice -> film.mp4 (H.264 yuv420p + AAC, faststart), poster.jpg, subtitles.vtt.
 
-Frames stream into ffmpeg's stdin as raw BGR, so memory stays flat however long the film is. The
+Frames stream into ffmpeg's stdin as raw BGR, so memory stays flat however long the film is. A
+thread of the writer feeds the pipe from a short queue, so rendering goes on while ffmpeg is busy (a
+pipe holds 64 KB, a frame is most of a megabyte: writing from the render loop would stall it). The
 voice is padded with silence or cut to exactly frame_count / fps (``-af apad -t``): ``-shortest``
 would stop at the first stream to end and, with a pipe, may cut frames the encoder still holds.
 Every file is written under a temporary name and renamed into place, so a reader never sees half a
@@ -11,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -106,20 +110,47 @@ class FilmWriter:
             str(self._temporary),
         ]
         self._process = subprocess.Popen(arguments, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+        # About 32 MB of frames may wait for ffmpeg: enough to ride out its bursts, flat for long films.
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=max(2, (32 << 20) // (width * height * 3)))
+        self._pipe_error: OSError | None = None
+        self._pump = threading.Thread(target=self._feed, name="film-writer", daemon=True)
+        self._pump.start()
+
+    def _feed(self) -> None:
+        """Move queued frames into ffmpeg's stdin until the end marker (None)."""
+        stdin = self._process.stdin
+        assert stdin is not None
+        while (data := self._queue.get()) is not None:
+            if self._pipe_error is None:
+                try:
+                    stdin.write(data)
+                except OSError as error:  # BrokenPipeError mostly; keep draining so write() never blocks
+                    self._pipe_error = error
+
+    def _stop_feeding(self) -> None:
+        if self._pump.is_alive():
+            self._queue.put(None)
+            self._pump.join()
 
     def write(self, frame: np.ndarray) -> None:
+        """Queue a copy of ``frame`` (the caller may reuse its array at once)."""
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame is {frame.shape} {frame.dtype}, expected ({self.height}, {self.width}, 3) uint8")
-        assert self._process.stdin is not None
-        try:
-            self._process.stdin.write(np.ascontiguousarray(frame).data)
-        except BrokenPipeError:
+        if self._pipe_error is not None:
+            # ffmpeg closed its end on the way out: let it finish, so its log says why.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=5)
             self._fail("ffmpeg stopped reading frames")
+        self._queue.put(frame.tobytes())
         self.written += 1
 
     def close(self) -> Path:
         """Finish the film and move it into place; returns its path."""
         assert self._process.stdin is not None
+        self._stop_feeding()
+        if self._pipe_error is not None:
+            self._process.wait(timeout=self.timeout)
+            self._fail("ffmpeg stopped reading frames")
         with contextlib.suppress(BrokenPipeError):
             self._process.stdin.close()
         try:
@@ -139,6 +170,11 @@ class FilmWriter:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+        # After the kill the feeder's writes fail at once, so it drains the queue and stops.
+        self._stop_feeding()
+        with contextlib.suppress(OSError):
+            assert self._process.stdin is not None
+            self._process.stdin.close()
         self._log.close()
         self._temporary.unlink(missing_ok=True)
 

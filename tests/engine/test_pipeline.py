@@ -67,9 +67,7 @@ def film(tmp_path_factory):
 def test_the_film_has_every_frame_and_the_recordings_length(film):
     result, info = film["result"], film["info"]
     assert result["frames"] == round(8.0 * 25) == len(film["frames"])
-    assert (
-        info["video_codec"] == "h264" and info["pixel_format"] == "yuv420p" and info["audio_codec"] == "aac"
-    )
+    assert info["video_codec"] == "h264" and info["pixel_format"] == "yuv420p" and info["audio_codec"] == "aac"
     assert abs(info["duration"] - 8.0) < 0.05
     assert set(result["seconds"]) == {"align", "faces", "motion", "render", "encode", "total"}
     assert result["device"] == "cpu" and result["face"] == 0
@@ -169,3 +167,23 @@ def test_saved_landmarks_override_detection(tmp_path):
         size=128,
     )
     assert result["frames"] == 25 and (tmp_path / "c.mp4").exists()
+
+
+def test_the_film_writer_keeps_each_frame_as_it_was_when_written(tmp_path):
+    from animation.engine.encode import FilmWriter
+
+    out = tmp_path / "levels.mp4"
+    frame = np.zeros((64, 96, 3), np.uint8)
+    levels = [20 + 9 * index for index in range(24)]
+    with FilmWriter(out, width=96, height=64, fps=25, frame_count=len(levels), audio_path=None) as film:
+        for level in levels:
+            # One array, rewritten at once: a writer that kept a reference instead of the pixels would
+            # encode later frames' levels.
+            frame[...] = level
+            film.write(frame)
+    decoded = decode_frames(out, 96, 64)
+    assert len(decoded) == len(levels)
+    # The colour conversion offsets every level alike by a few; a frame holding another frame's pixels
+    # would stand out by 9 levels or more.
+    errors = decoded.reshape(len(levels), -1).mean(1) - levels
+    assert np.ptp(errors) < 2.5

@@ -61,9 +61,7 @@ def test_the_mouth_opens_dark_inside_and_the_jaw_drops(rigs, name):
     x, y = np.round(centre).astype(int)
     assert opened[y - 1 : y + 2, x - 1 : x + 2].mean() < 0.75 * closed[mouth].mean()
     # The forehead and the eyes do not take part.
-    eyes = polygon_mask(rig.still.shape, landmarks["left_eye"]) | polygon_mask(
-        rig.still.shape, landmarks["right_eye"]
-    )
+    eyes = polygon_mask(rig.still.shape, landmarks["left_eye"]) | polygon_mask(rig.still.shape, landmarks["right_eye"])
     assert change[eyes].mean() < 2
 
 
@@ -79,13 +77,9 @@ def test_closed_eyelids_cover_the_eye_with_even_skin(rigs, name):
         if inside.sum() < 6:
             continue
         # An open eye is white, iris and pupil; a shut one is an even stretch of lid.
-        spread = [
-            cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)[inside].astype(float).std() for f in (opened, half, shut)
-        ]
+        spread = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)[inside].astype(float).std() for f in (opened, half, shut)]
         assert spread[2] < 0.8 * spread[0], side
-        assert not np.array_equal(half[inside], opened[inside]) and not np.array_equal(
-            half[inside], shut[inside]
-        )
+        assert not np.array_equal(half[inside], opened[inside]) and not np.array_equal(half[inside], shut[inside])
     # The brows and whatever lies above the lid (glasses, hair) stay as painted.
     brows = polygon_mask(rig.still.shape, rig.face.landmarks["left_brow"], grow=1)
     assert np.array_equal(shut[brows], opened[brows])
@@ -110,9 +104,7 @@ def test_the_painting_border_and_background_never_move(rigs):
     for rig in rigs.values():
         (frame,) = frames_of(rig, [everything])
         assert np.array_equal(frame[:2], rig.still[:2]) and np.array_equal(frame[-2:], rig.still[-2:])
-        assert np.array_equal(frame[:, :2], rig.still[:, :2]) and np.array_equal(
-            frame[:, -2:], rig.still[:, -2:]
-        )
+        assert np.array_equal(frame[:, :2], rig.still[:, :2]) and np.array_equal(frame[:, -2:], rig.still[:, -2:])
         outside = np.ones(frame.shape[:2], bool)
         roi = rig.roi
         outside[roi.y0 : roi.y1, roi.x0 : roi.x1] = False
@@ -157,3 +149,53 @@ def test_cpu_and_torch_backends_give_the_same_frames(rigs):
         differences = [np.abs(a.astype(int) - b.astype(int)) for a, b in zip(cpu, torch_frames, strict=True)]
         assert max(d.mean() for d in differences) < 1.0
         assert max(np.percentile(d, 99.5) for d in differences) <= 2
+
+
+def test_remapping_only_the_moving_spans_gives_the_full_remap_bit_for_bit(rigs, monkeypatch):
+    from animation.engine import render
+
+    settings = [
+        {},
+        {"head_yaw": 3.0, "breath": 0.5},
+        {"head_roll": -2.0, "head_dy": 0.01, "mouth_open": 0.7, "teeth": 0.4, "blink_left": 0.6},
+        {"brow_raise": 0.8, "smile": 0.5},
+        {"head_pitch": 0.004},  # a head turn too small to move any pixel
+    ]
+    threads = cv2.getNumThreads()
+    for name in ("art_10", "art_15"):
+        rig = rigs[name]
+        fast = frames_of(rig, settings)
+        with monkeypatch.context() as patch:
+            # Every pixel of the region of interest remapped: the reference the spans must reproduce.
+            patch.setattr(
+                render._Bands, "spans", lambda self, coarse, rects: [(0, *self.roi.shape[:1], 0, self.roi.shape[1])]
+            )
+            full = frames_of(rig, settings)
+        for index, (a, b) in enumerate(zip(fast, full, strict=True)):
+            assert np.array_equal(a, b), (name, index)
+        assert not np.array_equal(fast[1], fast[0])
+    assert cv2.getNumThreads() == threads
+
+
+def test_spans_cover_every_pixel_the_head_field_moves(rigs):
+    from animation.engine.render import _Bands
+
+    rig = rigs["art_12"]
+    roi = rig.roi
+    h, w = roi.shape
+    bands = _Bands(roi, rig.head_coarse.shape[1:3])
+    for coefficients in ([2.0, 0, 0, 0, 0, 0], [0, 0, 0.05, 0, 0, 1.0], [0, 0, 0, 0.001, 0, 0]):
+        head = np.array(coefficients, np.float32)
+        coarse = np.einsum("k,khwc->hwc", head, rig.head_coarse)
+        moved = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
+        # remap rounds sampling positions to 1/32 pixel: a shift of 1/64 or more can change the pixel.
+        moving = np.abs(moved).max(-1) >= 1 / 64
+        covered = np.zeros((h, w), bool)
+        for y0, y1, x0, x1 in bands.spans(coarse, []):
+            covered[y0:y1, x0:x1] = True
+        assert not (moving & ~covered).any(), coefficients
+    # Spans follow the head's outline: a still head with a moving mouth remaps only around the mouth.
+    mouth = rig.mouth.rect
+    spans = bands.spans(None, [mouth])
+    area = sum((y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in spans)
+    assert area < 1.3 * mouth.shape[0] * mouth.shape[1] + 8 * w
