@@ -166,6 +166,7 @@ def recording_submit(*, contributor, passage: Passage, upload: UploadedFile) -> 
             with transaction.atomic():
                 recording.save(force_insert=True)
                 transaction.on_commit(lambda: _after_submit(recording.id))
+                events.broadcast_queue_changed(event_id=passage.event_id)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -294,6 +295,7 @@ def _decide(recording: Recording, moderator, **changes) -> None:
         .update(claimed_by=None, claimed_until=None, updated_at=now, **changes)
     )
     if changed:
+        events.broadcast_queue_changed(event_id=recording.passage.event_id)
         return
     current = Recording.objects.select_related("claimed_by").filter(id=recording.id).first()
     if current is not None and current.status == Recording.Status.PENDING:

@@ -68,3 +68,37 @@ class RecordingConsumer(AsyncJsonWebsocketConsumer):
 
     async def recording_status(self, message: dict) -> None:
         await self.send_json(message)
+
+
+class ModerationConsumer(AsyncJsonWebsocketConsumer):
+    """Queue changes for the events a moderator reviews; closed to everyone else."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        event_ids = []
+        if user is not None and user.is_authenticated:
+            event_ids = await database_sync_to_async(_moderated_event_ids)(user)
+        if not event_ids:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group_names = [events.moderation_group(event_id) for event_id in event_ids]
+        for group_name in self.group_names:
+            await self.channel_layer.group_add(group_name, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group_name in getattr(self, "group_names", []):
+            await self.channel_layer.group_discard(group_name, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        """Ignored: the socket is read-only."""
+
+    async def queue_changed(self, message: dict) -> None:
+        await self.send_json(message)
+
+
+def _moderated_event_ids(user) -> list[str]:
+    return [
+        str(event_id)
+        for event_id in contribution_selectors.moderated_events(moderator=user).values_list("id", flat=True)
+    ]

@@ -20,6 +20,10 @@ def event_group(event_id: Any) -> str:
     return f"event.{event_id}"
 
 
+def moderation_group(event_id: Any) -> str:
+    return f"moderation.{event_id}"
+
+
 def recording_group(recording_id: Any) -> str:
     return f"recording.{recording_id}"
 
@@ -75,3 +79,8 @@ def broadcast_event_progress(*, event_id: Any, in_progress: int) -> None:
 
 def broadcast_recording_status(*, recording_id: Any, payload: dict) -> None:
     send_after_commit(recording_group(recording_id), {"type": "recording.status", **payload})
+
+
+def broadcast_queue_changed(*, event_id: Any) -> None:
+    """Moderators' consoles refresh their count, and an empty console looks for the new reading."""
+    send_after_commit(moderation_group(event_id), {"type": "queue.changed", "event_id": str(event_id)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from rest_framework.test import APIClient
@@ -142,3 +143,28 @@ def test_the_public_never_sees_pending_or_rejected_recordings(festival, resident
     assert page.context["cards"] == []
     catch_up = Client().get(f"/api/events/{festival['event'].id}/animations/").json()
     assert catch_up["animations"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_moderators_hear_of_new_readings_and_decisions_live_and_nobody_else_can_listen(
+    festival, resident, moderator, other_resident
+):
+    from config.asgi import application
+
+    async def scenario() -> list[dict]:
+        outsider = WebsocketCommunicator(application, "/ws/moderation/", headers=ORIGIN)
+        outsider.scope["user"] = other_resident
+        assert (await outsider.connect())[0] is False
+        console = WebsocketCommunicator(application, "/ws/moderation/", headers=ORIGIN)
+        console.scope["user"] = moderator
+        assert (await console.connect())[0] is True
+        recording = await sync_to_async(submit)(festival, resident)
+        arrived = await console.receive_json_from(timeout=10)
+        await sync_to_async(services.recording_reject)(recording=recording, moderator=moderator, reason="noise")
+        decided = await console.receive_json_from(timeout=10)
+        await console.disconnect()
+        return [arrived, decided]
+
+    messages = asyncio.run(scenario())
+    assert [message["type"] for message in messages] == ["queue.changed", "queue.changed"]
+    assert {message["event_id"] for message in messages} == {str(festival["event"].id)}

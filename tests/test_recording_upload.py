@@ -103,7 +103,9 @@ def test_it_rejects_a_truncated_webm(tmp_path, festival, resident, client_for, s
 
 
 @pytest.mark.django_db
-def test_it_rejects_a_two_hour_file_without_decoding_it(tmp_path, festival, resident, client_for, settings):
+def test_it_rejects_a_two_hour_file_that_unpacks_from_a_tiny_upload_without_decoding_it(
+    tmp_path, festival, resident, client_for, settings
+):
 
     long_file = tmp_path / "long.flac"
     # FLAC of digital silence is tiny (0.7 MB for two hours) and quick to make, yet a real two-hour file.
@@ -193,3 +195,16 @@ def test_anonymous_visitors_cannot_upload(festival):
     with open(CHINESE_POEM, "rb") as handle:
         response = APIClient().post("/api/recordings/", {"passage": str(festival["chinese"].id), "audio": handle})
     assert response.status_code in {401, 403}
+
+
+@pytest.mark.django_db
+def test_it_rejects_an_upload_for_a_passage_that_does_not_exist(resident, client_for, settings):
+    import uuid
+
+    with open(CHINESE_POEM, "rb") as handle:
+        response = client_for(resident).post(
+            "/api/recordings/", {"passage": str(uuid.uuid4()), "audio": handle}, format="multipart"
+        )
+    assert response.status_code == 400
+    assert "passage" in response.json()
+    assert_nothing_stored(settings)

@@ -509,6 +509,13 @@
 
     setSpeed(speed);
     claimNext(null, "next");
+    // A new reading (or a colleague's decision) updates the count at once; an idle console takes the reading.
+    if (window.openLiveSocket) {
+      window.openLiveSocket("/ws/moderation/", {
+        "queue.changed": () => { if (current) refreshCount(); else claimNext(null, "next"); },
+        onReconnect: () => { if (current) refreshCount(); else claimNext(null, "next"); },
+      });
+    }
   }
 
   // ============================================================================================
