@@ -117,7 +117,12 @@ REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="shuohua")},
+        "CONFIG": {
+            # redis-py 8 times reads out after 5 s by default, exactly channels-redis' blocking-pop wait:
+            # an idle socket's consumer would then crash every few seconds. Allow well past that wait.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "prefix": env.str("CHANNELS_PREFIX", default="shuohua"),
+        },
     }
 }
 

@@ -31,6 +31,10 @@ def secret_key() -> str:
     return path.read_text().strip()
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     VAR.mkdir(exist_ok=True)
     host = os.environ.get("HOST", "127.0.0.1")
@@ -93,7 +97,9 @@ def main() -> int:
             f"  API docs     {base}/api/docs/\n  admin        {base}/admin/\nPress Ctrl-C to stop.\n",
             flush=True,
         )
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        # Explicit for both: a shell script that starts us in the background leaves SIGINT ignored.
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, _interrupt)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         failed = next(child for child in children if child.poll() is not None)

@@ -168,3 +168,26 @@ def test_moderators_hear_of_new_readings_and_decisions_live_and_nobody_else_can_
     messages = asyncio.run(scenario())
     assert [message["type"] for message in messages] == ["queue.changed", "queue.changed"]
     assert {message["event_id"] for message in messages} == {str(festival["event"].id)}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_gallery_socket_stays_open_and_still_receives(festival):
+    """A gallery page may sit idle for hours between films: its consumer must not die while waiting."""
+    from channels.layers import get_channel_layer
+
+    from config.asgi import application
+    from gallery.events import event_group
+
+    async def scenario() -> dict:
+        communicator = WebsocketCommunicator(application, f"/ws/events/{festival['event'].id}/", headers=ORIGIN)
+        assert (await communicator.connect())[0] is True
+        await asyncio.sleep(7)  # longer than the channel layer's 5 s blocking wait
+        await get_channel_layer().group_send(
+            event_group(festival["event"].id), {"type": "animation.progress", "in_progress": 3}
+        )
+        message = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    assert asyncio.run(scenario()) == {"type": "animation.progress", "in_progress": 3}

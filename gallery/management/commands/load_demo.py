@@ -77,6 +77,8 @@ class Command(BaseCommand):
             painting = Painting.objects.filter(event=event, title=title).first()
             if painting is None:
                 painting = Painting(event=event, title=title, artist=artist, era=era, source=SOURCE, story=style)
+            # Also mends a demo painting whose file went missing (MEDIA_ROOT moved or was cleaned).
+            if not painting.image or not painting.image.storage.exists(painting.image.name):
                 with (DEMO_DIR / "paintings" / filename).open("rb") as handle:
                     painting.image.save(filename, File(handle), save=False)
                 painting.save()
