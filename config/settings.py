@@ -120,7 +120,9 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             # redis-py 8 times reads out after 5 s by default, exactly channels-redis' blocking-pop wait:
             # an idle socket's consumer would then crash every few seconds. Allow well past that wait.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            # redis-py 8 also caps a pool at 100 connections and fails beyond: a burst of a thousand
+            # gallery sockets closing at once (a reading room's screens at closing time) needs more.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 2000}],
             "prefix": env.str("CHANNELS_PREFIX", default="shuohua"),
         },
     }
