@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from contributions import selectors, services
 from contributions.forms import ConsentForm, SignupForm, UploadForm
-from contributions.models import Passage, Recording
+from contributions.models import Recording
 
 
 def signup(request):
@@ -102,8 +102,3 @@ def recording_audio(request, recording_id):
     if not recording.original:
         raise Http404
     return FileResponse(recording.original.open("rb"), content_type="application/octet-stream")
-
-
-def passage_detail_redirect(request, passage_id):
-    passage = get_object_or_404(Passage, id=passage_id)
-    return redirect("record", passage_id=passage.id)
