@@ -1,9 +1,11 @@
 """Pages for residents and moderators: thin, over the same services as the API."""
 
+from pathlib import Path
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -13,6 +15,7 @@ from django.views.decorators.http import require_POST
 from contributions import selectors, services
 from contributions.forms import ConsentForm, SignupForm, UploadForm
 from contributions.models import Recording
+from gallery.http import ranged_file_response
 
 
 def signup(request):
@@ -101,4 +104,4 @@ def recording_audio(request, recording_id):
         raise Http404
     if not recording.original:
         raise Http404
-    return FileResponse(recording.original.open("rb"), content_type="application/octet-stream")
+    return ranged_file_response(request, Path(recording.original.path))

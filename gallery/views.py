@@ -1,16 +1,15 @@
 """Public pages: no login, only published animations (the selectors never return anything else)."""
 
-import mimetypes
-import re
 from pathlib import Path
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
 from gallery import events, selectors
+from gallery.http import ranged_file_response
 from gallery.models import Event, Painting
 
 
@@ -117,34 +116,3 @@ def public_media(request, path):
     if parts[0] == "animations" and not selectors.film_files_visible(folder=parts[1], user=request.user):
         raise Http404
     return ranged_file_response(request, file_path)
-
-
-BYTE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def ranged_file_response(request, file_path: Path) -> FileResponse | HttpResponse:
-    size = file_path.stat().st_size
-    content_type = mimetypes.guess_type(file_path.name)[0] or "application/octet-stream"
-    if file_path.suffix == ".vtt":
-        content_type = "text/vtt; charset=utf-8"
-    match = BYTE_RANGE.match(request.headers.get("Range", ""))
-    if match is None or not any(match.groups()):
-        response = FileResponse(file_path.open("rb"), content_type=content_type)
-        response["Accept-Ranges"] = "bytes"
-        return response
-    first, last = match.groups()
-    if first:
-        start, end = int(first), min(int(last) if last else size - 1, size - 1)
-    else:  # "bytes=-N": the last N bytes
-        start, end = max(0, size - int(last)), size - 1
-    if start >= size or start > end:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    with file_path.open("rb") as handle:
-        handle.seek(start)
-        body = handle.read(end - start + 1)
-    response = HttpResponse(body, status=206, content_type=content_type)
-    response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Accept-Ranges"] = "bytes"
-    return response

@@ -58,3 +58,23 @@ def test_media_outside_the_public_folders_is_never_served(film, festival, settin
     assert Client().get("/media/recordings/anything/original.webm").status_code == 404
     assert Client().get(f"/media/animations/{film.id}/../../secret").status_code == 404
     assert Passage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_residents_own_recording_plays_with_its_audio_type_and_byte_ranges(festival, resident):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from conftest import CHINESE_POEM
+    from contributions.services import recording_submit
+
+    recording = recording_submit(
+        contributor=resident,
+        passage=festival["chinese"],
+        upload=SimpleUploadedFile("t.flac", CHINESE_POEM.read_bytes()),
+    )
+    client = Client()
+    client.force_login(resident)
+    response = client.get(f"/recordings/{recording.id}/audio/", headers={"Range": "bytes=0-99"})
+    assert response.status_code == 206
+    assert response["Content-Type"] == "audio/flac"
+    assert response.content[:4] == b"fLaC"
