@@ -11,12 +11,12 @@ $(BIN)/python:
 	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip
 
 # Stamps make a second `make run` start fast: pip runs again only when a requirements file changed.
-$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install $(PIP_FLAGS) -r requirements.txt
+$(VENV)/.runtime-installed: requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install $(PIP_FLAGS) -r requirements.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install $(PIP_FLAGS) -r requirements-dev.txt
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install $(PIP_FLAGS) -r requirements-dev.txt -c constraints.txt
 	touch $@ $(VENV)/.runtime-installed
 
 install: $(VENV)/.runtime-installed
