@@ -231,3 +231,46 @@ def animation_sweep_stuck(*, older_than: timedelta | None = None) -> list[str]:
         _enqueue_stage(animation.id, next_status)
         requeued.append(str(animation.id))
     return requeued
+
+
+# ---------------------------------------------------------------------------------------------
+# The film gate: moderators hold back or let through finished films; curators reverse them.
+
+
+def animation_broadcast_status(*, animation_id) -> None:
+    """Tell the reader (and the public counter) where their film stands now."""
+    animation = Animation.objects.get(id=animation_id)
+    _broadcast_progress(animation, stage=animation.status)
+
+
+def animation_unpublish(*, animation_id) -> bool:
+    """Take a published film out of the gallery and back to review; False when it was not published."""
+    moved = Animation.objects.filter(id=animation_id, status=Animation.Status.PUBLISHED).update(
+        status=Animation.Status.READY, published_at=None, updated_at=timezone.now()
+    )
+    if moved:
+        animation = Animation.objects.get(id=animation_id)
+        events.broadcast_animation_removed(animation_id=animation.id, event_id=animation.event_id)
+    return bool(moved)
+
+
+def animation_hold_back(*, animation_id, from_status: str, reason: str) -> bool:
+    """Hold a finished film back with a reason the reader sees; its files stay for a curator to decide.
+
+    FROM_STATUS is "ready" (the second gate) or "published" (a curator's reversal).
+    """
+    moved = Animation.objects.filter(id=animation_id, status=from_status).update(
+        status=Animation.Status.FAILED, error=reason, updated_at=timezone.now()
+    )
+    if moved and from_status == Animation.Status.PUBLISHED:
+        animation = Animation.objects.get(id=animation_id)
+        events.broadcast_animation_removed(animation_id=animation.id, event_id=animation.event_id)
+    return bool(moved)
+
+
+def animation_return_to_review(*, animation_id) -> bool:
+    """A held-back film (one that was finished, so it has its files) goes back to "ready"."""
+    moved = Animation.objects.filter(id=animation_id, status=Animation.Status.FAILED, video__gt="").update(
+        status=Animation.Status.READY, error="", updated_at=timezone.now()
+    )
+    return bool(moved)

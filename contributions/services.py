@@ -405,37 +405,15 @@ def _recording_back_to_queue(decision: ModerationDecision, *, moderator) -> None
 
 def _film_back_to_review(decision: ModerationDecision) -> None:
     """Return a film to "ready" (the review queue) from published or from rejected."""
-    from animation.models import Animation
+    from animation.services import animation_broadcast_status, animation_return_to_review, animation_unpublish
 
     if decision.verdict == ModerationDecision.Verdict.APPROVE:
-        moved = Animation.objects.filter(id=decision.animation_id, status=Animation.Status.PUBLISHED).update(
-            status=Animation.Status.READY, published_at=None, updated_at=timezone.now()
-        )
-        if moved:
-            animation = Animation.objects.get(id=decision.animation_id)
-            events.broadcast_animation_removed(animation_id=animation.id, event_id=animation.event_id)
+        moved = animation_unpublish(animation_id=decision.animation_id)
     else:
-        moved = Animation.objects.filter(id=decision.animation_id, status=Animation.Status.FAILED, video__gt="").update(
-            status=Animation.Status.READY, error="", updated_at=timezone.now()
-        )
+        moved = animation_return_to_review(animation_id=decision.animation_id)
     if not moved:
         raise UndoRefused(_("The film has changed since; it cannot be undone."))
-    _broadcast_film_status(decision.animation_id)
-
-
-def _broadcast_film_status(animation_id) -> None:
-    from animation.models import Animation
-
-    animation = Animation.objects.get(id=animation_id)
-    events.broadcast_recording_status(
-        recording_id=animation.recording_id,
-        payload={
-            "recording_id": str(animation.recording_id),
-            "animation_id": str(animation.id),
-            "status": animation.status,
-            "progress": round(animation.progress, 3),
-        },
-    )
+    animation_broadcast_status(animation_id=decision.animation_id)
 
 
 @transaction.atomic
@@ -465,15 +443,16 @@ def film_reject(*, animation, moderator, reason: str, note: str = "") -> Moderat
     """Hold a finished film back. It becomes "failed" with the reason, which the resident sees and a
     curator acts on (fix the face points, re-render); the files stay until a curator decides."""
     from animation.models import Animation
+    from animation.services import animation_broadcast_status, animation_hold_back
 
     if reason not in ModerationDecision.FilmRejectionReason.values:
         raise ValueError(f"unknown film rejection reason {reason!r}")
-    held = Animation.objects.filter(id=animation.id, status=Animation.Status.READY).update(
-        status=Animation.Status.FAILED, error=film_rejection_message(reason, note), updated_at=timezone.now()
+    held = animation_hold_back(
+        animation_id=animation.id, from_status=Animation.Status.READY, reason=film_rejection_message(reason, note)
     )
     if not held:
         raise InvalidTransition(_("This film has already been decided."))
-    _broadcast_film_status(animation.id)
+    animation_broadcast_status(animation_id=animation.id)
     return ModerationDecision.objects.create(
         subject=ModerationDecision.Subject.ANIMATION,
         recording_id=animation.recording_id,
@@ -494,7 +473,13 @@ def decision_reverse(*, decision: ModerationDecision, curator, reason: str = "",
     published film -> held back with REASON; held-back film -> published.
     """
     from animation.models import Animation
-    from animation.services import animation_publish, animation_start
+    from animation.services import (
+        animation_broadcast_status,
+        animation_hold_back,
+        animation_publish,
+        animation_return_to_review,
+        animation_start,
+    )
 
     if decision.verdict not in (ModerationDecision.Verdict.APPROVE, ModerationDecision.Verdict.REJECT):
         raise InvalidTransition(_("Only an approval or a rejection can be reversed."))
@@ -510,20 +495,17 @@ def decision_reverse(*, decision: ModerationDecision, curator, reason: str = "",
     now = timezone.now()
     if film:
         if to_reject:
-            moved = Animation.objects.filter(id=decision.animation_id, status=Animation.Status.PUBLISHED).update(
-                status=Animation.Status.FAILED, error=film_rejection_message(reason, note), updated_at=now
+            moved = animation_hold_back(
+                animation_id=decision.animation_id,
+                from_status=Animation.Status.PUBLISHED,
+                reason=film_rejection_message(reason, note),
             )
-            if moved:
-                animation = Animation.objects.get(id=decision.animation_id)
-                events.broadcast_animation_removed(animation_id=animation.id, event_id=animation.event_id)
         else:
-            moved = Animation.objects.filter(
-                id=decision.animation_id, status=Animation.Status.FAILED, video__gt=""
-            ).update(status=Animation.Status.READY, error="", updated_at=now)
+            moved = animation_return_to_review(animation_id=decision.animation_id)
             moved = moved and animation_publish(animation=Animation.objects.get(id=decision.animation_id))
         if not moved:
             raise InvalidTransition(_("The film has changed since this decision."))
-        _broadcast_film_status(decision.animation_id)
+        animation_broadcast_status(animation_id=decision.animation_id)
     else:
         recording = Recording.objects.select_related("passage").get(id=decision.recording_id)
         if to_reject:
