@@ -276,11 +276,27 @@ def passage_create(
     )
 
 
+# What a test film shows: change one of these and the film no longer vouches for the passage.
+FILMED_FIELDS = ("text", "language", "speaking_face")
+
+
+@transaction.atomic
 def passage_update(*, passage, **fields: Any):
     if "speaking_face" in fields:
         _check_face(passage.painting, fields["speaking_face"])
+    refilm = any(name in FILMED_FIELDS and getattr(passage, name) != value for name, value in fields.items())
     for name, value in fields.items():
         setattr(passage, name, value)
+    if refilm:
+        # Residents must not record a text nobody has seen animated: close it until a new test film.
+        passage.is_open = False
+        PassagePreview.objects.filter(
+            passage=passage,
+            status__in=(PassagePreview.Status.QUEUED, PassagePreview.Status.RUNNING, PassagePreview.Status.READY),
+        ).update(
+            status=PassagePreview.Status.FAILED,
+            error=_("The passage changed after this test film: make a new one before opening it."),
+        )
     passage.save()
     return passage
 

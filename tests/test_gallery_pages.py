@@ -310,3 +310,15 @@ def test_a_passage_opens_only_after_a_test_film_with_a_sample_voice(festival, cu
     client.post(f"/curation/passages/{passage.id}/open/", {"open": "1"})
     passage.refresh_from_db()
     assert passage.is_open is True
+
+    # The text changes after its test film: the passage closes until a new film vouches for it.
+    client.post(
+        f"/curation/passages/{passage.id}/",
+        {"title": passage.title, "text": "床前明月光。", "language": "zh", "max_seconds": 20, "speaking_face": 0},
+    )
+    passage.refresh_from_db()
+    preview.refresh_from_db()
+    assert passage.is_open is False
+    assert preview.status == PassagePreview.Status.FAILED and "changed after this test film" in preview.error
+    refused = client.post(f"/curation/passages/{passage.id}/open/", {"open": "1"}, follow=True)
+    assert "Make a test film" in refused.content.decode()

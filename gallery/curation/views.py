@@ -210,7 +210,7 @@ def passage_edit(request, passage_id):
             except services.CurationError as error:
                 preview_form.add_error("sample_voice", error.message)
             else:
-                messages.success(request, _("The test film is being made. Reload this page in a minute."))
+                messages.success(request, _("The test film is being made; this page shows it as soon as it is ready."))
                 return redirect("curation-passage", passage_id=passage.id)
     elif request.method == "POST":
         form = PassageForm(request.POST, face_count=len(painting.faces))
