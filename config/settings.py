@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "accounts",
     "gallery",
@@ -163,6 +164,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Shuohua API",
     "DESCRIPTION": "Record, moderate and publish talking-portrait animations for a festival.",
     "VERSION": "1.0.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "RecordingRejectionReasonEnum": "contributions.models.Recording.RejectionReason",
         "FilmRejectionReasonEnum": "contributions.models.ModerationDecision.FilmRejectionReason",
