@@ -128,6 +128,26 @@
   let lastDecision = null;
   let undoTimer = null;
 
+  // Keys shared by both consoles while a reason is being chosen or a note typed; true when used up.
+  function handledByReasons(event, reject) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return true;
+    if (isTyping(event)) {
+      if (event.target === note && event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        if (pendingOther) chooseReason(otherReason(), reject);
+      } else if (event.key === "Escape") {
+        closeReasons();
+      }
+      return true;
+    }
+    if (!reasonsPanel.hidden) {
+      const reason = reasonFor(event.key);
+      if (reason) { event.preventDefault(); chooseReason(reason, reject); return true; }
+      if (event.key === "Escape") { event.preventDefault(); closeReasons(); return true; }
+    }
+    return false;
+  }
+
   function rememberDecision(decision) {
     lastDecision = decision;
     $("undo").disabled = false;
@@ -454,21 +474,7 @@
     }
 
     function onKey(event) {
-      if (event.ctrlKey || event.metaKey || event.altKey) return;
-      if (isTyping(event)) {
-        if (event.target === note && event.key === "Enter" && !event.shiftKey) {
-          event.preventDefault();
-          if (pendingOther) chooseReason(otherReason(), reject);
-        } else if (event.key === "Escape") {
-          closeReasons();
-        }
-        return;
-      }
-      if (!reasonsPanel.hidden) {
-        const reason = reasonFor(event.key);
-        if (reason) { event.preventDefault(); chooseReason(reason, reject); return; }
-        if (event.key === "Escape") { event.preventDefault(); closeReasons(); return; }
-      }
+      if (handledByReasons(event, reject)) return;
       switch (event.key) {
         case " ": event.preventDefault(); togglePlay(); break;
         case "a": event.preventDefault(); approve(); break;
@@ -588,21 +594,7 @@
     }
 
     document.addEventListener("keydown", (event) => {
-      if (event.ctrlKey || event.metaKey || event.altKey) return;
-      if (isTyping(event)) {
-        if (event.target === note && event.key === "Enter" && !event.shiftKey) {
-          event.preventDefault();
-          if (pendingOther) chooseReason(otherReason(), reject);
-        } else if (event.key === "Escape") {
-          closeReasons();
-        }
-        return;
-      }
-      if (!reasonsPanel.hidden) {
-        const reason = reasonFor(event.key);
-        if (reason) { event.preventDefault(); chooseReason(reason, reject); return; }
-        if (event.key === "Escape") { event.preventDefault(); closeReasons(); return; }
-      }
+      if (handledByReasons(event, reject)) return;
       switch (event.key) {
         case " ": event.preventDefault(); togglePlay(); break;
         case "a": event.preventDefault(); publish(); break;
