@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_FLAGS ?= --disable-pip-version-check -q
 
-.PHONY: run test bench lint format install install-dev clean
+.PHONY: run test bench lint format install install-dev system-packages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,18 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt constraints.txt | 
 install: $(VENV)/.runtime-installed
 install-dev: $(VENV)/.dev-installed
 
+# Debian packages the suite needs (chromium, espeak-ng, nginx, CJK fonts): installed when missing, or one
+# line saying what to install where this machine cannot (not root, no apt-get).
+system-packages:
+	@bash platform/install_system_packages.sh
+
 run: install
 	$(BIN)/python platform/shuohua_run.py
 
-test: install-dev
+test: install-dev system-packages
 	$(BIN)/python platform/with_redis.py $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install-dev
+bench: install-dev system-packages
 	$(BIN)/python platform/with_redis.py $(BIN)/python bench/run_all.py $(BENCH)
 
 lint: install-dev

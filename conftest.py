@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -122,12 +121,10 @@ def celery_worker(transactional_db):
 
 @pytest.fixture
 def chromium_path() -> str:
-    """Debian's Chromium. In CI its absence is a failure (.ci/run installs it), elsewhere a skip."""
+    """Debian's Chromium, installed by `make test` (platform/install_system_packages.sh): never a skip."""
     path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: .ci/run must install Debian's chromium package")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+        pytest.fail("Chromium is missing: run `make test` (or bash platform/install_system_packages.sh) to install it")
     return path
 
 

@@ -13,12 +13,19 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 
+# Everything a running platform writes (database, media, secret key, demo accounts). The suite points
+# SHUOHUA_VAR_DIR at a scratch folder, so a developer's own var/ is never touched by `make test`.
+VAR_DIR = Path(env.str("SHUOHUA_VAR_DIR", default=str(BASE_DIR / "var")))
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and SECRET_KEY_FILE.exists():
+    # The key `make run` generated: `manage.py createsuperuser` and friends work without exporting it.
+    SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (make run generates one in var/).")

@@ -19,15 +19,17 @@ from pathlib import Path
 import embedded_redis
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+# SHUOHUA_VAR_DIR moves everything this writes (the suite runs make run against a scratch folder).
+VAR = Path(os.environ.get("SHUOHUA_VAR_DIR") or ROOT / "var")
 BIN = Path(sys.executable).parent
 
 
 def secret_key() -> str:
     path = VAR / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -36,13 +38,14 @@ def _interrupt(*_: object) -> None:
 
 
 def main() -> int:
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(parents=True, exist_ok=True)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
     environment = dict(os.environ)
     environment.setdefault("SECRET_KEY", secret_key())
     environment.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     environment["PYTHONUNBUFFERED"] = "1"
+    environment["SHUOHUA_VAR_DIR"] = str(VAR)
     children: list[subprocess.Popen] = []
 
     def stop_all(*_: object) -> None:

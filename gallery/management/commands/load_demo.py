@@ -1,7 +1,8 @@
 """Load the demo festival: one event, five paintings, passages in Chinese and English, demo accounts.
 
 Safe to run again: what exists is kept. Passwords come from DEMO_RESIDENT_PASSWORD,
-DEMO_MODERATOR_PASSWORD and DEMO_CURATOR_PASSWORD, or are generated and printed once.
+DEMO_MODERATOR_PASSWORD and DEMO_CURATOR_PASSWORD, or are generated, kept in var/demo-logins.txt
+(owner-only) and printed on every run.
 """
 
 import os
@@ -20,6 +21,16 @@ from contributions.models import Passage
 from gallery.models import Event, Painting
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo"
+DEMO_LOGINS_FILE = Path(settings.VAR_DIR) / "demo-logins.txt"
+
+
+def _remember_demo_login(*, username: str, display_name: str, password: str) -> None:
+    """Append one account to the owner-only file of demo logins (created 0600 before anything is written)."""
+    DEMO_LOGINS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(DEMO_LOGINS_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+        handle.write(f"  {username:<10} password {password}   ({display_name})\n")
+
 
 PAINTINGS = [
     ("art_2.jpg", "Portrait of a Young Woman", "Unknown painter", "19th century", "classical oil"),
@@ -100,5 +111,9 @@ class Command(BaseCommand):
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])
             shown = "(from $" + variable + ")" if os.environ.get(variable) else password
-            self.stdout.write(f"demo account {username!r} ({display_name}): password {shown}")
+            _remember_demo_login(username=username, display_name=display_name, password=shown)
         self.stdout.write(f"demo festival ready: /events/{event.slug}/")
+        if DEMO_LOGINS_FILE.exists():
+            # Printed on every start: a generated password shown only once is a password lost.
+            self.stdout.write(f"demo logins (kept in {DEMO_LOGINS_FILE}, readable by you only):")
+            self.stdout.write(DEMO_LOGINS_FILE.read_text().rstrip())
