@@ -28,7 +28,7 @@ if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+if [ "${EUID}" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "missing system packages: run 'sudo apt-get install ${missing[*]}' (Debian/Ubuntu), then try again" >&2
   exit 1
 fi
