@@ -4,6 +4,8 @@ import os
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-suite-only-key")
+# The suite never reads or writes a developer's own var/ (database, media, secret, demo logins).
+os.environ.setdefault("SHUOHUA_VAR_DIR", tempfile.mkdtemp(prefix="shuohua-test-var-"))
 
 from config.settings import *  # noqa: F403
 

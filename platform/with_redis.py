@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import embedded_redis
@@ -24,7 +25,7 @@ def main(command: list[str]) -> int:
     environment = dict(os.environ)
     server = None
     if not environment.get("REDIS_URL"):
-        server, environment["REDIS_URL"] = embedded_redis.start(workdir=ROOT / "var" / "redis-test")
+        server, environment["REDIS_URL"] = embedded_redis.start(workdir=Path(tempfile.mkdtemp(prefix="shuohua-redis-")))
         print(f"with_redis: started an embedded Redis at {environment['REDIS_URL']}", flush=True)
     try:
         return subprocess.call(command, env=environment)
