@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from animation.engine import audio as audio_io
+from animation.engine import compare
 from animation.engine.errors import EngineInputError
 from animation.engine.whisper_models import ENGLISH_MODEL, load_model, resolve_model_path
 
@@ -94,6 +95,9 @@ class Unit:
     start: float
     end: float
     confidence: float
+    # Not read: the reader skipped it. It keeps its place in the text with no time (start == end,
+    # where the reading passed over it), so the mouth rests and the karaoke marks it as not read.
+    skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +105,7 @@ class Unit:
             "start": round(self.start, 3),
             "end": round(self.end, 3),
             "confidence": round(self.confidence, 3),
+            "skipped": self.skipped,
         }
 
 
@@ -453,33 +458,49 @@ def _edit_distance(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
 
 
 def match_score(reference_text: str, hypothesis_text: str, *, language: str) -> float:
-    """1 - character error rate (zh, ja) or 1 - word error rate (other languages), clipped to 0..1."""
+    """1 - error rate of what was heard against the passage, clipped to 0..1.
+
+    Words for most languages; characters compared by sound for Mandarin (compare.py: a homophone is
+    no error, another tone a quarter of one), so Whisper's spelling of a faithful reading scores high.
+    """
     language = normalise_language(language)
     reference = _comparison_tokens(reference_text, language)
     hypothesis = _comparison_tokens(hypothesis_text, language)
     if not reference:
         return 0.0
-    return float(max(0.0, 1.0 - _edit_distance(reference, hypothesis) / len(reference)))
+    return float(max(0.0, 1.0 - compare.distance(reference, hypothesis, language=language) / len(reference)))
 
 
 def text_diff(reference: str, hypothesis: str, *, language: str) -> list[dict[str, str]]:
     """What the speaker said differently from the passage, for the moderation console.
 
-    Ops: equal, replace, delete (in the passage, not said), insert (said, not in the passage).
+    Ops: equal (the same sound, even where Whisper wrote other characters), replace (said otherwise),
+    delete (in the passage, not said: skipped), insert (said, not in the passage: added). A skipped
+    line is one delete op, set at the line's own start when the text allows it.
     """
     language = normalise_language(language)
-    reference_tokens = _comparison_tokens(reference, language)
+    units = split_units(reference, language)
+    reference_tokens: list[str] = []
+    breaks = {0}
+    for unit in units:
+        reference_tokens.extend(_comparison_tokens(unit.spoken, language))
+        if unit.ends_clause:
+            breaks.add(len(reference_tokens))
     hypothesis_tokens = _comparison_tokens(hypothesis, language)
+    steps = compare.align_tokens(reference_tokens, hypothesis_tokens, language=language)
+    steps = compare.slide_gaps(steps, reference_tokens, breaks=breaks)
     joiner = "" if _is_character_language(language) else " "
-    matcher = difflib.SequenceMatcher(a=reference_tokens, b=hypothesis_tokens, autojunk=False)
-    return [
-        {
-            "op": operation,
-            "ref": joiner.join(reference_tokens[ref_start:ref_end]),
-            "hyp": joiner.join(hypothesis_tokens[hyp_start:hyp_end]),
-        }
-        for operation, ref_start, ref_end, hyp_start, hyp_end in matcher.get_opcodes()
-    ]
+    operations: list[dict[str, str]] = []
+    for operation, group in itertools.groupby(steps, key=lambda step: step.op):
+        run = list(group)
+        operations.append(
+            {
+                "op": operation,
+                "ref": joiner.join(reference_tokens[step.ref] for step in run if step.ref is not None),
+                "hyp": joiner.join(hypothesis_tokens[step.hyp] for step in run if step.hyp is not None),
+            }
+        )
+    return operations
 
 
 # ---------------------------------------------------------------------------------------------
@@ -950,35 +971,134 @@ def align_text(
     starts = np.zeros(len(units))
     ends = np.zeros(len(units))
     confidences = np.zeros(len(units))
+    skipped = np.zeros(len(units), dtype=bool)
     for chunk, (first, last) in zip(chunks, _split_text_between_chunks(units, chunks, code), strict=True):
         if last <= first:
             continue
         offset = chunk.start / SAMPLE_RATE
-        chunk_starts, chunk_ends, chunk_confidences = _dtw_times(whisper, tokenizer, chunk, units[first:last], code)
+        plan = reading_plan(units[first:last], chunk.transcript_text, code)
+        spoken = list(plan.sequence)
+        spoken_units = [units[first + item] if isinstance(item, int) else item for item in spoken]
+        chunk_starts, chunk_ends, chunk_probabilities = _dtw_times(whisper, tokenizer, chunk, spoken_units, code)
         chunk_starts, chunk_ends = refine_boundaries(
-            chunk_starts, chunk_ends, units=units[first:last], samples=samples[chunk.start : chunk.end]
+            chunk_starts, chunk_ends, units=spoken_units, samples=samples[chunk.start : chunk.end]
         )
-        starts[first:last] = chunk_starts + offset
-        ends[first:last] = chunk_ends + offset
-        confidences[first:last] = chunk_confidences
+        for position, item in enumerate(spoken):
+            if isinstance(item, int):
+                index = first + item
+                starts[index] = chunk_starts[position] + offset
+                ends[index] = chunk_ends[position] + offset
+                confidences[index] = 0.5 * plan.agreement[item] + 0.5 * chunk_probabilities[position]
+        for item in plan.skipped:
+            skipped[first + item] = True
         chunk.encoder_output = None  # free the memory before the next chunk
 
+    _place_skipped(starts, ends, skipped)
     # Chunks are cut inside pauses, so units cannot overlap across a cut; this only guards rounding.
     for index in range(1, len(units)):
         starts[index] = max(starts[index], ends[index - 1])
         ends[index] = max(ends[index], starts[index])
     result_units = [
-        Unit(text=unit.text, start=float(start), end=float(end), confidence=float(confidence))
-        for unit, start, end, confidence in zip(units, starts, ends, confidences, strict=True)
+        Unit(
+            text=unit.text,
+            start=float(start),
+            end=float(end),
+            confidence=0.0 if was_skipped else float(confidence),
+            skipped=bool(was_skipped),
+        )
+        for unit, start, end, confidence, was_skipped in zip(units, starts, ends, confidences, skipped, strict=True)
     ]
+    read = ~skipped
     return AlignmentResult(
         language=code,
         transcript=transcript,
         match=match_score(text, transcript, language=code),
         units=result_units,
-        phrases=_phrases(starts, ends),
+        phrases=_phrases(starts[read], ends[read]) if read.any() else [Phrase(0.0, 0.0)],
         seconds=duration,
     )
+
+
+@dataclasses.dataclass
+class ReadingPlan:
+    """What the reader said, in order: SEQUENCE holds the indices of the units read and, between
+    them, TextUnits for words heard that are not in the passage (a repeated phrase, an added word),
+    which are aligned too so that they do not stretch their neighbours, then dropped. SKIPPED: the
+    units not read. AGREEMENT: per unit, 0..1, how well what was heard there sounds like the text."""
+
+    sequence: list[int | TextUnit]
+    skipped: list[int]
+    agreement: list[float]
+
+
+# The transcript decides what was skipped only when it agrees with most of the passage; a garbled
+# transcript (noise, another text) must not make units vanish.
+MIN_TRANSCRIPT_AGREEMENT = 0.5
+
+
+def reading_plan(units: list[TextUnit], transcript: str, language: str) -> ReadingPlan:
+    """Compare the heard TRANSCRIPT with UNITS by sound (compare.align_tokens) and plan the alignment."""
+    reference: list[str] = []
+    owner: list[int] = []
+    breaks = {0}
+    for index, unit in enumerate(units):
+        keys = _comparison_tokens(unit.spoken, language) or [unit.spoken]
+        reference.extend(keys)
+        owner.extend([index] * len(keys))
+        if unit.ends_clause:
+            breaks.add(len(reference))
+    heard = _comparison_tokens(transcript, language)
+    steps = compare.align_tokens(reference, heard, language=language)
+    steps = compare.slide_gaps(steps, reference, breaks=breaks)
+    scores: list[list[float]] = [[] for _ in units]
+    for step in steps:
+        if step.ref is not None:
+            scores[owner[step.ref]].append(0.0 if step.hyp is None else max(0.0, 1.0 - step.cost))
+    agreement = [float(np.mean(values)) if values else 0.0 for values in scores]
+    trusted = bool(heard) and float(np.mean(agreement)) >= MIN_TRANSCRIPT_AGREEMENT
+    if not trusted:
+        return ReadingPlan(sequence=list(range(len(units))), skipped=[], agreement=agreement)
+    heard_at = [step.hyp is not None for step in steps]
+    read = [
+        any(heard_at[k] for k, step in enumerate(steps) if step.ref is not None and owner[step.ref] == index)
+        for index in range(len(units))
+    ]
+    joiner = "" if _is_character_language(language) else " "
+    sequence: list[int | TextUnit] = []
+    extra: list[str] = []
+    last_unit = -1
+    for step in steps:
+        if step.ref is None:
+            extra.append(heard[step.hyp])  # type: ignore[index]
+            continue
+        unit_index = owner[step.ref]
+        if unit_index != last_unit and read[unit_index]:
+            if extra:
+                words = joiner.join(extra)
+                sequence.append(TextUnit(text=words, spoken=words))
+                extra = []
+            sequence.append(unit_index)
+            last_unit = unit_index
+    if extra:
+        words = joiner.join(extra)
+        sequence.append(TextUnit(text=words, spoken=words))
+    skipped = [index for index in range(len(units)) if not read[index]]
+    return ReadingPlan(sequence=sequence, skipped=skipped, agreement=agreement)
+
+
+def _place_skipped(starts: np.ndarray, ends: np.ndarray, skipped: np.ndarray) -> None:
+    """Give each skipped unit no time, where the reading passed over it: the end of the unit read
+    before it (or the start of the first unit read, for text skipped at the very beginning)."""
+    read = np.flatnonzero(~skipped)
+    for index in np.flatnonzero(skipped):
+        before = read[read < index]
+        if before.size:
+            moment = ends[before[-1]]
+        elif read.size:
+            moment = starts[read[0]]
+        else:
+            moment = 0.0
+        starts[index] = ends[index] = moment
 
 
 def _vtt_timestamp(seconds: float) -> str:
@@ -994,7 +1114,10 @@ def _vtt_text(text: str) -> str:
 
 
 def alignment_to_webvtt(result: AlignmentResult | dict[str, Any]) -> str:
-    """Karaoke subtitles: one cue per phrase, a <hh:mm:ss.mmm> tag before each unit after the first."""
+    """Karaoke subtitles: one cue per phrase, a <hh:mm:ss.mmm> tag before each unit after the first.
+
+    Text the reader skipped stays in the cue where the reading passed over it, as <c.skipped>...</c>.
+    """
     data = result.to_dict() if isinstance(result, AlignmentResult) else result
     joiner = "" if _is_character_language(str(data.get("language", ""))) else " "
     units = list(data["units"])
@@ -1007,9 +1130,15 @@ def alignment_to_webvtt(result: AlignmentResult | dict[str, Any]) -> str:
             unit_index += 1
         if not in_phrase:
             continue
-        parts = [_vtt_text(in_phrase[0]["text"])]
-        for unit in in_phrase[1:]:
-            parts.append(f"<{_vtt_timestamp(unit['start'])}>{_vtt_text(unit['text'])}")
+        parts: list[str] = []
+        for position, unit in enumerate(in_phrase):
+            text = _vtt_text(str(unit["text"]))
+            if unit.get("skipped") and position and in_phrase[position - 1].get("skipped"):
+                parts[-1] = parts[-1].removesuffix("</c>") + joiner + text + "</c>"  # one span per skipped run
+                continue
+            if unit.get("skipped"):
+                text = f"<c.skipped>{text}</c>"
+            parts.append(text if position == 0 else f"<{_vtt_timestamp(unit['start'])}>{text}")
         lines += [
             str(number),
             f"{_vtt_timestamp(phrase['start'])} --> {_vtt_timestamp(phrase['end'])}",

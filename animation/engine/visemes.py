@@ -597,8 +597,8 @@ def _timed_phones(units: Sequence[Mapping[str, object]], language: str) -> list[
         start, end = spans[index]
         phones = phones_per_unit[index]
         start = max(start, previous_end)
-        if end - start <= 0 or not phones:
-            continue
+        if end - start <= 0 or not phones or units[index].get("skipped"):
+            continue  # punctuation, silence, or text the reader skipped: the mouth rests
         total = sum(phone.share for phone in phones)
         cursor = start
         for phone in phones:
