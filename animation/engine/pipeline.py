@@ -39,10 +39,28 @@ def _backend(device: str) -> tuple[str, str]:
 
 
 def poster_index(controls: Controls) -> int:
-    """A frame that shows the figure speaking, eyes open: the poster says "this painting talks"."""
-    eyes_open = (controls["blink_left"] < 0.05) & (controls["blink_right"] < 0.05)
-    score = np.where(eyes_open, np.minimum(controls["mouth_open"], 0.45), -1.0)
-    return int(np.argmax(score))
+    """A frame at rest for the poster: mouth closed, eyes open, head near its resting pose.
+
+    A card in the gallery is a still picture: a mouth caught mid-word reads as a gape and a half-shut
+    eye as a squint. The frame chosen is the one whose neighbourhood (a fifth of a second either side)
+    is most at rest, so it sits in a pause (before the first word, between phrases), not on a passing
+    closure between two syllables; among equals the earliest wins.
+    """
+    mouth = (
+        controls["mouth_open"]
+        + 0.5 * controls["mouth_round"]
+        + 0.5 * controls["teeth"]
+        + 0.3 * np.abs(controls["mouth_width"])
+    )
+    eyes = np.maximum(controls["blink_left"], controls["blink_right"])
+    head = (np.abs(controls["head_yaw"]) + np.abs(controls["head_pitch"]) + np.abs(controls["head_roll"])) / 10.0
+    cost = mouth + 4.0 * eyes + 0.1 * head
+    reach = max(1, round(0.2 * controls.fps))
+    # The worst moment of the neighbourhood counts: a pause is at rest throughout.
+    padded = np.pad(cost, reach, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)
+    rest = windows.max(axis=1) + 0.5 * cost
+    return int(np.argmin(np.round(rest, 3)))
 
 
 def animate(
