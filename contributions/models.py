@@ -82,6 +82,16 @@ class Recording(models.Model):
     transcript_language = models.CharField(max_length=16, blank=True)
     match_score = models.FloatField(null=True, blank=True)
     transcribed_at = models.DateTimeField(null=True, blank=True)
+    # The hand-off to the workers is an outbox: the row is committed first, then the messages are sent.
+    # handoff_sent_at stays empty while the broker has not taken them (Redis down), and a worker sets
+    # transcribe_started_at when it takes the transcription; contributions.services.recording_sweep
+    # sends again whatever never started, so a broker outage delays a reading but never loses it.
+    handoff_sent_at = models.DateTimeField(null=True, blank=True)
+    handoff_attempts = models.PositiveSmallIntegerField(default=0)
+    transcribe_started_at = models.DateTimeField(null=True, blank=True)
+    # Set once every voice-derived file and field of a withdrawn recording is gone (withdrawal is retried
+    # by the sweep until then).
+    erased_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.CharField(max_length=12, choices=RejectionReason.choices, blank=True)
     rejection_note = models.TextField(blank=True)
     # A soft lock: the moderator who opened the recording has it until claimed_until, so two people
@@ -95,7 +105,10 @@ class Recording(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "created_at"], name="recording_queue_idx")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="recording_queue_idx"),
+            models.Index(fields=["handoff_sent_at", "transcribed_at"], name="recording_handoff_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.passage} by {self.contributor}"

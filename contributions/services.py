@@ -4,16 +4,17 @@ click or a retried request changes nothing twice."""
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -53,20 +54,23 @@ def consent_withdraw(*, user) -> int:
     """The resident takes back their consent: every recording and every film made from it is deleted.
 
     Returns how many recordings were withdrawn. A new consent is needed before recording again.
+    Safe to run again, and finished by recording_sweep if interrupted: the consent is marked first (an
+    upload racing with it is refused, see recording_submit), then each recording is withdrawn on its own.
     """
     Consent.objects.filter(user=user, withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
-    recordings = list(Recording.objects.filter(contributor=user).exclude(status=Recording.Status.WITHDRAWN))
-    for recording in recordings:
-        recording_withdraw(recording=recording)
-    return len(recordings)
+    recording_ids = list(
+        Recording.objects.filter(contributor=user)
+        .exclude(status=Recording.Status.WITHDRAWN)
+        .values_list("id", flat=True)
+    )
+    for recording_id in recording_ids:
+        recording_withdraw(recording=Recording(id=recording_id))
+    return len(recording_ids)
 
 
-def recording_folder(recording_id) -> Path:
-    return Path(settings.MEDIA_ROOT) / "recordings" / str(recording_id)
-
-
-def _media_name(path: Path) -> str:
-    return path.relative_to(settings.MEDIA_ROOT).as_posix()
+def recording_folder_name(recording_id) -> str:
+    """The storage folder of a recording's files (original, 16 kHz speech, 48 kHz voice)."""
+    return f"recordings/{recording_id}"
 
 
 def _copy_upload_to(upload: UploadedFile, destination: Path) -> int:
@@ -154,23 +158,44 @@ def recording_submit(*, contributor, passage: Passage, upload: UploadedFile) -> 
             duration_seconds=round(stats.duration_seconds, 3),
             audio_stats=stats.to_dict(),
         )
-        folder = recording_folder(recording.id)
-        folder.mkdir(parents=True, exist_ok=True)
+        speech = Path(scratch) / "speech16k.wav"
+        audio.write_wav(speech, samples, 16000)
+        folder = recording_folder_name(recording.id)
+        saved: list[str] = []
+        committed: list[bool] = []
         try:
-            original_path = folder / f"original.{recording.original_extension}"
-            shutil.copyfile(original, original_path)
-            speech_path = folder / "speech16k.wav"
-            audio.write_wav(speech_path, samples, 16000)
-            recording.original.name = _media_name(original_path)
-            recording.speech_wav.name = _media_name(speech_path)
+            saved.append(_store(original, f"{folder}/original.{recording.original_extension}"))
+            saved.append(_store(speech, f"{folder}/speech16k.wav"))
+            recording.original.name, recording.speech_wav.name = saved
             with transaction.atomic():
+                # Registered first, so it runs first: from here on the reading is the resident's, kept.
+                transaction.on_commit(lambda: committed.append(True))
+                # Locks the consent row: a withdrawal running now waits for this insert, then deletes it
+                # with the rest (on SQLite the write lock serialises them the same way).
+                if not Consent.objects.select_for_update().filter(id=consent.id, withdrawn_at__isnull=True).exists():
+                    raise RecordingRejected(
+                        _("Please agree to how your voice is used before recording."),
+                        code="consent_required",
+                        status=403,
+                    )
                 recording.save(force_insert=True)
-                transaction.on_commit(lambda: _after_submit(recording.id))
+                # The hand-off never fails the upload: if the broker is down, recording_sweep sends it later.
+                transaction.on_commit(lambda: recording_hand_off(recording_id=recording.id), robust=True)
                 events.broadcast_queue_changed(event_id=passage.event_id)
         except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
+            # Never delete the files of a reading whose row was committed: only an upload that was not
+            # kept leaves nothing behind.
+            if not committed:
+                for name in saved:
+                    default_storage.delete(name)
             raise
     return recording
+
+
+def _store(local: Path, name: str) -> str:
+    """Put a local file into storage under NAME; the name actually used is returned."""
+    with local.open("rb") as handle:
+        return default_storage.save(name, File(handle, name=Path(name).name))
 
 
 def _extension_for(format_name: str, codec: str) -> str:
@@ -181,23 +206,124 @@ def _extension_for(format_name: str, codec: str) -> str:
     return {"opus": "ogg", "vorbis": "ogg", "aac": "m4a"}.get(codec, "audio")
 
 
-def _after_submit(recording_id) -> None:
+# ---------------------------------------------------------------------------------------------
+# The hand-off to the workers: an outbox on the recording row, swept by recording_sweep
+
+
+def handoff_grace_seconds() -> int:
+    # A reading committed a moment ago is being handed off by its own request: leave it to that.
+    return int(getattr(settings, "RECORDING_HANDOFF_GRACE_SECONDS", 30))
+
+
+def handoff_resend_seconds() -> int:
+    # A message the broker took but no worker started this long after (a Redis restarted without its
+    # data, a worker that died holding it) is sent again. Duplicates are harmless: tasks claim first.
+    return int(getattr(settings, "RECORDING_HANDOFF_RESEND_SECONDS", 600))
+
+
+MAX_HANDOFF_ATTEMPTS = 5
+
+
+def recording_hand_off(*, recording_id) -> bool:
+    """Send a kept reading's first steps (transcription, 48 kHz voice copy) to the workers.
+
+    True once the broker has the messages. A broker that is down is no error for the resident: the row
+    stays marked unsent and recording_sweep sends it when the broker is back.
+    """
     from contributions.tasks import recording_prepare_voice, recording_transcribe
 
-    recording_transcribe.delay(str(recording_id))
-    recording_prepare_voice.delay(str(recording_id))
+    try:
+        # retry=False: the request must not wait on a dead broker; the sweep is the retry.
+        recording_transcribe.apply_async((str(recording_id),), retry=False)
+        recording_prepare_voice.apply_async((str(recording_id),), retry=False)
+    except Exception:
+        logger.warning("recording %s: the broker did not take its tasks; the sweep will send them", recording_id)
+        return False
+    Recording.objects.filter(id=recording_id).update(
+        handoff_sent_at=timezone.now(), handoff_attempts=F("handoff_attempts") + 1
+    )
+    return True
 
 
-def recording_record_voice(*, recording_id, voice_name) -> None:
-    # Withdrawal may have happened meanwhile: never point a withdrawn recording at a file again.
-    Recording.objects.filter(id=recording_id).exclude(status=Recording.Status.WITHDRAWN).update(
-        voice_wav=str(voice_name)
+def recording_claim_transcription(*, recording_id) -> bool:
+    """Take RECORDING's transcription for this worker; False when it is done, withdrawn or running
+    elsewhere (a duplicate message). A claim older than the resend time is taken over."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=handoff_resend_seconds())
+    return bool(
+        Recording.objects.filter(id=recording_id, status=Recording.Status.PENDING, transcribed_at__isnull=True)
+        .filter(Q(transcribe_started_at__isnull=True) | Q(transcribe_started_at__lt=stale))
+        .update(transcribe_started_at=now)
     )
 
 
-def recording_record_transcript(*, recording_id, transcript: str, language: str, match_score: float) -> None:
-    Recording.objects.filter(id=recording_id).update(
-        transcript=transcript, transcript_language=language, match_score=match_score, transcribed_at=timezone.now()
+def recording_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
+    """The periodic catch-up (beat, every minute): send hand-offs that never reached a worker, and
+    finish withdrawals that were interrupted. Returns what it did, by kind."""
+    now = now or timezone.now()
+    done = {"sent": 0, "unsent": 0, "withdrawn": 0, "erased": 0}
+
+    # Consent withdrawn but a recording left behind (the withdrawal stopped half-way).
+    left_behind = (
+        Recording.objects.filter(consent__withdrawn_at__isnull=False)
+        .exclude(status=Recording.Status.WITHDRAWN)
+        .values_list("id", flat=True)[:limit]
+    )
+    for recording_id in list(left_behind):
+        recording_withdraw(recording=Recording(id=recording_id))
+        done["withdrawn"] += 1
+    # Withdrawn, but its files or voice-derived fields were not all erased.
+    unerased = Recording.objects.filter(status=Recording.Status.WITHDRAWN, erased_at__isnull=True)
+    for recording_id in list(unerased.values_list("id", flat=True)[:limit]):
+        recording_erase(recording_id=recording_id)
+        done["erased"] += 1
+
+    grace = now - timedelta(seconds=handoff_grace_seconds())
+    resend = now - timedelta(seconds=handoff_resend_seconds())
+    needs_work = Q(status=Recording.Status.PENDING, transcribed_at__isnull=True) | (
+        Q(voice_wav="") & ~Q(original="") & ~Q(status=Recording.Status.WITHDRAWN)
+    )
+    never_sent = Q(handoff_sent_at__isnull=True, created_at__lt=grace)
+    never_started = Q(handoff_sent_at__lt=resend) & (
+        Q(transcribe_started_at__isnull=True) | Q(transcribe_started_at__lt=resend)
+    )
+    due = (
+        Recording.objects.filter(needs_work)
+        .filter(never_sent | never_started)
+        .filter(handoff_attempts__lt=MAX_HANDOFF_ATTEMPTS)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    for recording_id in list(due):
+        if recording_hand_off(recording_id=recording_id):
+            done["sent"] += 1
+        else:
+            done["unsent"] += 1
+            break  # the broker is still down: the next sweep tries again
+    return done
+
+
+def recording_record_voice(*, recording_id, voice_name) -> bool:
+    """Point the recording at its 48 kHz copy; False (the caller deletes the file) when the recording
+    was withdrawn meanwhile or another worker's copy got there first."""
+    return bool(
+        Recording.objects.filter(id=recording_id, voice_wav="")
+        .exclude(status=Recording.Status.WITHDRAWN)
+        .update(voice_wav=str(voice_name))
+    )
+
+
+def recording_record_transcript(*, recording_id, transcript: str, language: str, match_score: float) -> bool:
+    """Keep Whisper's transcript; False when the recording was withdrawn while it ran (nothing is written)."""
+    return bool(
+        Recording.objects.filter(id=recording_id)
+        .exclude(status=Recording.Status.WITHDRAWN)
+        .update(
+            transcript=transcript,
+            transcript_language=language,
+            match_score=match_score,
+            transcribed_at=timezone.now(),
+        )
     )
 
 
@@ -536,17 +662,60 @@ def decision_reverse(*, decision: ModerationDecision, curator, reason: str = "",
 
 
 def recording_withdraw(*, recording: Recording) -> None:
-    """The resident takes their voice back: the audio and everything made from it are deleted."""
+    """The resident takes their voice back: the audio and everything made from it are deleted.
+
+    The status changes first, in one conditional UPDATE: from then on no late transcription, voice copy
+    or decision can write to the row. The erasure after it is idempotent and finished by recording_sweep
+    if this is interrupted, so calling this again is always safe.
+    """
+    now = timezone.now()
+    changed = (
+        Recording.objects.filter(id=recording.id)
+        .exclude(status=Recording.Status.WITHDRAWN)
+        .update(status=Recording.Status.WITHDRAWN, claimed_by=None, claimed_until=None, updated_at=now)
+    )
+    if changed:
+        event_id = Recording.objects.filter(id=recording.id).values_list("passage__event_id", flat=True).first()
+        with transaction.atomic():
+            events.broadcast_queue_changed(event_id=event_id)
+    recording_erase(recording_id=recording.id)
+
+
+def recording_erase(*, recording_id) -> bool:
+    """Delete everything voice-derived of a WITHDRAWN recording: its files (original, speech and voice
+    copies, anything else in its folder), transcript, match score, audio figures, its alignment and its
+    films (through the animation side). Safe to repeat; False when the recording is not withdrawn."""
+    from animation.models import Alignment
     from animation.services import animation_remove_for_recording
 
+    recording = Recording.objects.filter(id=recording_id, status=Recording.Status.WITHDRAWN).first()
+    if recording is None:
+        return False
+    names = [name for name in (recording.original.name, recording.speech_wav.name, recording.voice_wav.name) if name]
     with transaction.atomic():
-        changed = (
-            Recording.objects.filter(id=recording.id)
-            .exclude(status=Recording.Status.WITHDRAWN)
-            .update(status=Recording.Status.WITHDRAWN, updated_at=timezone.now())
-        )
-        if not changed:
-            return
         animation_remove_for_recording(recording=recording, delete_files=True)
-        Recording.objects.filter(id=recording.id).update(original="", speech_wav="", voice_wav="")
-    shutil.rmtree(recording_folder(recording.id), ignore_errors=True)
+        Alignment.objects.filter(recording_id=recording_id).delete()
+        Recording.objects.filter(id=recording_id, status=Recording.Status.WITHDRAWN).update(
+            original="",
+            speech_wav="",
+            voice_wav="",
+            transcript="",
+            transcript_language="",
+            match_score=None,
+            transcribed_at=None,
+            audio_stats={},
+            duration_seconds=0,
+        )
+    # Files after the commit: a failure here leaves erased_at empty and the sweep deletes them again.
+    _delete_folder(recording_folder_name(recording_id), also=names)
+    Recording.objects.filter(id=recording_id, status=Recording.Status.WITHDRAWN).update(erased_at=timezone.now())
+    return True
+
+
+def _delete_folder(folder: str, *, also: list[str]) -> None:
+    try:
+        _directories, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        files = []
+    for name in {*also, *(f"{folder}/{file}" for file in files)}:
+        default_storage.delete(name)

@@ -1,13 +1,19 @@
-"""Work on a fresh recording, off the request path."""
+"""Work on a fresh recording, off the request path.
+
+Tasks take ids and are safe to run twice (the sweep sends a message again when it never started).
+Files come from and go back to Django's storage: a worker copies its input into a scratch folder,
+runs the engine on local paths, and puts the result back through the storage API.
+"""
 
 from __future__ import annotations
 
 import logging
-import shutil
+import tempfile
 from pathlib import Path
 
 from celery import shared_task
-from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 
 from animation.engine.errors import EngineInputError
 from contributions import services
@@ -16,23 +22,40 @@ from contributions.models import Recording
 logger = logging.getLogger(__name__)
 
 
-@shared_task(soft_time_limit=300, time_limit=330)
+def _fetch(name: str, destination: Path) -> bool:
+    """Copy a stored file to a local path; False when it is gone (the recording was withdrawn)."""
+    try:
+        with default_storage.open(name, "rb") as source, destination.open("wb") as target:
+            for chunk in iter(lambda: source.read(1 << 20), b""):
+                target.write(chunk)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=330)
 def recording_transcribe(recording_id: str) -> None:
     """Whisper's free transcript and match score, ready before a moderator opens the recording."""
     from animation.engine import align
     from animation.tasks import whisper_model_for
 
+    if not services.recording_claim_transcription(recording_id=recording_id):
+        return  # done, withdrawn, decided, or another worker has it
     recording = Recording.objects.select_related("passage").filter(id=recording_id).first()
-    if recording is None or recording.status != Recording.Status.PENDING or not recording.speech_wav:
+    if recording is None or not recording.speech_wav:
         return
     language = recording.passage.language
-    try:
-        transcript = align.transcribe(
-            Path(settings.MEDIA_ROOT) / recording.speech_wav.name, language=language, model=whisper_model_for(language)
-        )
-    except EngineInputError:
-        logger.warning("recording %s could not be transcribed", recording_id, exc_info=True)
-        return
+    with tempfile.TemporaryDirectory(prefix="transcribe-") as scratch:
+        speech = Path(scratch) / "speech16k.wav"
+        if not _fetch(recording.speech_wav.name, speech):
+            return
+        try:
+            transcript = align.transcribe(speech, language=language, model=whisper_model_for(language))
+        except EngineInputError:
+            # The sweep sends it again later, a few times at most (handoff_attempts).
+            logger.warning("recording %s could not be transcribed", recording_id, exc_info=True)
+            return
+    # Conditional on the recording not being withdrawn meanwhile: a late transcript writes nothing.
     services.recording_record_transcript(
         recording_id=recording.id,
         transcript=transcript.text,
@@ -41,7 +64,7 @@ def recording_transcribe(recording_id: str) -> None:
     )
 
 
-@shared_task(soft_time_limit=180, time_limit=200)
+@shared_task(acks_late=True, soft_time_limit=180, time_limit=200)
 def recording_prepare_voice(recording_id: str) -> None:
     """The loudness-normalised 48 kHz copy the film will carry, made once when the reading arrives."""
     from animation.engine import audio
@@ -49,14 +72,28 @@ def recording_prepare_voice(recording_id: str) -> None:
     recording = Recording.objects.filter(id=recording_id).exclude(status=Recording.Status.WITHDRAWN).first()
     if recording is None or recording.voice_wav or not recording.original:
         return
-    original = Path(settings.MEDIA_ROOT) / recording.original.name
-    voice = original.parent / "voice48k.wav"
-    try:
-        audio.convert_for_voice(original, voice)
-    except EngineInputError:
-        logger.warning("recording %s: no normalised voice copy", recording_id, exc_info=True)
-        return
-    services.recording_record_voice(recording_id=recording.id, voice_name=voice.relative_to(settings.MEDIA_ROOT))
-    if Recording.objects.filter(id=recording.id, status=Recording.Status.WITHDRAWN).exists():
-        # Withdrawn while we converted: the copy must not outlive the resident's decision.
-        shutil.rmtree(voice.parent, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="voice-") as scratch:
+        original = Path(scratch) / Path(recording.original.name).name
+        voice = Path(scratch) / "voice48k.wav"
+        if not _fetch(recording.original.name, original):
+            return
+        try:
+            audio.convert_for_voice(original, voice)
+        except EngineInputError:
+            logger.warning("recording %s: no normalised voice copy", recording_id, exc_info=True)
+            return
+        folder = services.recording_folder_name(recording.id)
+        with voice.open("rb") as handle:
+            saved = default_storage.save(f"{folder}/voice48k.wav", File(handle, name="voice48k.wav"))
+    if not services.recording_record_voice(recording_id=recording.id, voice_name=saved):
+        # Withdrawn while we converted (the copy must not outlive the resident's decision), or a
+        # duplicate message's copy is already in place: this one goes.
+        current = Recording.objects.filter(id=recording.id).values_list("voice_wav", flat=True).first()
+        if current != saved:
+            default_storage.delete(saved)
+
+
+@shared_task
+def recording_sweep() -> dict[str, int]:
+    """Beat: hand-offs that never reached a worker are sent again; interrupted withdrawals finish."""
+    return services.recording_sweep()
