@@ -153,6 +153,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-animations": {"task": "animation.tasks.animation_sweep_stuck", "schedule": 120.0},
+    # Recordings whose hand-off never reached a worker (broker down) are sent again; withdrawals finish.
+    "sweep-recordings": {"task": "contributions.tasks.recording_sweep", "schedule": 60.0},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
