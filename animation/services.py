@@ -1,22 +1,30 @@
 """Animation jobs: creation, claims, progress, completion, publication and removal.
 
 A job moves queued -> aligning -> rendering -> ready -> published. Each task claims its stage with
-one conditional UPDATE (``claimed_at`` set while a worker holds it), so a retried or duplicated
-task finds nothing to claim and stops. The sweeper hands back claims that outlived their time.
+one conditional UPDATE (``claimed_at`` and a fresh ``claim_token`` set while a worker holds it), so a
+retried or duplicated task finds nothing to claim and stops. While it holds the claim the worker
+refreshes ``heartbeat_at``; a claim whose heartbeat stopped belongs to a dead worker.
+
+Durable hand-off: ``enqueued_at`` is set only once the broker accepted the stage's message. The
+sweeper (beat, every ANIMATION_SWEEP_SECONDS) re-sends the message of a stage that waits without one
+(the broker was down at commit time) and takes back claims whose heartbeat stopped, charging an
+attempt only then: a job waiting in a long queue is never charged.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import time
-from datetime import timedelta
-from pathlib import Path
+import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from animation import files
 from animation.models import Alignment, Animation
 from gallery import events
 from gallery.selectors import animations_in_progress_count
@@ -26,15 +34,21 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 
 
-def animation_folder(animation_id) -> Path:
-    return Path(settings.MEDIA_ROOT) / "animations" / str(animation_id)
+def _enqueue_stage(animation_id, status: str) -> bool:
+    """Send the message of the stage the job waits for; True once the broker has it.
 
-
-def _enqueue_stage(animation_id, status: str) -> None:
+    Never raises: with the broker down the row keeps ``enqueued_at`` empty and the sweeper sends it later.
+    """
     from animation import tasks
 
     task = {Animation.Status.QUEUED: tasks.animation_align, Animation.Status.RENDERING: tasks.animation_render}[status]
-    task.delay(str(animation_id))
+    try:
+        task.apply_async((str(animation_id),), retry=False)
+    except Exception:
+        logger.warning("broker unavailable: animation %s (%s) will be sent by the sweeper", animation_id, status)
+        return False
+    Animation.objects.filter(id=animation_id, status=status, claimed_at__isnull=True).update(enqueued_at=timezone.now())
+    return True
 
 
 def _broadcast_progress(animation: Animation, *, stage: str) -> None:
@@ -62,30 +76,47 @@ def animation_start(*, recording) -> Animation:
     return animation
 
 
-def animation_claim(*, animation_id, status: str) -> bool:
-    """Take the job for STATUS's stage; False when another worker has it or it moved on."""
+def heartbeat_timeout() -> timedelta:
+    return timedelta(seconds=settings.ANIMATION_HEARTBEAT_TIMEOUT_SECONDS)
+
+
+def animation_claim(*, animation_id, status: str, worker: str = "") -> str | None:
+    """Take the job for STATUS's stage and return the claim's token; None when another worker holds it
+    (with a live heartbeat) or the job moved on. A claim whose heartbeat stopped may be taken over."""
     now = timezone.now()
+    token = uuid.uuid4().hex
+    held = {"claimed_at": now, "heartbeat_at": now, "claim_token": token, "worker": worker[:200], "updated_at": now}
     if status == Animation.Status.QUEUED:
         claimed = Animation.objects.filter(id=animation_id, status=Animation.Status.QUEUED).update(
-            status=Animation.Status.ALIGNING, claimed_at=now, progress=0.05, updated_at=now
+            status=Animation.Status.ALIGNING, progress=0.05, **held
         )
     else:
-        claimed = Animation.objects.filter(id=animation_id, status=status, claimed_at__isnull=True).update(
-            claimed_at=now, updated_at=now
+        dead_before = now - heartbeat_timeout()
+        claimed = (
+            Animation.objects.filter(id=animation_id, status=status)
+            .filter(Q(claimed_at__isnull=True) | Q(heartbeat_at__lt=dead_before))
+            .update(**held)
         )
-    if claimed:
-        animation = Animation.objects.select_related("recording").get(id=animation_id)
-        with transaction.atomic():
-            _broadcast_progress(animation, stage=animation.status)
-    return bool(claimed)
+    if not claimed:
+        return None
+    animation = Animation.objects.select_related("recording").get(id=animation_id)
+    with transaction.atomic():
+        _broadcast_progress(animation, stage=animation.status)
+    return token
+
+
+def animation_heartbeat(*, animation_id, token: str) -> bool:
+    """The worker holding TOKEN is alive; False when its claim was taken back (it should stop)."""
+    return bool(Animation.objects.filter(id=animation_id, claim_token=token).update(heartbeat_at=timezone.now()))
 
 
 class ProgressReporter:
     """Writes a job's progress at most every ``interval`` seconds: a render reports per frame."""
 
-    def __init__(self, animation_id, *, start: float, end: float, interval: float = 0.5) -> None:
+    def __init__(self, animation_id, *, start: float, end: float, interval: float = 0.5, token: str = "") -> None:
         self.animation_id = animation_id
         self.start, self.end, self.interval = start, end, interval
+        self.token = token
         self.last_sent = 0.0
 
     def __call__(self, stage: str, fraction: float) -> None:
@@ -94,7 +125,10 @@ class ProgressReporter:
             return
         self.last_sent = now
         progress = self.start + (self.end - self.start) * max(0.0, min(1.0, fraction))
-        Animation.objects.filter(id=self.animation_id).update(progress=progress, updated_at=timezone.now())
+        now = timezone.now()
+        Animation.objects.filter(id=self.animation_id).update(progress=progress, updated_at=now)
+        if self.token:
+            Animation.objects.filter(id=self.animation_id, claim_token=self.token).update(heartbeat_at=now)
         animation = Animation.objects.get(id=self.animation_id)
         with transaction.atomic():
             _broadcast_progress(animation, stage=f"{animation.status}:{stage}")
@@ -102,10 +136,22 @@ class ProgressReporter:
 
 @transaction.atomic
 def animation_record_alignment(
-    *, animation_id, result: dict, webvtt: str, model_name: str, align_seconds: float, prepare_seconds: float = 0.0
-) -> Alignment:
-    """Keep the alignment and pass the job on to rendering."""
+    *,
+    animation_id,
+    result: dict,
+    webvtt: str,
+    model_name: str,
+    align_seconds: float,
+    prepare_seconds: float = 0.0,
+    token: str | None = None,
+) -> Alignment | None:
+    """Keep the alignment and pass the job on to rendering.
+
+    With TOKEN, only while that claim still holds the job (None otherwise: the job was taken back).
+    """
     animation = Animation.objects.select_for_update().get(id=animation_id)
+    if token is not None and (animation.claim_token != token or animation.status != Animation.Status.ALIGNING):
+        return None
     alignment, _ = Alignment.objects.update_or_create(
         recording_id=animation.recording_id,
         defaults={
@@ -124,8 +170,17 @@ def animation_record_alignment(
         "prepare_voice": round(prepare_seconds, 3),
         "align": round(align_seconds, 3),
     }
+    now = timezone.now()
+    # updated_at and enqueued_at are part of the hand-off: the render stage starts its own clock.
     moved = Animation.objects.filter(id=animation_id, status=Animation.Status.ALIGNING).update(
-        status=Animation.Status.RENDERING, claimed_at=None, progress=0.3, stage_seconds=stage_seconds
+        status=Animation.Status.RENDERING,
+        claimed_at=None,
+        heartbeat_at=None,
+        claim_token="",
+        enqueued_at=None,
+        progress=0.3,
+        stage_seconds=stage_seconds,
+        updated_at=now,
     )
     if moved:
         transaction.on_commit(lambda: _enqueue_stage(animation_id, Animation.Status.RENDERING))
@@ -133,10 +188,18 @@ def animation_record_alignment(
 
 
 @transaction.atomic
-def animation_record_film(*, animation_id, files: dict[str, str], frame_count: int, stage_seconds: dict) -> bool:
-    """Point the job at its finished files (already in place on disk) and publish or hold it."""
+def animation_record_film(
+    *, animation_id, files: dict[str, str], frame_count: int, stage_seconds: dict, token: str | None = None
+) -> bool:
+    """Point the job at its finished files (already in place in storage) and publish or hold it.
+
+    With TOKEN, only while that claim still holds the job: a worker that was taken for dead and
+    finished anyway publishes nothing a second time.
+    """
     animation = Animation.objects.select_for_update().select_related("event").get(id=animation_id)
     if animation.status != Animation.Status.RENDERING:
+        return False
+    if token is not None and animation.claim_token != token:
         return False
     animation.video.name = files["video"]
     animation.poster.name = files["poster"]
@@ -147,6 +210,8 @@ def animation_record_film(*, animation_id, files: dict[str, str], frame_count: i
     animation.status = Animation.Status.READY
     animation.progress = 1.0
     animation.claimed_at = None
+    animation.heartbeat_at = None
+    animation.claim_token = ""
     animation.error = ""
     animation.save()
     if animation.event.publish_mode == animation.event.PublishMode.AUTO:
@@ -173,17 +238,25 @@ def animation_fail(*, animation_id, reason: str) -> None:
     with transaction.atomic():
         Animation.objects.filter(id=animation_id).exclude(
             status__in=(Animation.Status.PUBLISHED, Animation.Status.REMOVED)
-        ).update(status=Animation.Status.FAILED, error=reason[:2000], claimed_at=None, updated_at=timezone.now())
+        ).update(
+            status=Animation.Status.FAILED,
+            error=reason[:2000],
+            claimed_at=None,
+            heartbeat_at=None,
+            claim_token="",
+            updated_at=timezone.now(),
+        )
         animation = Animation.objects.get(id=animation_id)
         _broadcast_progress(animation, stage=animation.status)
 
 
 def animation_release(*, animation_id, status: str) -> None:
     """Give a claim back so the stage runs again (a worker died or a transient error)."""
+    released = {"claimed_at": None, "heartbeat_at": None, "claim_token": "", "enqueued_at": None}
     if status == Animation.Status.ALIGNING:
-        Animation.objects.filter(id=animation_id, status=status).update(status=Animation.Status.QUEUED, claimed_at=None)
+        Animation.objects.filter(id=animation_id, status=status).update(status=Animation.Status.QUEUED, **released)
     else:
-        Animation.objects.filter(id=animation_id, status=status).update(claimed_at=None)
+        Animation.objects.filter(id=animation_id, status=status).update(**released)
 
 
 def animation_remove_for_recording(*, recording, delete_files: bool) -> None:
@@ -197,8 +270,8 @@ def animation_remove_for_recording(*, recording, delete_files: bool) -> None:
         if was_public:
             events.broadcast_animation_removed(animation_id=animation.id, event_id=animation.event_id)
         if delete_files:
-            folder = animation_folder(animation.id)
-            transaction.on_commit(lambda folder=folder: shutil.rmtree(folder, ignore_errors=True))
+            prefix = files.animation_prefix(animation.id)
+            transaction.on_commit(lambda prefix=prefix: files.delete_prefix(prefix))
     if animations:
         Alignment.objects.filter(recording=recording).delete()
         events.broadcast_event_progress(
@@ -206,30 +279,63 @@ def animation_remove_for_recording(*, recording, delete_files: bool) -> None:
         )
 
 
-def animation_sweep_stuck(*, older_than: timedelta | None = None) -> list[str]:
-    """Hand back claims held past the time limit (a killed worker) and re-send lost messages.
+def animation_sweep_stuck(*, now: datetime | None = None) -> list[str]:
+    """Take back work whose worker died and send messages that never reached the broker.
 
-    Returns the ids of the jobs sent again. A job that keeps dying fails after MAX_ATTEMPTS.
+    - Held work (aligning, or rendering with a claim) whose heartbeat is older than
+      ANIMATION_HEARTBEAT_TIMEOUT_SECONDS: the worker is gone. The claim is released and the stage sent
+      again, charging one attempt; the job fails with a reason after MAX_ATTEMPTS such deaths.
+    - Waiting work (queued, or rendering without a claim) is never charged. Its message is sent again
+      when the broker never took it (``enqueued_at`` empty for more than a few seconds) or when it has
+      waited ANIMATION_STUCK_AFTER_SECONDS (a broker that lost its queue); a duplicate finds nothing to
+      claim, so sending twice is harmless.
+
+    Returns the ids of the jobs sent again.
     """
-    limit = timezone.now() - (older_than or timedelta(seconds=settings.ANIMATION_STUCK_AFTER_SECONDS))
+    now = now or timezone.now()
+    dead_before = now - heartbeat_timeout()
     requeued: list[str] = []
-    stuck = Animation.objects.filter(status__in=Animation.IN_PROGRESS, updated_at__lt=limit)
-    for animation in stuck:
+    held = Q(status=Animation.Status.ALIGNING) | Q(status=Animation.Status.RENDERING, claimed_at__isnull=False)
+    dead = (
+        Animation.objects.filter(held)
+        .annotate(last_sign_of_life=Coalesce("heartbeat_at", "claimed_at"))
+        .filter(last_sign_of_life__lt=dead_before)
+    )
+    for animation in dead:
         if animation.attempts + 1 >= MAX_ATTEMPTS:
             animation_fail(
                 animation_id=animation.id,
                 reason="The animation stopped several times before finishing; a curator has been told.",
             )
             continue
-        Animation.objects.filter(id=animation.id, updated_at=animation.updated_at).update(
-            attempts=animation.attempts + 1,
+        next_status = Animation.Status.QUEUED if animation.status == Animation.Status.ALIGNING else animation.status
+        # Conditional on the very claim we judged dead: a heartbeat that arrived since wins.
+        taken_back = Animation.objects.filter(
+            id=animation.id,
+            status=animation.status,
+            claim_token=animation.claim_token,
+            heartbeat_at=animation.heartbeat_at,
+        ).update(
+            attempts=F("attempts") + 1,
+            status=next_status,
             claimed_at=None,
-            status=(Animation.Status.QUEUED if animation.status == Animation.Status.ALIGNING else animation.status),
-            updated_at=timezone.now(),
+            heartbeat_at=None,
+            claim_token="",
+            enqueued_at=None,
+            updated_at=now,
         )
-        next_status = Animation.Status.QUEUED if animation.status != Animation.Status.RENDERING else animation.status
-        _enqueue_stage(animation.id, next_status)
-        requeued.append(str(animation.id))
+        if taken_back:
+            logger.warning("animation %s: worker %s stopped answering; sent again", animation.id, animation.worker)
+            _enqueue_stage(animation.id, next_status)
+            requeued.append(str(animation.id))
+
+    never_sent_before = now - timedelta(seconds=settings.ANIMATION_ENQUEUE_GRACE_SECONDS)
+    waited_before = now - timedelta(seconds=settings.ANIMATION_STUCK_AFTER_SECONDS)
+    waiting = Q(status=Animation.Status.QUEUED) | Q(status=Animation.Status.RENDERING, claimed_at__isnull=True)
+    unsent = Q(enqueued_at__isnull=True, updated_at__lt=never_sent_before) | Q(enqueued_at__lt=waited_before)
+    for animation in Animation.objects.filter(waiting).filter(unsent):
+        if _enqueue_stage(animation.id, animation.status):
+            requeued.append(str(animation.id))
     return requeued
 
 

@@ -1,20 +1,29 @@
-"""Celery tasks of the animation pipeline. They take ids, claim their stage, call the engine with
-plain paths, and hand results to services. Safe to run twice: the second finds nothing to claim."""
+"""Celery tasks of the animation pipeline. They take ids, claim their stage, copy their inputs from
+storage into a scratch folder, call the engine with plain local paths, put results back in storage and
+hand them to services. Safe to run twice: the second finds nothing to claim.
+
+While a task holds a claim, a heartbeat thread refreshes the row every ANIMATION_HEARTBEAT_SECONDS. A
+worker killed mid-job (SIGKILL, a lost machine) stops beating; the sweeper takes the job back after
+ANIMATION_HEARTBEAT_TIMEOUT_SECONDS, while a healthy long render keeps its claim however long it runs.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import shutil
-import tempfile
+import socket
+import threading
 import time
-from pathlib import Path
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import close_old_connections, connection
 
-from animation import services
+from animation import files, services
 from animation.engine.errors import EngineInputError
 from animation.models import Animation
 
@@ -25,12 +34,41 @@ def whisper_model_for(language: str) -> str:
     return settings.WHISPER_MODEL_ENGLISH if language.lower().startswith("en") else settings.WHISPER_MODEL
 
 
-def _media_path(name: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / name
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _media_name(path: Path) -> str:
-    return path.relative_to(settings.MEDIA_ROOT).as_posix()
+class ClaimLost(Exception):
+    """The sweeper took the job back (our heartbeat looked dead): stop and leave it to the new claim."""
+
+
+@contextlib.contextmanager
+def heartbeat(animation_id: str, token: str) -> Iterator[threading.Event]:
+    """Beat for the claim TOKEN in a thread while the block runs; the yielded event is set if the claim
+    was lost, so long loops can give up early."""
+    stop, lost = threading.Event(), threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.ANIMATION_HEARTBEAT_SECONDS):
+                try:
+                    if not services.animation_heartbeat(animation_id=animation_id, token=token):
+                        lost.set()
+                        return
+                except Exception:
+                    # A database blip: the next beat tries again; only a long silence loses the claim.
+                    logger.warning("heartbeat of animation %s failed", animation_id, exc_info=True)
+                    close_old_connections()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{animation_id}", daemon=True)
+    thread.start()
+    try:
+        yield lost
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 @shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
@@ -38,34 +76,37 @@ def animation_align(animation_id: str) -> None:
     from animation.engine import align, audio
     from contributions.models import Recording
 
-    if not services.animation_claim(animation_id=animation_id, status=Animation.Status.QUEUED):
+    token = services.animation_claim(animation_id=animation_id, status=Animation.Status.QUEUED, worker=worker_name())
+    if token is None:
         return
     animation = Animation.objects.select_related("recording__passage").get(id=animation_id)
     recording = animation.recording
     passage = recording.passage
     try:
-        clock = time.monotonic()
-        voice_path = _media_path(recording.original.name).parent / "voice48k.wav"
-        if not voice_path.exists():
-            # Normally made when the reading arrived (recording_prepare_voice); this covers a lost task.
-            audio.convert_for_voice(_media_path(recording.original.name), voice_path)
-        if not recording.voice_wav:
-            Recording.objects.filter(id=recording.id).update(voice_wav=_media_name(voice_path))
-            recording.voice_wav.name = _media_name(voice_path)
-        prepare_seconds = time.monotonic() - clock
-        model_name = whisper_model_for(passage.language)
-        clock = time.monotonic()
-        result = align.align_text(
-            _media_path(recording.speech_wav.name), text=passage.text, language=passage.language, model=model_name
-        )
-        services.animation_record_alignment(
-            animation_id=animation_id,
-            result=result.to_dict(),
-            align_seconds=time.monotonic() - clock,
-            prepare_seconds=prepare_seconds,
-            webvtt=align.alignment_to_webvtt(result),
-            model_name=model_name,
-        )
+        with heartbeat(animation_id, token), files.scratch_folder(f"align-{animation_id}") as scratch:
+            clock = time.monotonic()
+            voice_name = recording.voice_wav.name
+            if not voice_name or not files.exists(voice_name):
+                # Normally made when the reading arrived (recording_prepare_voice); this covers a lost task.
+                original = files.fetch(recording.original.name, scratch)
+                voice = scratch / "voice48k.wav"
+                audio.convert_for_voice(original, voice)
+                voice_name = files.put(voice, str(PurePosixPath(recording.original.name).parent / "voice48k.wav"))
+                Recording.objects.filter(id=recording.id).update(voice_wav=voice_name)
+            prepare_seconds = time.monotonic() - clock
+            speech = files.fetch(recording.speech_wav.name, scratch, as_name="speech16k.wav")
+            model_name = whisper_model_for(passage.language)
+            clock = time.monotonic()
+            result = align.align_text(speech, text=passage.text, language=passage.language, model=model_name)
+            services.animation_record_alignment(
+                animation_id=animation_id,
+                result=result.to_dict(),
+                align_seconds=time.monotonic() - clock,
+                prepare_seconds=prepare_seconds,
+                webvtt=align.alignment_to_webvtt(result),
+                model_name=model_name,
+                token=token,
+            )
     except EngineInputError as error:
         services.animation_fail(
             animation_id=animation_id, reason=f"The words could not be placed on the voice: {error}"
@@ -78,11 +119,15 @@ def animation_align(animation_id: str) -> None:
         raise
 
 
+FILM_FILES = {"video": "film.mp4", "poster": "poster.jpg", "subtitles": "subtitles.vtt", "curves": "curves.json"}
+
+
 @shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
 def animation_render(animation_id: str) -> None:
     from animation.engine import pipeline
 
-    if not services.animation_claim(animation_id=animation_id, status=Animation.Status.RENDERING):
+    token = services.animation_claim(animation_id=animation_id, status=Animation.Status.RENDERING, worker=worker_name())
+    if token is None:
         return
     animation = Animation.objects.select_related("recording__passage__painting", "recording__alignment").get(
         id=animation_id
@@ -91,20 +136,21 @@ def animation_render(animation_id: str) -> None:
     passage = recording.passage
     painting = passage.painting
     alignment = recording.alignment
-    folder = services.animation_folder(animation.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    # We hold the claim, so any scratch folder here is what a killed worker left behind.
-    for leftover in folder.glob(".render-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    prefix = files.animation_prefix(animation.id)
     started = time.monotonic()
     try:
-        # Render into a scratch folder and move finished files into place, so the database never
-        # points at a half-written film even if the worker dies mid-render.
-        with tempfile.TemporaryDirectory(prefix=".render-", dir=folder) as scratch:
-            scratch_film = Path(scratch) / "film.mp4"
+        with heartbeat(animation_id, token) as lost, files.scratch_folder(f"render-{animation_id}") as scratch:
+            painting_path = files.fetch(
+                painting.image.name, scratch, as_name="painting" + Path(painting.image.name).suffix
+            )
+            audio_path = files.fetch(
+                recording.voice_wav.name or recording.speech_wav.name, scratch, as_name="voice.wav"
+            )
+            scratch_film = scratch / "film.mp4"
+            fetch_seconds = time.monotonic() - started
             report = pipeline.animate(
-                painting_path=_media_path(painting.image.name),
-                audio_path=_media_path(recording.voice_wav.name or recording.speech_wav.name),
+                painting_path=painting_path,
+                audio_path=audio_path,
                 alignment={"units": alignment.units, "phrases": alignment.phrases, "language": alignment.language},
                 out_path=scratch_film,
                 face_index=passage.speaking_face,
@@ -112,39 +158,58 @@ def animation_render(animation_id: str) -> None:
                 fps=animation.fps,
                 device=settings.ANIMATION_DEVICE,
                 landmarks_override=painting.landmarks_override,
-                curves_path=Path(scratch) / "curves.json",
+                curves_path=scratch / "curves.json",
                 seed=animation.id.int % 2**31,
-                progress=services.ProgressReporter(animation.id, start=0.3, end=0.98),
+                progress=services.ProgressReporter(animation.id, start=0.3, end=0.98, token=token),
             )
-            placed = {
-                "video": folder / "film.mp4",
-                "poster": folder / "poster.jpg",
-                "subtitles": folder / "subtitles.vtt",
-                "curves": folder / "curves.json",
-            }
-            os.replace(scratch_film.with_suffix(".jpg"), placed["poster"])
             # The stored alignment is the one source of the subtitles, whatever the engine wrote.
             scratch_film.with_suffix(".vtt").write_text(alignment.webvtt, encoding="utf-8")
-            os.replace(scratch_film.with_suffix(".vtt"), placed["subtitles"])
-            os.replace(Path(scratch) / "curves.json", placed["curves"])
-            os.replace(scratch_film, placed["video"])
+            local = {
+                "video": scratch_film,
+                "poster": scratch_film.with_suffix(".jpg"),
+                "subtitles": scratch_film.with_suffix(".vtt"),
+                "curves": scratch / "curves.json",
+            }
+            if lost.is_set():
+                raise ClaimLost
+            clock = time.monotonic()
+            # The film goes last: a reader of storage who sees film.mp4 sees a complete set.
+            placed = {}
+            for key in ("poster", "subtitles", "curves", "video"):
+                placed[key] = files.put(local[key], f"{prefix}/{FILM_FILES[key]}")
+            store_seconds = time.monotonic() - clock
         stage_seconds = {key: round(value, 3) for key, value in report["seconds"].items() if key != "align"}
+        stage_seconds["fetch_inputs"] = round(fetch_seconds, 3)
+        stage_seconds["store_files"] = round(store_seconds, 3)
         stage_seconds["render_task"] = round(time.monotonic() - started, 3)
-        services.animation_record_film(
+        recorded = services.animation_record_film(
             animation_id=animation_id,
-            files={key: _media_name(path) for key, path in placed.items()},
+            files=placed,
             frame_count=report["frames"],
             stage_seconds=stage_seconds,
+            token=token,
         )
+        if not recorded:
+            logger.warning("animation %s: rendered after its claim was taken back; the other run owns it", animation_id)
+    except ClaimLost:
+        logger.warning("animation %s: claim taken back mid-render; stopping", animation_id)
     except EngineInputError as error:
-        shutil.rmtree(folder, ignore_errors=True)
+        files.delete_prefix(prefix)
         services.animation_fail(animation_id=animation_id, reason=f"The painting could not be animated: {error}")
     except SoftTimeLimitExceeded:
-        shutil.rmtree(folder, ignore_errors=True)
+        files.delete_prefix(prefix)
         services.animation_fail(animation_id=animation_id, reason="Animating the painting took too long.")
+    except OSError as error:
+        # A full disk or an unreachable bucket: nothing half-written stays behind, and the reader is told.
+        logger.exception("render of animation %s could not store its files", animation_id)
+        files.delete_prefix(prefix)
+        services.animation_fail(
+            animation_id=animation_id,
+            reason=f"The film could not be stored ({error.strerror or error}); try again later.",
+        )
     except Exception:
         logger.exception("render of animation %s failed", animation_id)
-        shutil.rmtree(folder, ignore_errors=True)
+        files.delete_prefix(prefix)
         services.animation_fail(animation_id=animation_id, reason="Animating the painting failed unexpectedly.")
         raise
 

@@ -115,6 +115,39 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # from its web server or object storage instead.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 
+# Every file goes through Django's storage API. Local disk (MEDIA_ROOT) is the embedded default;
+# STORAGE_BACKEND=s3 puts recordings, paintings and films in an S3-compatible bucket (SeaweedFS, MinIO,
+# AWS), so that workers on other machines share no disk. URLs of stored files are then presigned.
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+if STORAGE_BACKEND == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("S3_BUCKET"),
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+            "region_name": env.str("S3_REGION", default="us-east-1"),
+            "custom_domain": env.str("S3_PUBLIC_DOMAIN", default="") or None,
+            "addressing_style": "path",
+            "signature_version": "s3v4",
+            "querystring_auth": True,
+            "querystring_expire": env.int("S3_URL_EXPIRE_SECONDS", default=6 * 3600),
+            "file_overwrite": True,
+            "default_acl": None,
+        },
+    }
+elif STORAGE_BACKEND == "local":
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    raise ImproperlyConfigured("STORAGE_BACKEND must be 'local' or 's3'.")
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Where workers copy inputs and render before putting results back in storage (local to each machine).
+WORKER_SCRATCH_DIR = env.str("WORKER_SCRATCH_DIR", default="")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="festival@shuohua.local")
@@ -136,7 +169,8 @@ CHANNEL_LAYERS = {
     }
 }
 
-CELERY_BROKER_URL = REDIS_URL
+# The broker is Redis (default) or RabbitMQ (CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672//).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = False
@@ -148,11 +182,25 @@ CELERY_TASK_ROUTES = {
     "gallery.tasks.painting_detect_faces": {"queue": "render"},
     "gallery.tasks.passage_preview_render": {"queue": "render"},
 }
+# A GPU render worker consumes `render-gpu` (ANIMATION_DEVICE=cuda); RENDER_QUEUE sends films there.
+RENDER_QUEUE = env.str("RENDER_QUEUE", default="render")
+if RENDER_QUEUE != "render":
+    for _task in ("animation.tasks.animation_render", "gallery.tasks.passage_preview_render"):
+        CELERY_TASK_ROUTES[_task] = {"queue": RENDER_QUEUE}
+# With the broker down, a publish fails fast (the sweeper sends it later) instead of blocking a request.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A render of a long clip must never be handed to a second worker while the first still runs.
+# Redelivery after a dead worker comes from the heartbeat sweeper (within ANIMATION_HEARTBEAT_TIMEOUT_SECONDS
+# + ANIMATION_SWEEP_SECONDS), not from this timeout, which stays above the longest render.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stuck-animations": {"task": "animation.tasks.animation_sweep_stuck", "schedule": 120.0},
+    "requeue-stuck-animations": {
+        "task": "animation.tasks.animation_sweep_stuck",
+        "schedule": float(env.int("ANIMATION_SWEEP_SECONDS", default=30)),
+    },
     # Recordings whose hand-off never reached a worker (broker down) are sent again; withdrawals finish.
     "sweep-recordings": {"task": "contributions.tasks.recording_sweep", "schedule": 60.0},
 }
@@ -193,6 +241,12 @@ ANIMATION_SIZE = env.int("ANIMATION_SIZE", default=512)
 ANIMATION_FPS = env.int("ANIMATION_FPS", default=25)
 ANIMATION_DEVICE = env.str("ANIMATION_DEVICE", default="cpu")
 ANIMATION_STUCK_AFTER_SECONDS = env.int("ANIMATION_STUCK_AFTER_SECONDS", default=15 * 60)
+# A worker holding a job writes a heartbeat every ANIMATION_HEARTBEAT_SECONDS; a claim whose heartbeat is
+# older than the timeout is a dead worker's and is taken back by the next sweep.
+ANIMATION_HEARTBEAT_SECONDS = env.float("ANIMATION_HEARTBEAT_SECONDS", default=10.0)
+ANIMATION_HEARTBEAT_TIMEOUT_SECONDS = env.int("ANIMATION_HEARTBEAT_TIMEOUT_SECONDS", default=45)
+# A stage whose message the broker never took is sent again after this many seconds.
+ANIMATION_ENQUEUE_GRACE_SECONDS = env.int("ANIMATION_ENQUEUE_GRACE_SECONDS", default=10)
 
 LOGGING = {
     "version": 1,

@@ -14,3 +14,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Fast tests use the small English model; Chinese alignment needs the multilingual one all the same.
 WHISPER_MODEL_ENGLISH = os.environ.get("WHISPER_MODEL_ENGLISH", "tiny.en")
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "shuohua-test"  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A test database in a file, not SQLite's shared in-memory cache: threads then wait for each other's
+    # writes (the memory cache fails at once with "table is locked"), and worker processes started by a
+    # test (tests/test_render_faults.py) can open the same database.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.mkdtemp(prefix="shuohua-test-db-")) / "test.sqlite3")  # noqa: F405
+    }
