@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from contributions import moderation_views
 from contributions import views as contribution_views
+from gallery import media as gallery_media
 from gallery import views as gallery_views
 
 urlpatterns = [
@@ -41,6 +42,8 @@ urlpatterns = [
 
 if settings.SERVE_MEDIA:
     # Only the public parts of MEDIA_ROOT: original recordings are served by a view that checks access.
+    # Every name under /media/ reaches the view, which refuses ".." in any spelling before looking
+    # at the prefix (a pattern on the raw prefix let "paintings/../recordings/..." through).
     urlpatterns += [
-        re_path(r"^media/(?P<path>(?:animations|paintings)/.*)$", gallery_views.public_media, name="public-media"),
+        re_path(r"^media/(?P<path>.*)$", gallery_media.public_media, name="public-media"),
     ]

@@ -1,7 +1,5 @@
 """Pages for residents and moderators: thin, over the same services as the API."""
 
-from pathlib import Path
-
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -15,7 +13,7 @@ from django.views.decorators.http import require_POST
 from contributions import selectors, services
 from contributions.forms import ConsentForm, SignupForm, UploadForm
 from contributions.models import Recording
-from gallery.http import ranged_file_response
+from gallery.media import storage_file_response
 
 
 def signup(request):
@@ -97,11 +95,16 @@ def withdraw(request, recording_id):
 
 @login_required
 def recording_audio(request, recording_id):
-    """The original audio: only for its owner and for moderators of its event, never public."""
+    """A reading's audio: only for its owner and for moderators of its event, never public.
+
+    The 48 kHz voice copy when it exists: a browser's MediaRecorder WebM carries no duration, so a
+    player shows none and cannot seek; the WAV copy has both. The original only until the copy is made.
+    """
     recording = get_object_or_404(Recording.objects.select_related("passage__event"), id=recording_id)
     is_owner = recording.contributor_id == request.user.pk
     if not is_owner and not selectors.moderator_may_review(moderator=request.user, recording=recording):
         raise Http404
-    if not recording.original:
-        raise Http404
-    return ranged_file_response(request, Path(recording.original.path))
+    for stored in (recording.voice_wav, recording.original):
+        if stored and stored.storage.exists(stored.name):
+            return storage_file_response(request, stored.name, storage=stored.storage)
+    raise Http404

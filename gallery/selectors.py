@@ -130,4 +130,9 @@ def film_files_visible(*, folder: str, user) -> bool:
         return True
     if not user.is_authenticated:
         return False
-    return user.is_moderator() or user.is_curator() or animation.recording.contributor_id == user.pk
+    if animation.recording.contributor_id == user.pk or user.is_curator():
+        return True
+    # Moderators see unpublished films of the events they moderate only, as with recordings.
+    from contributions.selectors import moderator_may_review_event
+
+    return moderator_may_review_event(moderator=user, event_id=animation.event_id)

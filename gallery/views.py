@@ -1,15 +1,11 @@
 """Public pages: no login, only published animations (the selectors never return anything else)."""
 
-from pathlib import Path
-
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
 from gallery import events, selectors
-from gallery.http import ranged_file_response
 from gallery.models import Event, Painting
 
 
@@ -98,21 +94,3 @@ def wall(request, slug):
         "gallery/wall.html",
         {"event": event, "cards": [events.animation_card(a) for a in latest], "live_text": live_text()},
     )
-
-
-def public_media(request, path):
-    """Films, posters, subtitles and paintings when Django serves media itself (SERVE_MEDIA).
-
-    A film's files are public only once it is published; until then (being made, held for review,
-    rejected, withdrawn) only moderators and curators may fetch them. Byte ranges are honoured, since
-    phones (Safari) refuse to play a video from a server that ignores them. MEDIA_ROOT is read per
-    request, so a changed setting (each test has its own media folder) is honoured.
-    """
-    root = Path(settings.MEDIA_ROOT).resolve()
-    file_path = (root / path).resolve()
-    if root not in file_path.parents or not file_path.is_file():
-        raise Http404
-    parts = Path(path).parts
-    if parts[0] == "animations" and not selectors.film_files_visible(folder=parts[1], user=request.user):
-        raise Http404
-    return ranged_file_response(request, file_path)

@@ -89,9 +89,10 @@ def test_original_audio_is_served_only_to_its_owner_and_moderators(festival, res
 def test_withdrawing_deletes_the_audio_and_hides_it(festival, resident, settings):
     recording = submit(festival, resident)
     folder = settings.MEDIA_ROOT / "recordings" / str(recording.id)
-    assert folder.exists()
+    assert any(path.is_file() for path in folder.rglob("*"))
     assert api(resident).delete(f"/api/recordings/{recording.id}/").status_code == 204
-    assert not folder.exists()
+    # Storage backends may keep an empty folder: what matters is that no file of the voice remains.
+    assert not any(path.is_file() for path in folder.rglob("*"))
     assert Recording.objects.get(id=recording.id).status == Recording.Status.WITHDRAWN
     assert api(resident).get("/api/recordings/").json() == []
 

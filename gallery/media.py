@@ -1,0 +1,175 @@
+"""Media files over HTTP: which names may be served, to whom, and how (byte ranges, streamed).
+
+Everything goes through Django's storage API, so the same code serves the local disk and object
+storage. Visibility is decided from the cleaned storage name, never from the raw URL: a name with a
+".." segment (raw, percent-encoded once or twice, or spelled with backslashes) is refused outright,
+whichever prefix it starts with, so ``paintings/../recordings/...`` can never reach a private file.
+
+Bodies are streamed in CHUNK_BYTES pieces and never read whole. Under ASGI (Daphne) the iterator is
+asynchronous: Django collects a synchronous iterator into a list before sending it, which would read
+a whole film into memory.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import unquote
+
+from asgiref.sync import sync_to_async
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import Storage, default_storage
+from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+
+CHUNK_BYTES = 64 * 1024
+
+# Browsers guess poorly from octet-stream, and Safari plays nothing without a proper audio/video type.
+MEDIA_TYPES = {
+    ".vtt": "text/vtt; charset=utf-8",
+    ".webm": "audio/webm",
+    ".ogg": "audio/ogg",
+    ".m4a": "audio/mp4",
+    ".flac": "audio/flac",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+}
+
+# The only folders of the media storage that are ever served as files; recordings and curators'
+# test films are served by views that check who asks.
+PUBLIC_PREFIXES = ("animations", "paintings")
+
+BYTE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def clean_media_name(raw: str) -> str | None:
+    """The storage name RAW stands for, or None when RAW tries to step out of its folder.
+
+    Decodes repeatedly (a proxy may have decoded once already, ``%252e%252e`` is ``..`` twice over)
+    and refuses ``..``, ``.`` and empty segments, backslashes and control characters.
+    """
+    text = raw
+    for _attempt in range(4):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    else:
+        return None
+    if "\\" in text or any(ord(character) < 32 for character in text):
+        return None
+    segments = text.split("/")
+    if any(segment in {"", ".", ".."} for segment in segments):
+        return None
+    return "/".join(segments)
+
+
+def media_type(name: str) -> str:
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    return MEDIA_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def public_media(request, path):
+    """Films, posters, subtitles and paintings when Django serves media itself (SERVE_MEDIA).
+
+    A film's files are public only once it is published; until then (being made, held for review,
+    rejected, withdrawn) only the reader, curators and the moderators of the film's event may fetch
+    them. Byte ranges are honoured, since phones (Safari) refuse to play a video from a server that
+    ignores them.
+    """
+    from gallery import selectors
+
+    name = clean_media_name(path)
+    if name is None:
+        raise Http404
+    parts = name.split("/")
+    if parts[0] not in PUBLIC_PREFIXES or len(parts) < 3:
+        raise Http404
+    if parts[0] == "animations" and not selectors.film_files_visible(folder=parts[1], user=request.user):
+        raise Http404
+    if parts[0] == "paintings" and not _is_uuid(parts[1]):
+        raise Http404
+    return storage_file_response(request, name)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def storage_file_response(
+    request, name: str, *, storage: Storage | None = None, content_type: str | None = None
+) -> HttpResponse:
+    """NAME from STORAGE (default storage), whole or the one byte range the client asked for.
+
+    404 when the file does not exist. Multiple ranges are answered with the whole file, which
+    RFC 9110 allows.
+    """
+    storage = storage or default_storage
+    try:
+        size = storage.size(name)
+    except (FileNotFoundError, SuspiciousFileOperation, OSError):
+        raise Http404 from None
+    content_type = content_type or media_type(name)
+    match = BYTE_RANGE.match(request.headers.get("Range", ""))
+    if match is None or not any(match.groups()):
+        start, end, status = 0, size - 1, 200
+    else:
+        first, last = match.groups()
+        if first:
+            start, end = int(first), min(int(last) if last else size - 1, size - 1)
+        else:  # "bytes=-N": the last N bytes
+            start, end = max(0, size - int(last)), size - 1
+        if start >= size or start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        status = 206
+    length = max(0, end - start + 1)
+    if request.method == "HEAD":
+        response = HttpResponse(status=status, content_type=content_type)
+    else:
+        chunks = _async_chunks if isinstance(request, ASGIRequest) else _sync_chunks
+        response = StreamingHttpResponse(chunks(storage, name, start, length), status=status, content_type=content_type)
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return response
+
+
+def _sync_chunks(storage: Storage, name: str, start: int, length: int) -> Iterator[bytes]:
+    with storage.open(name, "rb") as handle:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK_BYTES, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+
+
+async def _async_chunks(storage: Storage, name: str, start: int, length: int) -> AsyncIterator[bytes]:
+    handle = await sync_to_async(storage.open)(name, "rb")
+    try:
+        await sync_to_async(handle.seek)(start)
+        remaining = length
+        while remaining > 0:
+            chunk = await sync_to_async(handle.read)(min(CHUNK_BYTES, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        await sync_to_async(handle.close)()
