@@ -248,12 +248,12 @@ def blink_tracks(
         around = _window(times, start - 0.05, start + length + 0.05)
         for eye, track in enumerate((left, right)):
             eye_start, eye_depth = (start + lag, depth) if eye == lagging_eye else (start, 1.0)
-            shape = _blink_shape(times[around] - eye_start, closing=closing, hold=hold, opening=length - closing - hold)
+            shape = blink_shape(times[around] - eye_start, closing=closing, hold=hold, opening=length - closing - hold)
             track[around] = np.maximum(track[around], eye_depth * shape)
     return left, right
 
 
-def _blink_shape(elapsed: np.ndarray, *, closing: float, hold: float, opening: float) -> np.ndarray:
+def blink_shape(elapsed: np.ndarray, *, closing: float, hold: float, opening: float) -> np.ndarray:
     closing_part = 0.5 - 0.5 * np.cos(np.pi * np.clip(elapsed / closing, 0.0, 1.0))
     opening_part = 0.5 - 0.5 * np.cos(np.pi * np.clip((elapsed - closing - hold) / opening, 0.0, 1.0))
     return np.where((elapsed >= 0) & (elapsed <= closing + hold + opening), closing_part - opening_part, 0.0)

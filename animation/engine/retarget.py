@@ -1,0 +1,251 @@
+"""A resident's motion curves (``capture``) -> the painting's Controls.
+
+The person's motion is measured in their own units (degrees, inter-ocular distances, their own open-eye
+level); the painting has a rig whose 2-D warp only holds up within small limits (``motion``'s head
+limits). Retargeting therefore:
+
+- head: takes the person's rest pose (their median) as the painting's rest, and scales their motion
+  so that their large movements (98th percentile) land at 80 % of the rig's limit, never amplifying
+  more than MAX_HEAD_GAIN (a still reader must not become a nodding one); a soft limit guards the
+  rest; a zero-phase spring (``smoothing``) removes tracking noise without any lag;
+- blinks: found as events (hysteresis on the normalised curve) and redrawn as clean blinks whose
+  closed moment is the frame where the person's lids were closest: a tracked eye never quite
+  closes and wobbles, a redrawn one closes fully for a frame, as the eye did;
+- brows: the person's raise over their rest, with the part that comes from nodding removed (a head
+  pitched down shortens the brow-to-eye distance on screen);
+- mouth: the camera sets how far and how wide the mouth opens; the alignment's visemes add what
+  a 25 fps camera at phone resolution misses (lip closures of M/B/P, teeth, rounding). The voice sets
+  the timing: the camera's curves are shifted by the lag that best lines their opening up with the
+  voice's (a phone's recorder may start the picture a few frames off the sound).
+
+Everything else (breath, smile) stays as the voice made it. Past the end of the video the controls
+ease back to the voice's motion. No Django here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from animation.engine.capture import MotionCurves
+from animation.engine.controls import Controls
+from animation.engine.motion import (
+    HEAD_PITCH_LIMIT_DEGREES,
+    HEAD_ROLL_LIMIT_DEGREES,
+    HEAD_SHIFT_LIMIT,
+    HEAD_YAW_LIMIT_DEGREES,
+    blink_shape,
+)
+from animation.engine.smoothing import soft_limit, spring_smooth
+
+# Head: the person's large movements land here, as a share of the rig's limit.
+HEAD_RANGE_SHARE = 0.8
+HEAD_PERCENTILE = 98
+MAX_HEAD_GAIN = 0.6
+HEAD_TIME_CONSTANT = 0.04
+# A face is about two inter-ocular distances wide: head_x/head_y (IOD) -> fractions of the face.
+FACE_WIDTHS_PER_IOD = 0.5
+
+# Blinks: hysteresis on the 0..1 blink curve; one eye alone blinks only when the other stays open.
+BLINK_ENTER = 0.5
+BLINK_EXIT = 0.25
+WINK_OTHER_BELOW = 0.3
+BLINK_MIN_SECONDS = 0.1
+BLINK_MAX_HOLD_SECONDS = 2.0
+
+# Brows: a full raise is about a tenth of the inter-ocular distance above the rest.
+BROW_FULL_RAISE_IOD = 0.08
+BROW_LIMIT = 0.8
+BROW_TIME_CONSTANT = 0.05
+
+# Mouth: the rig's mouth_open = 1 parts the lips by about this many inter-ocular distances (measured
+# on the rendered demo paintings, bench/bench_capture.py); the person's opening is mapped through it.
+MOUTH_OPEN_FULL_IOD = 0.45
+MOUTH_WIDTH_FULL_CHANGE = 0.2  # +-20 % of the usual width is the control's full spread/pursing
+MOUTH_TIME_CONSTANT = 0.02
+CAMERA_MOUTH_SHARE = 0.8  # of the opening; the rest comes from the visemes
+MAX_AV_LAG_SECONDS = 0.2
+EASE_OUT_SECONDS = 0.5
+
+
+def _gain(deviation: np.ndarray, limit: float) -> float:
+    spread = float(np.percentile(np.abs(deviation), HEAD_PERCENTILE)) if deviation.size else 0.0
+    if spread <= 1e-9:
+        return 0.0
+    return min(MAX_HEAD_GAIN, HEAD_RANGE_SHARE * limit / spread)
+
+
+def resample(motion: MotionCurves, name: str, times: np.ndarray) -> np.ndarray:
+    """Curve NAME at TIMES (seconds, film clock), holding its first/last value outside the video."""
+    return np.interp(times, motion.times, motion.curves[name])
+
+
+def blink_events(
+    motion: MotionCurves,
+) -> list[tuple[float, float, float, float]]:
+    """(shut moment, length in seconds, left depth, right depth) of each blink in the video."""
+    left, right = motion.curves["blink_left"], motion.curves["blink_right"]
+    both = np.maximum(left, right)
+    times = motion.times
+    frame = 1.0 / motion.fps if motion.fps > 0 else 0.04
+    events = []
+    index, count = 0, both.size
+    while index < count:
+        if both[index] < BLINK_ENTER:
+            index += 1
+            continue
+        start = index
+        while start > 0 and both[start - 1] > BLINK_EXIT:
+            start -= 1
+        end = index
+        while end + 1 < count and both[end + 1] > BLINK_EXIT:
+            end += 1
+        span = slice(start, end + 1)
+        peak = start + int(np.argmax(both[span]))
+        # Eyes closed longer than a blink (a pause with eyes shut) stay shut for that long.
+        length = float(np.clip(times[end] - times[start] + 2 * frame, BLINK_MIN_SECONDS, BLINK_MAX_HOLD_SECONDS))
+        left_peak, right_peak = float(left[span].max()), float(right[span].max())
+        left_depth = 1.0 if left_peak >= BLINK_ENTER or right_peak < WINK_OTHER_BELOW else 0.0
+        right_depth = 1.0 if right_peak >= BLINK_ENTER or left_peak < WINK_OTHER_BELOW else 0.0
+        # A shared blink closes both eyes: one eye's lids tracked less well is noise, not a wink.
+        if min(left_peak, right_peak) >= WINK_OTHER_BELOW:
+            left_depth = right_depth = 1.0
+        events.append((float(times[peak]), length, left_depth, right_depth))
+        index = end + 1
+    return events
+
+
+def _blink_tracks(events: list[tuple[float, float, float, float]], times: np.ndarray, fps: float) -> np.ndarray:
+    tracks = np.zeros((2, times.size))
+    for shut, length, *depths in events:
+        # Shares of a blink as motion draws them: a quick close, a short hold, a slower opening; long
+        # closures hold the middle.
+        closing = min(0.38 * 0.12, 0.38 * length)
+        opening = min(0.5 * 0.12 + 0.04, 0.5 * length)
+        hold = max(length - closing - opening, 0.12 * 0.12)
+        start = shut - closing - hold / 2
+        # The closed moment on a film frame, so the lids meet in at least one frame.
+        start += round((start + closing + hold / 2) * fps) / fps - (start + closing + hold / 2)
+        shape = blink_shape(times - start, closing=closing, hold=hold, opening=opening)
+        for eye, depth in enumerate(depths):
+            if depth > 0:
+                tracks[eye] = np.maximum(tracks[eye], depth * shape)
+    return tracks
+
+
+def av_lag(camera_opening: np.ndarray, voice_opening: np.ndarray, fps: float) -> float:
+    """Seconds to shift the camera's mouth curve later so it best matches the voice's (+- MAX_AV_LAG)."""
+    a = camera_opening - camera_opening.mean()
+    b = voice_opening - voice_opening.mean()
+    if a.std() < 1e-9 or b.std() < 1e-9:
+        return 0.0
+    reach = int(round(MAX_AV_LAG_SECONDS * fps))
+    best, best_lag = -np.inf, 0
+    for lag in range(-reach, reach + 1):
+        if lag >= 0:
+            x, y = a[: a.size - lag], b[lag:]
+        else:
+            x, y = a[-lag:], b[: b.size + lag]
+        if x.size < 10:
+            continue
+        score = float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y) + 1e-12))
+        # Prefer no shift unless another is clearly better: a near-tie is noise, not a real offset.
+        score -= 0.002 * abs(lag)
+        if score > best:
+            best, best_lag = score, lag
+    return best_lag / fps
+
+
+def retarget(
+    motion: MotionCurves,
+    *,
+    voice: Controls,
+    sync_to_voice: bool = True,
+) -> tuple[Controls, dict[str, float]]:
+    """Controls for the film of VOICE (same fps and frame count) driven by MOTION.
+
+    VOICE: the controls ``motion.controls_from_alignment`` made from the voice; its mouth shapes,
+    breath and smile are kept or blended, its head and blinks replaced where the video covers the film.
+    Returns the controls and a few figures (gains, lag) for the job's log.
+    """
+    fps, count = voice.fps, voice.frame_count
+    film_times = np.arange(count) / fps
+    tracks = {name: track.astype(np.float64).copy() for name, track in voice.tracks.items()}
+    info: dict[str, float] = {}
+
+    # The mouth first: its lag against the voice is the video's offset, used by every other curve too.
+    lag = 0.0
+    camera_open_raw = resample(motion, "mouth_open", film_times)
+    if sync_to_voice:
+        lag = av_lag(camera_open_raw, tracks["mouth_open"], fps)
+    info["lag_seconds"] = lag
+    times = film_times - lag
+
+    def at(name: str) -> np.ndarray:
+        return resample(motion, name, times)
+
+    found = motion.found
+    # How far the video covers the film: 1 inside it, easing to 0 after it ends.
+    after_end = np.clip((times - motion.duration) / EASE_OUT_SECONDS, 0.0, 1.0)
+    before_start = np.clip(-times / EASE_OUT_SECONDS, 0.0, 1.0)
+    cover = 1.0 - np.maximum(after_end, before_start)
+    cover = cover * cover * (3.0 - 2.0 * cover)
+
+    def blend(camera: np.ndarray, name: str) -> np.ndarray:
+        return cover * camera + (1.0 - cover) * tracks[name]
+
+    # Head.
+    for name, limit in (
+        ("head_yaw", HEAD_YAW_LIMIT_DEGREES),
+        ("head_pitch", HEAD_PITCH_LIMIT_DEGREES),
+        ("head_roll", HEAD_ROLL_LIMIT_DEGREES),
+    ):
+        rest = float(np.median(motion.curves[name][found])) if found.any() else 0.0
+        deviation = motion.curves[name] - rest
+        gain = _gain(deviation[found], limit)
+        info[f"{name}_gain"] = gain
+        curve = soft_limit(gain * (at(name) - rest), limit)
+        tracks[name] = blend(spring_smooth(curve, fps=fps, time_constant=HEAD_TIME_CONSTANT), name)
+    for name, source in (("head_dx", "head_x"), ("head_dy", "head_y")):
+        deviation = FACE_WIDTHS_PER_IOD * motion.curves[source]
+        gain = _gain(deviation[found], HEAD_SHIFT_LIMIT)
+        curve = soft_limit(gain * FACE_WIDTHS_PER_IOD * at(source), HEAD_SHIFT_LIMIT)
+        tracks[name] = blend(spring_smooth(curve, fps=fps, time_constant=HEAD_TIME_CONSTANT), name)
+
+    # Blinks, redrawn crisp at the person's moments (on the film's clock).
+    events = [(shut + lag, length, left, right) for shut, length, left, right in blink_events(motion)]
+    info["blinks"] = float(len(events))
+    blinks = _blink_tracks(events, film_times, fps)
+    covered = cover > 0.5
+    for eye, name in enumerate(("blink_left", "blink_right")):
+        tracks[name] = np.where(covered, blinks[eye], tracks[name])
+
+    # Brows: the raise over rest, less what nodding explains (least squares over the clip).
+    brow = motion.curves["brow_raise"]
+    pitch = motion.curves["head_pitch"]
+    if found.sum() > 3 and np.std(pitch[found]) > 1e-6:
+        slope = float(np.polyfit(pitch[found], brow[found], 1)[0])
+    else:
+        slope = 0.0
+    brow_curve = np.clip((at("brow_raise") - slope * (at("head_pitch") - np.median(pitch))) / BROW_FULL_RAISE_IOD, 0, 1)
+    brow_curve = np.minimum(brow_curve, BROW_LIMIT)
+    tracks["brow_raise"] = blend(spring_smooth(brow_curve, fps=fps, time_constant=BROW_TIME_CONSTANT), "brow_raise")
+
+    # Mouth: the camera's opening over the person's closed-lips level, through the rig's scale.
+    opening = motion.curves["mouth_open"]
+    closed_level = float(np.percentile(opening[found], 5)) if found.any() else 0.0
+    camera_open = np.clip((at("mouth_open") - closed_level) / MOUTH_OPEN_FULL_IOD, 0.0, 1.0)
+    camera_open = spring_smooth(camera_open, fps=fps, time_constant=MOUTH_TIME_CONSTANT)
+    pressed = tracks["lips_pressed"]
+    mouth_open = CAMERA_MOUTH_SHARE * camera_open + (1.0 - CAMERA_MOUTH_SHARE) * tracks["mouth_open"]
+    # The alignment knows where the lips meet (M/B/P) even when the camera's frames straddle it.
+    mouth_open *= 1.0 - pressed
+    tracks["mouth_open"] = np.clip(blend(mouth_open, "mouth_open"), 0.0, 1.0)
+    usual_width = float(np.median(motion.curves["mouth_width"][found])) if found.any() else 1.0
+    camera_width = np.clip((at("mouth_width") / max(usual_width, 1e-6) - 1.0) / MOUTH_WIDTH_FULL_CHANGE, -1.0, 1.0)
+    camera_width = spring_smooth(camera_width, fps=fps, time_constant=MOUTH_TIME_CONSTANT)
+    tracks["mouth_width"] = blend(0.5 * camera_width + 0.5 * tracks["mouth_width"], "mouth_width")
+    camera_round = spring_smooth(at("mouth_round"), fps=fps, time_constant=MOUTH_TIME_CONSTANT)
+    tracks["mouth_round"] = blend(np.maximum(0.6 * camera_round, tracks["mouth_round"]), "mouth_round")
+    # Teeth show only as far as the mouth is open.
+    tracks["teeth"] = tracks["teeth"] * np.clip(tracks["mouth_open"] / 0.2, 0.0, 1.0)
+    return Controls(fps=fps, frame_count=count, tracks=tracks), info
