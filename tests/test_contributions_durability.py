@@ -1,0 +1,355 @@
+"""Nothing lost, nothing left behind: a reading survives a broker outage, and a withdrawal erases every
+trace of the voice, even from work that finishes after it.
+
+The outage is real: a redis-server of the test's own is stopped while the resident uploads and started
+again, and a real Celery worker transcribes the reading afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from animation.models import Alignment, Animation
+from conftest import ENGLISH_CLIP, REPO
+from contributions import services, tasks
+from contributions.models import Consent, Recording
+
+
+def _embedded_redis():
+    # platform/ is not a package on purpose (it would shadow the standard library's `platform`).
+    spec = importlib.util.spec_from_file_location("embedded_redis", REPO / "platform" / "embedded_redis.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class PrivateBroker:
+    """A redis-server of our own on a fixed port, which can be stopped and started again, with the Celery
+    app and the channel layer pointed at it for as long as the `with` block lasts."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.redis = _embedded_redis()
+        self.workdir = workdir
+        self.port = self.redis.free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self) -> None:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self.process, url = self.redis.start(workdir=self.workdir, preferred_port=self.port)
+                break
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert url == self.url, f"the port was taken meanwhile: {url}"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+        assert not self.redis.answers("127.0.0.1", self.port)
+
+    def __enter__(self) -> PrivateBroker:
+        from config.celery import app
+
+        self.previous_url = app.conf.broker_url
+        self.start()
+        self._point_at(self.url)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+        self._point_at(self.previous_url)
+
+    @staticmethod
+    def _point_at(url: str) -> None:
+        from config.celery import app
+
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app.conf.broker_url = url
+        # The app caches its connection and producer pools; drop them so the next publish dials URL.
+        app._after_fork()
+
+
+@pytest.fixture
+def private_broker(tmp_path, settings):
+    with PrivateBroker(tmp_path / "redis") as broker:
+        layers = {**settings.CHANNEL_LAYERS["default"]}
+        layers["CONFIG"] = {**layers["CONFIG"], "hosts": [{**layers["CONFIG"]["hosts"][0], "address": broker.url}]}
+        settings.CHANNEL_LAYERS = {"default": layers}  # the live updates go through the same Redis
+        yield broker
+
+
+def post_reading(user, passage, clip: Path = ENGLISH_CLIP):
+    client = APIClient()
+    client.force_authenticate(user)
+    with clip.open("rb") as handle:
+        return client.post("/api/recordings/", {"passage": str(passage.id), "audio": handle}, format="multipart")
+
+
+def sweep_later(seconds: float = 60):
+    """The periodic sweep as it runs a while from now (past the grace left to the request's own hand-off)."""
+    return services.recording_sweep(now=timezone.now() + timedelta(seconds=seconds))
+
+
+def wait_until(condition, timeout: float = 180, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_reading_uploaded_while_redis_is_down_is_kept_and_transcribed_once_redis_is_back(
+    festival, resident, private_broker
+):
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    private_broker.stop()
+    response = post_reading(resident, festival["english"])
+
+    # The resident is told the reading arrived: JSON, 201, not an HTML error page.
+    assert response.status_code == 201, response.content
+    assert response["Content-Type"].startswith("application/json")
+    recording = Recording.objects.get(id=response.json()["id"])
+    assert Recording.objects.count() == 1
+    assert recording.status == Recording.Status.PENDING
+    assert recording.handoff_sent_at is None
+    # Its files are all there: a committed reading's audio is never deleted.
+    assert default_storage.exists(recording.original.name)
+    assert default_storage.exists(recording.speech_wav.name)
+
+    # The sweep while the broker is still down: nothing sent, nothing lost.
+    assert sweep_later()["unsent"] == 1
+    recording.refresh_from_db()
+    assert recording.handoff_sent_at is None and default_storage.exists(recording.original.name)
+
+    private_broker.start()
+    done = sweep_later()
+    assert done["sent"] == 1, done
+    recording.refresh_from_db()
+    assert recording.handoff_sent_at is not None
+    # Sent once: a second sweep right away leaves it to the worker.
+    assert services.recording_sweep()["sent"] == 0
+
+    app.conf.task_always_eager = False
+    with start_worker(app, queues=["default", "speech"], perform_ping_check=False, pool="solo", shutdown_timeout=30):
+        wait_until(
+            lambda: (
+                Recording.objects.filter(id=recording.id, transcribed_at__isnull=False).exclude(voice_wav="").exists()
+            ),
+            what="the transcript and the voice copy",
+        )
+    recording.refresh_from_db()
+    assert "holidays" in recording.transcript.lower()
+    assert recording.match_score > 0.6
+    assert default_storage.exists(recording.voice_wav.name)
+    assert Recording.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_sends_again_a_message_the_broker_lost_but_never_one_a_worker_started(festival, resident):
+    # The broker took the messages (handoff_sent_at set), then lost them: a Redis restarted without its data.
+    recording = services.recording_submit(
+        contributor=resident,
+        passage=festival["english"],
+        upload=SimpleUploadedFile("take.flac", ENGLISH_CLIP.read_bytes()),
+    )
+    recording.refresh_from_db()
+    assert recording.handoff_sent_at is not None
+    assert services.recording_sweep()["sent"] == 0  # just sent: the worker has it
+    resend = services.handoff_resend_seconds()
+    assert sweep_later(resend + 1)["sent"] == 1
+    # A worker took the transcription a moment ago, long after the message was sent: left alone.
+    long_ago = timezone.now() - timedelta(seconds=resend + 1)
+    Recording.objects.filter(id=recording.id).update(handoff_sent_at=long_ago)
+    assert services.recording_claim_transcription(recording_id=recording.id)
+    assert not services.recording_claim_transcription(recording_id=recording.id)  # a duplicate finds it taken
+    Recording.objects.filter(id=recording.id).update(voice_wav="recordings/x/voice48k.wav")
+    assert services.recording_sweep()["sent"] == 0
+    # The same claim, as old as the message, is a worker that died: sent again, and taken over.
+    assert sweep_later(resend + 1)["sent"] == 1
+    Recording.objects.filter(id=recording.id).update(transcribe_started_at=long_ago)
+    assert services.recording_claim_transcription(recording_id=recording.id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Withdrawal erases everything voice-derived, for good
+
+
+def submit(resident, passage, clip: Path = ENGLISH_CLIP) -> Recording:
+    upload = SimpleUploadedFile(clip.name, clip.read_bytes())
+    return services.recording_submit(contributor=resident, passage=passage, upload=upload)
+
+
+def stored_files(folder: str) -> list[str]:
+    try:
+        directories, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return []
+    nested = [f"{directory}/{name}" for directory in directories for name in stored_files(f"{folder}/{directory}")]
+    return [*files, *nested]
+
+
+def published_film(animation: Animation) -> Animation:
+    """A finished film as the render leaves it: its files in storage, the row pointing at them."""
+    names = {}
+    for field, file_name in (("video", "film.mp4"), ("poster", "poster.jpg"), ("subtitles", "subtitles.vtt")):
+        names[field] = default_storage.save(f"animations/{animation.id}/{file_name}", ContentFile(b"film bytes"))
+    Animation.objects.filter(id=animation.id).update(
+        status=Animation.Status.PUBLISHED, progress=1.0, published_at=timezone.now(), **names
+    )
+    animation.refresh_from_db()
+    return animation
+
+
+def assert_voice_erased(recording_id, animation_ids=()) -> None:
+    recording = Recording.objects.get(id=recording_id)
+    assert recording.status == Recording.Status.WITHDRAWN
+    assert (recording.original.name, recording.speech_wav.name, recording.voice_wav.name) == ("", "", "")
+    assert recording.transcript == "" and recording.transcript_language == ""
+    assert recording.match_score is None and recording.transcribed_at is None
+    assert recording.audio_stats == {} and recording.duration_seconds == 0
+    assert recording.erased_at is not None
+    assert stored_files(f"recordings/{recording_id}") == []
+    assert not Alignment.objects.filter(recording_id=recording_id).exists()
+    for animation in Animation.objects.filter(id__in=animation_ids):
+        assert animation.status == Animation.Status.REMOVED
+        assert (animation.video.name, animation.poster.name, animation.subtitles.name) == ("", "", "")
+        assert stored_files(f"animations/{animation.id}") == []
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_withdrawing_erases_the_voice_its_copies_transcript_figures_alignment_and_films(festival, resident, moderator):
+    from animation.tasks import animation_align
+
+    recording = submit(resident, festival["english"])
+    tasks.recording_transcribe(str(recording.id))
+    tasks.recording_prepare_voice(str(recording.id))
+    services.recording_approve(recording=recording, moderator=moderator)
+    animation = Animation.objects.get(recording=recording)
+    animation_align(str(animation.id))
+    animation = published_film(animation)
+    recording.refresh_from_db()
+    # Everything the voice left behind is there before the withdrawal.
+    assert recording.transcript and recording.match_score is not None and recording.audio_stats
+    assert {"speech16k.wav", "voice48k.wav"} <= set(stored_files(f"recordings/{recording.id}"))
+    assert Alignment.objects.filter(recording=recording).exists()
+    assert len(stored_files(f"animations/{animation.id}")) >= 3
+
+    client = APIClient()
+    client.force_authenticate(resident)
+    assert client.delete(f"/api/recordings/{recording.id}/").status_code == 204
+
+    assert_voice_erased(recording.id, [animation.id])
+    # A second withdrawal (a retried request) changes nothing and fails nothing.
+    services.recording_withdraw(recording=recording)
+    assert_voice_erased(recording.id, [animation.id])
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_transcription_and_a_voice_copy_finishing_after_the_withdrawal_write_nothing_back(
+    festival, resident, monkeypatch
+):
+    from animation.engine import align, audio
+
+    recording = submit(resident, festival["english"])
+    real_transcribe, real_convert = align.transcribe, audio.convert_for_voice
+
+    def withdrawn_while_transcribing(*args, **kwargs):
+        services.recording_withdraw(recording=recording)  # the resident withdraws mid-way
+        return real_transcribe(*args, **kwargs)
+
+    monkeypatch.setattr(align, "transcribe", withdrawn_while_transcribing)
+    tasks.recording_transcribe(str(recording.id))
+    assert_voice_erased(recording.id)
+
+    second = submit(resident, festival["english"])
+
+    def withdrawn_while_converting(*args, **kwargs):
+        services.recording_withdraw(recording=second)
+        return real_convert(*args, **kwargs)
+
+    monkeypatch.setattr(audio, "convert_for_voice", withdrawn_while_converting)
+    tasks.recording_prepare_voice(str(second.id))
+    assert_voice_erased(second.id)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_an_alignment_finishing_after_the_withdrawal_leaves_no_alignment(festival, resident, moderator, monkeypatch):
+    from animation.engine import align
+    from animation.tasks import animation_align
+
+    recording = submit(resident, festival["english"])
+    services.recording_approve(recording=recording, moderator=moderator)
+    animation = Animation.objects.get(recording=recording)
+    real_align = align.align_text
+
+    def withdrawn_while_aligning(*args, **kwargs):
+        services.recording_withdraw(recording=recording)
+        return real_align(*args, **kwargs)
+
+    monkeypatch.setattr(align, "align_text", withdrawn_while_aligning)
+    with contextlib.suppress(Exception):  # a task may stop with an error here: what it wrote is what counts
+        animation_align(str(animation.id))
+    assert_voice_erased(recording.id, [animation.id])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_interrupted_consent_withdrawal_is_finished_by_the_sweep(festival, resident):
+    first, second = submit(resident, festival["english"]), submit(resident, festival["english"])
+    # The withdrawal died after marking the consent (a killed web process): the recordings are still there.
+    Consent.objects.filter(user=resident).update(withdrawn_at=timezone.now())
+    # And another one died after its first UPDATE: withdrawn, but nothing erased yet.
+    Recording.objects.filter(id=second.id).update(status=Recording.Status.WITHDRAWN)
+    assert default_storage.exists(first.original.name) and default_storage.exists(second.original.name)
+
+    done = services.recording_sweep()
+    assert done["withdrawn"] == 1 and done["erased"] >= 1, done
+    assert_voice_erased(first.id)
+    assert_voice_erased(second.id)
+    assert services.recording_sweep() == {"sent": 0, "unsent": 0, "withdrawn": 0, "erased": 0}
+    # Running the withdrawal again is harmless too.
+    assert services.consent_withdraw(user=resident) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_racing_with_a_consent_withdrawal_is_not_kept(festival, resident, monkeypatch):
+    from animation.engine import audio
+
+    real_measure = audio.measure_audio
+
+    def withdrawn_while_checking(*args, **kwargs):
+        services.consent_withdraw(user=resident)  # in another tab, while the upload is being checked
+        return real_measure(*args, **kwargs)
+
+    monkeypatch.setattr(audio, "measure_audio", withdrawn_while_checking)
+    response = post_reading(resident, festival["english"])
+    assert response.status_code == 403, response.content
+    assert response.json()["code"] == "consent_required"
+    assert Recording.objects.count() == 0
+    assert stored_files("recordings") == []
