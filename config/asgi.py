@@ -14,6 +14,11 @@ if settings.SERVE_MEDIA:
     # The embedded setup has no separate web server for /static/.
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
+from config.middleware import BodyLimitASGI  # noqa: E402
+
+# Outermost: Django's handler reads (and spools) the whole body before any Django middleware runs.
+django_asgi_app = BodyLimitASGI(django_asgi_app)
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry loaded above)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

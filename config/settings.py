@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "axes",
     "accounts",
     "gallery",
     "contributions",
@@ -53,7 +54,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversized body is refused before sessions, authentication or any view (config/middleware.py).
+    "config.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -61,6 +65,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Rate limits on login, signup, password reset and the upload form (config/middleware.py).
+    "config.middleware.RateLimitMiddleware",
+    # Last, as django-axes requires: counts failed logins and locks out username + address.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -208,8 +216,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Only the session: HTTP Basic would let anyone try passwords past the login lockout.
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -233,7 +241,13 @@ SPECTACULAR_SETTINGS = {
 
 # Uploads and the engine.
 RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=25 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = RECORDING_MAX_BYTES + 1024 * 1024
+# Any request body over REQUEST_MAX_BYTES is refused with 413 before it is read (config/middleware.py):
+# the largest upload plus room for the form around it.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=RECORDING_MAX_BYTES + 1024 * 1024)
+# Bodies without files (forms, JSON) stay small; files stream to disk above FILE_UPLOAD_MAX_MEMORY_SIZE.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2621440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 WHISPER_MODEL = env.str("WHISPER_MODEL", default="base")
 WHISPER_MODEL_ENGLISH = env.str("WHISPER_MODEL_ENGLISH", default="tiny.en")
@@ -259,3 +273,64 @@ if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Security (issue 10). HTTPS=1 behind TLS turns on secure cookies, the HTTPS redirect and HSTS; each can
+# also be set on its own. Off by default because `make run` serves plain HTTP on 127.0.0.1.
+HTTPS = env.bool("HTTPS", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=HTTPS)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
+# Browsers ignore HSTS over plain HTTP, so a year is safe as the default; SecurityMiddleware sends it on HTTPS.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# "HTTP_X_FORWARDED_PROTO,https" behind a TLS-terminating proxy that sets that header (and strips the client's).
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
+# How many proxies in front append to X-Forwarded-For; 0 (default): the client is REMOTE_ADDR and the
+# header is ignored (a client could forge it to dodge the rate limits).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Content-Security-Policy (django-csp): no inline script anywhere; scripts are files under /static/js/.
+_csp_policy = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Face boxes are placed with style attributes; attributes cannot run script.
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if DEBUG:
+    # Django's debug pages use inline script and style: report, do not block, while debugging.
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy
+else:
+    CONTENT_SECURITY_POLICY = _csp_policy
+
+# Rate limits (config/middleware.py): "count/period", period in s, m, h or d; per client address, and per
+# user for the upload form. Failed logins: django-axes locks a username from an address after
+# LOGIN_FAILURE_LIMIT failures for LOGIN_LOCKOUT_MINUTES.
+RATE_LIMITS = {
+    "login": env.str("LOGIN_RATE", default="30/10m"),
+    "signup": env.str("SIGNUP_RATE", default="20/h"),
+    "password_reset": env.str("PASSWORD_RESET_RATE", default="5/h"),
+    "record": env.str("UPLOAD_FORM_RATE", default=env.str("UPLOAD_THROTTLE_RATE", default="30/hour")),
+}
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.int("LOGIN_LOCKOUT_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.middleware.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.middleware.login_locked_out"
+AXES_VERBOSE = False
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://shuohua")}

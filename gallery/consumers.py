@@ -10,9 +10,21 @@ from gallery import events, selectors
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+# RFC 6455 "policy violation": these sockets only push, so any frame from a client is a misuse.
+CLOSE_READ_ONLY = 1008
 
 
-class EventConsumer(AsyncJsonWebsocketConsumer):
+class ReadOnlySocket(AsyncJsonWebsocketConsumer):
+    """Closes the connection on any inbound frame, before decoding it: clients never write here.
+
+    Frames are also capped in size by the server (Daphne's --websocket-max-frame-size in make run).
+    """
+
+    async def websocket_receive(self, message) -> None:
+        await self.close(code=CLOSE_READ_ONLY)
+
+
+class EventConsumer(ReadOnlySocket):
     """Public stream of one festival: published, removed, and how many animations are being made."""
 
     async def connect(self) -> None:
@@ -28,9 +40,6 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "group_name"):
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
 
-    async def receive_json(self, content, **kwargs) -> None:
-        """Ignored: the socket is read-only."""
-
     async def animation_published(self, message: dict) -> None:
         await self.send_json(message)
 
@@ -41,7 +50,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(message)
 
 
-class RecordingConsumer(AsyncJsonWebsocketConsumer):
+class RecordingConsumer(ReadOnlySocket):
     """A resident's own progress stream for one recording; nobody else may listen."""
 
     async def connect(self) -> None:
@@ -63,14 +72,11 @@ class RecordingConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "group_name"):
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
 
-    async def receive_json(self, content, **kwargs) -> None:
-        """Ignored: the socket is read-only."""
-
     async def recording_status(self, message: dict) -> None:
         await self.send_json(message)
 
 
-class ModerationConsumer(AsyncJsonWebsocketConsumer):
+class ModerationConsumer(ReadOnlySocket):
     """Queue changes for the events a moderator reviews; closed to everyone else."""
 
     async def connect(self) -> None:
@@ -89,9 +95,6 @@ class ModerationConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for group_name in getattr(self, "group_names", []):
             await self.channel_layer.group_discard(group_name, self.channel_name)
-
-    async def receive_json(self, content, **kwargs) -> None:
-        """Ignored: the socket is read-only."""
 
     async def queue_changed(self, message: dict) -> None:
         await self.send_json(message)

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import embedded_redis
 
+# Sockets only push: a client frame is closed on arrival (gallery/consumers.py); cap what Daphne buffers.
+DAPHNE_WEBSOCKET_CAPS = ["--websocket-max-frame-size", "4096", "--websocket-max-message-size", "4096"]
+
 ROOT = Path(__file__).resolve().parent.parent
 # SHUOHUA_VAR_DIR moves everything this writes (the suite runs make run against a scratch folder).
 VAR = Path(os.environ.get("SHUOHUA_VAR_DIR") or ROOT / "var")
@@ -90,7 +93,9 @@ def main() -> int:
         )
         children.append(
             subprocess.Popen(
-                [str(BIN / "daphne"), "-b", host, "-p", str(port), "config.asgi:application"], env=environment, cwd=ROOT
+                [str(BIN / "daphne"), "-b", host, "-p", str(port), *DAPHNE_WEBSOCKET_CAPS, "config.asgi:application"],
+                env=environment,
+                cwd=ROOT,
             )
         )
         base = f"http://{host}:{port}"
