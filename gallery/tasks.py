@@ -1,24 +1,22 @@
-"""Curator work off the request path: face detection and test films. Tasks take ids and call services."""
+"""Curator work off the request path: face detection and test films. Tasks take ids and call services.
+
+Files go through the storage API: inputs are copied into a scratch folder, results put back (no shared disk).
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from animation import files
 from gallery import services
 from gallery.models import Painting, PassagePreview
 
 logger = logging.getLogger(__name__)
-
-
-def _media_path(name: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / name
 
 
 # Both belong on the render queue (CELERY_TASK_ROUTES), where the GPU workers are in a deployment.
@@ -32,7 +30,8 @@ def painting_detect_faces(painting_id: str) -> None:
     if painting is None:
         return  # deleted before the worker got to it
     try:
-        image = faces.load_painting(_media_path(painting.image.name))
+        with files.scratch_folder(f"faces-{painting_id}") as scratch:
+            image = faces.load_painting(files.fetch(painting.image.name, scratch))
         found = faces.detect_faces(image)
     except EngineInputError as error:
         services.painting_record_face_error(painting_id=painting_id, reason=str(error))
@@ -55,21 +54,25 @@ def passage_preview_render(preview_id: str) -> None:
         return
     preview = PassagePreview.objects.select_related("passage__painting").get(id=preview_id)
     passage, painting = preview.passage, preview.passage.painting
-    folder = _media_path(f"previews/{preview.id}")
-    folder.mkdir(parents=True, exist_ok=True)
+    prefix = f"previews/{preview.id}"
     try:
-        with tempfile.TemporaryDirectory(prefix=".render-", dir=folder) as scratch:
-            scratch = Path(scratch)
+        with files.scratch_folder(f"preview-{preview.id}") as scratch:
+            sample = files.fetch(
+                preview.sample_voice.name, scratch, as_name="sample" + Path(preview.sample_voice.name).suffix
+            )
+            painting_path = files.fetch(
+                painting.image.name, scratch, as_name="painting" + Path(painting.image.name).suffix
+            )
             speech = scratch / "speech16k.wav"
             voice = scratch / "voice48k.wav"
-            audio.convert_for_speech(_media_path(preview.sample_voice.name), speech)
-            audio.convert_for_voice(_media_path(preview.sample_voice.name), voice)
+            audio.convert_for_speech(sample, speech)
+            audio.convert_for_voice(sample, voice)
             result = align.align_text(
                 speech, text=passage.text, language=passage.language, model=whisper_model_for(passage.language)
             )
             film = scratch / "film.mp4"
             pipeline.animate(
-                painting_path=_media_path(painting.image.name),
+                painting_path=painting_path,
                 audio_path=voice,
                 alignment=result.to_dict(),
                 out_path=film,
@@ -79,18 +82,13 @@ def passage_preview_render(preview_id: str) -> None:
                 device=settings.ANIMATION_DEVICE,
                 landmarks_override=painting.landmarks_override,
             )
+            # The film goes last: whoever sees film.mp4 in storage sees a complete set.
             placed = {
-                "video": folder / "film.mp4",
-                "poster": folder / "poster.jpg",
-                "subtitles": folder / "subtitles.vtt",
+                "poster": files.put(film.with_suffix(".jpg"), f"{prefix}/poster.jpg"),
+                "subtitles": files.put(film.with_suffix(".vtt"), f"{prefix}/subtitles.vtt"),
+                "video": files.put(film, f"{prefix}/film.mp4"),
             }
-            os.replace(film.with_suffix(".jpg"), placed["poster"])
-            os.replace(film.with_suffix(".vtt"), placed["subtitles"])
-            os.replace(film, placed["video"])
-        services.passage_preview_record(
-            preview_id=preview_id,
-            files={key: path.relative_to(settings.MEDIA_ROOT).as_posix() for key, path in placed.items()},
-        )
+        services.passage_preview_record(preview_id=preview_id, files=placed)
     except EngineInputError as error:
         services.passage_preview_fail(preview_id=preview_id, reason=str(error))
     except SoftTimeLimitExceeded:

@@ -6,7 +6,6 @@ import json
 from functools import wraps
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -259,7 +258,6 @@ def preview_file(request, preview_id, kind):
     field = {"video": preview.video, "poster": preview.poster, "subtitles": preview.subtitles}.get(kind)
     if not field:
         raise Http404
-    path = Path(settings.MEDIA_ROOT) / field.name
-    if not path.is_file():
+    if not field.storage.exists(field.name):
         raise Http404
-    return FileResponse(path.open("rb"))
+    return FileResponse(field.open("rb"), filename=Path(field.name).name)
