@@ -1,5 +1,7 @@
 """Pages for residents and moderators: thin, over the same services as the API."""
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -18,16 +20,23 @@ from gallery.media import storage_file_response
 
 def signup(request):
     form = SignupForm(request.POST or None)
+    # The page the visitor came from (a passage they chose) survives sign-up and the consent page.
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
-        return redirect("consent")
-    return render(request, "registration/signup.html", {"form": form})
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect(f"/consent/?next={quote(next_url)}" if next_url else "consent")
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})
 
 
 @login_required
 def consent(request):
-    form = ConsentForm(request.POST or None)
+    current = selectors.consent_current(user=request.user)
+    # What the resident agreed to stays ticked when they come back to the page.
+    initial = {"public_animation": current.public_animation, "open_dataset": current.open_dataset} if current else {}
+    form = ConsentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.consent_give(user=request.user, **form.cleaned_data)
         messages.success(request, _("Thank you. You can now record."))
@@ -36,7 +45,9 @@ def consent(request):
             next_url = "passages"
         return redirect(next_url)
     return render(
-        request, "contributions/consent.html", {"form": form, "current": selectors.consent_current(user=request.user)}
+        request,
+        "contributions/consent.html",
+        {"form": form, "current": current, "next": request.GET.get("next", "")},
     )
 
 

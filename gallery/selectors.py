@@ -57,6 +57,17 @@ def published_animation(*, animation_id: Any) -> Animation | None:
     return published_animations().filter(id=animation_id).first()
 
 
+def withdrawn_animation(*, animation_id: Any) -> Animation | None:
+    """A film that was public once and is gone now (withdrawn by its reader or taken down), so that its
+    old link can say so instead of a bare "not found". Nothing of the film itself is shown."""
+    return (
+        Animation.objects.filter(id=animation_id, status=Animation.Status.REMOVED)
+        .select_related("event")
+        .only("id", "event__slug", "event__title")
+        .first()
+    )
+
+
 def animation_neighbours(*, animation: Animation) -> tuple[Animation | None, Animation | None]:
     """The next newer and next older published film of the same event, for the page's arrows."""
     same_event = published_animations(event=animation.event)
@@ -136,3 +147,20 @@ def film_files_visible(*, folder: str, user) -> bool:
     from contributions.selectors import moderator_may_review_event
 
     return moderator_may_review_event(moderator=user, event_id=animation.event_id)
+
+
+def featured_event() -> Event | None:
+    """The festival the front page opens on: the newest one open for recordings, else the newest."""
+    return (
+        event_list().filter(is_open=True).order_by("-starts_on", "-created_at").first()
+        or event_list().order_by("-starts_on", "-created_at").first()
+    )
+
+
+def event_voices_count(*, event: Event) -> int:
+    """Readings received for EVENT and still kept (waiting, approved): the festival's voices so far."""
+    from contributions.models import Recording
+
+    return Recording.objects.filter(
+        passage__event=event, status__in=(Recording.Status.PENDING, Recording.Status.APPROVED)
+    ).count()

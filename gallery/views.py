@@ -3,6 +3,8 @@
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from gallery import events, selectors
@@ -10,7 +12,16 @@ from gallery.models import Event, Painting
 
 
 def home(request):
-    return render(request, "gallery/home.html", {"events": selectors.event_list()})
+    """The front door: the festival's paintings and newest films first, one way to take part."""
+    event = selectors.featured_event()
+    context = {"events": selectors.event_list().order_by("-starts_on", "title"), "event": event}
+    if event is not None:
+        context.update(
+            paintings=selectors.painting_list(event=event),
+            cards=[events.animation_card(animation) for animation in selectors.published_animations(event=event)[:8]],
+            voices=selectors.event_voices_count(event=event),
+        )
+    return render(request, "gallery/home.html", context)
 
 
 def event_detail(request, slug):
@@ -53,7 +64,10 @@ def live_text() -> dict:
 def animation_detail(request, animation_id):
     animation = selectors.published_animation(animation_id=animation_id)
     if animation is None:
-        raise Http404
+        gone = selectors.withdrawn_animation(animation_id=animation_id)
+        if gone is None:
+            raise Http404
+        return render(request, "gallery/animation_gone.html", {"event": gone.event}, status=410)
     newer, older = selectors.animation_neighbours(animation=animation)
     alignment = selectors.animation_alignment(animation=animation)
     return render(
@@ -89,8 +103,29 @@ def painting_detail(request, painting_id):
 def wall(request, slug):
     event = get_object_or_404(Event, slug=slug)
     latest = selectors.published_animations(event=event)[: selectors.PAGE_SIZE]
+    record_url = request.build_absolute_uri(reverse("passages"))
     return render(
         request,
         "gallery/wall.html",
-        {"event": event, "cards": [events.animation_card(a) for a in latest], "live_text": live_text()},
+        {
+            "event": event,
+            "cards": [events.animation_card(a) for a in latest],
+            "live_text": live_text(),
+            "record_url": record_url,
+            "record_qr": qr_svg(record_url),
+        },
     )
+
+
+def qr_svg(url: str) -> str:
+    """URL as a QR code in inline SVG (drawn on the server: no script, no image request)."""
+    import io
+
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(
+        buffer, kind="svg", xmldecl=False, svgns=True, nl=False, border=2, dark="#000", light="#fff",
+        omitsize=True, title=url,
+    )  # fmt: skip
+    return mark_safe(buffer.getvalue().decode())  # noqa: S308 (segno writes the SVG; the URL is escaped in its title)

@@ -11,7 +11,9 @@ from tests.browser import chromium, log_in
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_the_painting_page_updates_itself_when_face_detection_finishes(live_server, festival, groups, chromium_path):
+def test_the_painting_page_updates_itself_when_face_detection_finishes(
+    asgi_live_server, festival, groups, chromium_path
+):
     from accounts.models import User
     from gallery.tasks import painting_detect_faces
 
@@ -21,11 +23,13 @@ def test_the_painting_page_updates_itself_when_face_detection_finishes(live_serv
     Painting.objects.filter(id=painting.id).update(face_status=Painting.FaceStatus.PENDING, faces=[])
     with chromium(chromium_path) as browser:
         page = browser.new_page()
-        log_in(page, live_server.url, username="curator", password="curator-pass-1", next_path="/curation/")
-        page.goto(f"{live_server.url}/curation/paintings/{painting.id}/")
+        log_in(page, asgi_live_server.url, username="curator", password="curator-pass-1", next_path="/curation/")
+        page.goto(f"{asgi_live_server.url}/curation/paintings/{painting.id}/")
         assert page.locator("#face-status").get_attribute("data-status") == "pending"
         painting_detect_faces(str(painting.id))  # the worker's task, run here: real mediapipe
-        page.wait_for_function("document.getElementById('face-status').dataset.status === 'found'", timeout=15_000)
+        page.wait_for_function(
+            "() => document.getElementById('face-status').dataset.status === 'found'", timeout=15_000
+        )
         assert "1 face found" in page.content()
 
 
@@ -33,7 +37,7 @@ def test_the_painting_page_updates_itself_when_face_detection_finishes(live_serv
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_curator_drags_a_key_point_and_the_saved_points_override_detection(
-    live_server, festival, groups, chromium_path
+    asgi_live_server, festival, groups, chromium_path
 ):
     from accounts.models import User
     from gallery.tasks import painting_detect_faces
@@ -46,8 +50,8 @@ def test_a_curator_drags_a_key_point_and_the_saved_points_override_detection(
     chin_before = painting.faces[0]["landmarks"]["jaw"]
     with chromium(chromium_path) as browser:
         page = browser.new_page(viewport={"width": 1200, "height": 1000})
-        log_in(page, live_server.url, username="curator", password="curator-pass-1", next_path="/curation/")
-        page.goto(f"{live_server.url}/curation/paintings/{painting.id}/landmarks/")
+        log_in(page, asgi_live_server.url, username="curator", password="curator-pass-1", next_path="/curation/")
+        page.goto(f"{asgi_live_server.url}/curation/paintings/{painting.id}/landmarks/")
         handle = page.locator('circle[data-group="jaw"]').nth(len(chin_before) // 2)
         box = handle.bounding_box()
         start = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -63,7 +67,7 @@ def test_a_curator_drags_a_key_point_and_the_saved_points_override_detection(
         page.locator(f'circle[data-group="{group}"]').nth(index).focus()
         page.keyboard.press("ArrowDown")  # the keyboard path moves points too
         page.click("#save-landmarks")
-        page.wait_for_function("document.getElementById('save-status').textContent.length > 0", timeout=10_000)
+        page.wait_for_function("() => document.getElementById('save-status').textContent.length > 0", timeout=10_000)
 
     painting.refresh_from_db()
     original = painting.faces[0]["landmarks"][group][index]

@@ -33,7 +33,7 @@ def test_a_new_film_appears_live_plays_with_subtitles_and_leaves_when_withdrawn(
     with chromium(chromium_path) as browser:
         visitor = browser.new_page()
         visitor.goto(f"{asgi_live_server.url}/events/{event.slug}/")
-        visitor.wait_for_function("document.documentElement.dataset.live === 'open'")
+        visitor.wait_for_function("() => document.documentElement.dataset.live === 'open'")
         assert visitor.locator("#animation-grid .card").count() == 0
         # Marks this page load: a reload would lose it. Also records every value the counter showed.
         visitor.evaluate(
@@ -66,9 +66,9 @@ def test_a_new_film_appears_live_plays_with_subtitles_and_leaves_when_withdrawn(
         # A second visitor opens the film from the card and watches it.
         viewer = browser.new_page()
         viewer.goto(asgi_live_server.url + card.locator("a").get_attribute("href"))
-        viewer.wait_for_function("document.getElementById('film').readyState >= 1", timeout=20_000)
+        viewer.wait_for_function("() => document.getElementById('film').readyState >= 1", timeout=20_000)
         viewer.evaluate("() => { const v = document.getElementById('film'); v.muted = true; return v.play(); }")
-        viewer.wait_for_function("document.getElementById('film').currentTime > 2.5", timeout=30_000)
+        viewer.wait_for_function("() => document.getElementById('film').currentTime > 2.5", timeout=30_000)
         track = viewer.evaluate(
             """() => { const t = document.getElementById('film').textTracks[0];
                        return {mode: t.mode, cues: t.cues ? t.cues.length : 0,

@@ -11,7 +11,9 @@ from contributions.models import ModerationDecision, Recording
 from contributions.tasks import recording_transcribe
 from tests.browser import chromium
 
-SHOWN = "document.getElementById('review').dataset.recordingId === '{}' && !document.getElementById('review').hidden"
+SHOWN = (
+    "() => document.getElementById('review').dataset.recordingId === '{}' && !document.getElementById('review').hidden"
+)
 
 
 def submit(passage, resident, clip) -> Recording:
@@ -31,7 +33,7 @@ def log_in(page, base_url: str, username: str, password: str, next_url: str) -> 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_moderator_clears_the_queue_with_the_keyboard_only(
-    live_server, festival, resident, moderator, groups, chromium_path
+    asgi_live_server, festival, resident, moderator, groups, chromium_path
 ):
     from accounts.models import User
 
@@ -50,21 +52,21 @@ def test_a_moderator_clears_the_queue_with_the_keyboard_only(
 
     with chromium(chromium_path) as browser:
         page = browser.new_page()
-        log_in(page, live_server.url, "moderator", "moderator-pass-1", "/moderation/")
+        log_in(page, asgi_live_server.url, "moderator", "moderator-pass-1", "/moderation/")
 
         # The oldest recording opens first, with its transcript compared to the passage.
         page.wait_for_function(SHOWN.format(first.id), timeout=15_000)
         assert page.locator("#passage-text").inner_text().replace("\n", "").startswith("床前明月光")
         assert "%" in page.locator("#match-score").inner_text()
-        page.wait_for_function("document.getElementById('clock').textContent.endsWith('5.5 s')", timeout=15_000)
+        page.wait_for_function("() => document.getElementById('clock').textContent.endsWith('5.5 s')", timeout=15_000)
         assert page.locator("#figure-language").inner_text() == "zh"
 
         # Approving before listening is refused; at 1.5x the clip is heard in under four seconds.
         page.keyboard.press("a")
         assert "Listen to the whole reading" in page.locator("#toast").inner_text()
         page.keyboard.press("s")
-        page.wait_for_function("document.getElementById('player').playbackRate === 1.5")
-        page.wait_for_function("document.getElementById('player').ended", timeout=15_000)
+        page.wait_for_function("() => document.getElementById('player').playbackRate === 1.5")
+        page.wait_for_function("() => document.getElementById('player').ended", timeout=15_000)
         page.keyboard.press("a")
 
         # Second: skip ahead and back, then reject for background noise (reason 2).
@@ -83,15 +85,15 @@ def test_a_moderator_clears_the_queue_with_the_keyboard_only(
         page.wait_for_function(SHOWN.format(third.id), timeout=15_000)
         page.keyboard.press("r")
         page.keyboard.press("7")
-        page.wait_for_function("document.activeElement.id === 'note'")
+        page.wait_for_function("() => document.activeElement.id === 'note'")
         page.keyboard.type("Please read the whole poem.")
         page.keyboard.press("Enter")
-        page.wait_for_function("!document.getElementById('empty').hidden", timeout=15_000)
+        page.wait_for_function("() => !document.getElementById('empty').hidden", timeout=15_000)
         page.keyboard.press("u")
         page.wait_for_function(SHOWN.format(third.id), timeout=15_000)
         page.keyboard.press("r")
         page.keyboard.press("6")
-        page.wait_for_function("!document.getElementById('empty').hidden", timeout=15_000)
+        page.wait_for_function("() => !document.getElementById('empty').hidden", timeout=15_000)
         assert page.locator("#queue-count").inner_text() == "0"
 
         for recording in (first, second, third):
@@ -117,7 +119,7 @@ def test_a_moderator_clears_the_queue_with_the_keyboard_only(
 
         # The curator's audit log shows every decision, the undone one struck through.
         curator_page = browser.new_page()
-        log_in(curator_page, live_server.url, "curator", "curator-pass-1", "/moderation/audit/")
+        log_in(curator_page, asgi_live_server.url, "curator", "curator-pass-1", "/moderation/audit/")
         rows = curator_page.locator("#audit tbody tr")
         assert rows.count() == 5
         assert "Wang Fang" in rows.nth(0).inner_text()
@@ -126,7 +128,7 @@ def test_a_moderator_clears_the_queue_with_the_keyboard_only(
 
         # The resident sees why two readings were turned down.
         resident_page = browser.new_page()
-        log_in(resident_page, live_server.url, "resident", "resident-pass-1", "/me/recordings/")
+        log_in(resident_page, asgi_live_server.url, "resident", "resident-pass-1", "/me/recordings/")
         mine = resident_page.locator(f"[data-recording-id='{second.id}']").inner_text()
         assert "Too much background noise" in mine
         assert "The reading is cut off" in resident_page.locator(f"[data-recording-id='{third.id}']").inner_text()
@@ -152,7 +154,7 @@ def make_film(folder, painting_image, voice) -> None:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_moderator_reviews_finished_films_with_the_keyboard(
-    live_server, festival, resident, moderator, chromium_path, settings
+    asgi_live_server, festival, resident, moderator, chromium_path, settings
 ):
     from animation.models import Animation
     from gallery.models import Event
@@ -174,17 +176,17 @@ def test_a_moderator_reviews_finished_films_with_the_keyboard(
 
     with chromium(chromium_path) as browser:
         page = browser.new_page()
-        log_in(page, live_server.url, "moderator", "moderator-pass-1", "/moderation/films/")
-        shown = "document.getElementById('review').dataset.animationId === '{}'"
+        log_in(page, asgi_live_server.url, "moderator", "moderator-pass-1", "/moderation/films/")
+        shown = "() => document.getElementById('review').dataset.animationId === '{}'"
         page.wait_for_function(shown.format(films[0].id), timeout=15_000)
         page.keyboard.press("a")
         assert "Watch the whole film" in page.locator("#toast").inner_text()
-        page.wait_for_function("document.getElementById('film').ended", timeout=15_000)
+        page.wait_for_function("() => document.getElementById('film').ended", timeout=15_000)
         page.keyboard.press("a")
         page.wait_for_function(shown.format(films[1].id), timeout=15_000)
         page.keyboard.press("r")
         page.keyboard.press("1")
-        page.wait_for_function("!document.getElementById('empty').hidden", timeout=15_000)
+        page.wait_for_function("() => !document.getElementById('empty').hidden", timeout=15_000)
 
     assert Animation.objects.get(id=films[0].id).status == Animation.Status.PUBLISHED
     held = Animation.objects.get(id=films[1].id)

@@ -38,6 +38,7 @@
     if (!firstPage || !matchesFilters(card)) return;
     if (grid.querySelector('[data-animation-id="' + card.id + '"]')) return;
     grid.prepend(cardElement(card));
+    if (window.formatDates) window.formatDates(grid.firstElementChild);
     emptyNote.hidden = true;
     if (announce) announcer.textContent = window.liveText("published", { title: card.passage_title });
   }

@@ -1,7 +1,10 @@
 // "My recordings": each animation being made shows its progress live, over the owner's own socket.
 (function () {
   "use strict";
-  var stages = window.SHUOHUA.stages;
+  var stages = {};
+  Array.prototype.forEach.call(document.querySelectorAll("#recording-strings [data-key]"), function (node) {
+    stages[node.dataset.key] = node.textContent.trim();
+  });
   Array.prototype.forEach.call(document.querySelectorAll("[data-live-recording]"), function (note) {
     var recordingId = note.dataset.liveRecording;
     var label = note.querySelector(".progress-label");
@@ -12,7 +15,7 @@
         if (stage === "published") {
           var link = document.createElement("a");
           link.href = "/animations/" + message.animation_id + "/";
-          link.textContent = window.SHUOHUA.watch;
+          link.textContent = stages.watch;
           note.replaceWith(link);
           socket.close();
           return;

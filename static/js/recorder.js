@@ -1,7 +1,13 @@
 // Recording studio: record in the browser, check the take, upload with progress and retries.
 (function () {
   "use strict";
-  var text = window.SHUOHUA.text;
+  // Strings and settings come from the page (no inline script: the Content-Security-Policy forbids it).
+  var strings = document.getElementById("record-strings");
+  if (!strings) return;
+  var text = {};
+  Array.prototype.forEach.call(strings.querySelectorAll("[data-key]"), function (node) {
+    text[node.dataset.key] = node.textContent.trim();
+  });
   var pinyinToggle = document.getElementById("pinyin-toggle");
   if (pinyinToggle) {
     pinyinToggle.addEventListener("click", function () {
@@ -185,13 +191,13 @@
     form.append("audio", take, "recording." + extension);
     var request = new XMLHttpRequest();
     request.open("POST", "/api/recordings/");
-    request.setRequestHeader("X-CSRFToken", window.SHUOHUA.csrfToken);
+    request.setRequestHeader("X-CSRFToken", strings.dataset.csrf);
     request.upload.onprogress = function (event) {
       if (event.lengthComputable) progress.value = Math.round((100 * event.loaded) / event.total);
     };
     request.onload = function () {
       if (request.status === 201) {
-        forgetTake().then(function () { window.location = window.SHUOHUA.myRecordingsUrl; });
+        forgetTake().then(function () { window.location = strings.dataset.myRecordingsUrl; });
         return;
       }
       var detail = "";
@@ -215,15 +221,28 @@
   recordButton.addEventListener("click", toggleRecording);
   playButton.addEventListener("click", function () { playback.currentTime = 0; playback.play(); });
   submitButton.addEventListener("click", function () { if (take && state === "recorded") upload(0); });
-  document.addEventListener("keydown", function (event) {
-    if (event.target.closest("input, textarea, select")) return;
-    if (event.key === "r") toggleRecording();
-    else if (event.key === "p" && take) playback.play();
-    else if (event.key === "Enter" && take && state === "recorded") { event.preventDefault(); upload(0); }
-    else if (event.key === "Escape") {
-      if (state === "recording") { recorder.onstop = null; recorder.stop(); clearInterval(timer); }
-      state = take ? "recorded" : "idle";
-      recordButton.textContent = text.record;
+  function cancel() {
+    // Escape throws the running take (or the count-in) away and says so; a kept take stays.
+    if (state === "recording") {
+      recorder.onstop = null;
+      recorder.stop();
+      clearInterval(timer);
+      elapsed.textContent = "0";
+    } else if (state !== "counting") {
+      return;
     }
+    state = take ? "recorded" : "idle";
+    recordButton.textContent = text.record;
+    say(text.cancelled);
+  }
+
+  // Enter is left to the focused button (Play back plays, Submit submits): a global Enter once sent
+  // a test take when the resident only meant to listen.
+  document.addEventListener("keydown", function (event) {
+    if (event.target.closest("input, textarea, select, a")) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "r") toggleRecording();
+    else if (event.key === "p" && take && state === "recorded") playback.play();
+    else if (event.key === "Escape") cancel();
   });
 })();

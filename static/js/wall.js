@@ -14,8 +14,19 @@
   function play(card) {
     clearTimeout(retryTimer);
     empty.hidden = true;
-    caption.textContent = card.passage_title + " · " + card.painting_title + " · " + window.liveText("read_by", { reader: card.reader });
-    caption.lang = card.language;
+    // Title large, then the painting and the reader: read from across the room.
+    var title = document.createElement("span");
+    title.className = "wall-title";
+    title.lang = card.language;
+    title.textContent = card.passage_title;
+    var credit = document.createElement("span");
+    credit.className = "wall-credit";
+    credit.textContent = card.painting_title + " · " + window.liveText("read_by", { reader: card.reader });
+    caption.replaceChildren(title, credit);
+    // A short fade between films instead of a cut.
+    wall.classList.remove("wall-fade");
+    void wall.offsetWidth;
+    wall.classList.add("wall-fade");
     while (video.firstChild) video.removeChild(video.firstChild);
     video.removeAttribute("src");
     var track = document.createElement("track");
