@@ -293,6 +293,28 @@ class EyeRig:
     tallest: float
 
 
+@dataclasses.dataclass(frozen=True)
+class Style:
+    """How the painting around the face is made, measured once per rig (``painting_style``).
+
+    ``ink`` is 0 for a face modelled in tone (oil, digital, a photo-like portrait) and 1 for a face
+    drawn in ink lines on paper (baimiao, xieyi), where skin is the paper itself; ``outline`` is how
+    much features are bounded by drawn lines (also high for gongbi: fine lines around flat colour).
+    Colours are BGR floats taken from the painting: the darkest line ink, the paper or skin tone.
+    """
+
+    kind: str  # "ink", "gongbi" or "painted": for people and logs; the weights drive the rendering
+    ink: float
+    outline: float
+    ink_colour: np.ndarray
+    paper_colour: np.ndarray
+    dark_colour: np.ndarray  # the darkest tone painted around the face: nothing new goes below it
+    line_width: float  # typical stroke width around the face, frame pixels
+    line_density: float
+    saturation: float
+    drawn_outline: float = 0.0  # share of the jaw line that is a drawn line
+
+
 @dataclasses.dataclass
 class MouthLook:
     """What the inside of the mouth is painted with, and how the inner lip moves per control."""
@@ -322,6 +344,7 @@ class Rig:
     brows: LocalField | None
     eyes: list[EyeRig]
     look: MouthLook
+    style: Style
 
     @property
     def size(self) -> tuple[int, int]:
@@ -406,6 +429,7 @@ def build_rig(image: np.ndarray, face: Face, *, size: int = 512) -> Rig:
     margin = math.ceil(0.2 * m.face_w)
     roi = Rect(roi.y0 - margin, roi.y1 + margin, roi.x0 - margin, roi.x1 + margin).clip(frame_rect)
     head_coarse = _head_coarse(roi, m, edge)
+    style = painting_style(still, lm)
     return Rig(
         still=still,
         face=framed,
@@ -417,6 +441,7 @@ def build_rig(image: np.ndarray, face: Face, *, size: int = 512) -> Rig:
         brows=brows,
         eyes=eyes,
         look=look,
+        style=style,
     )
 
 
@@ -619,6 +644,61 @@ def _palette(
     return lip_colour, np.clip(teeth * 0.92, 0, 255)
 
 
+def painting_style(still: np.ndarray, lm: Mapping[str, np.ndarray]) -> Style:
+    """Measure how the face is painted: line density, saturation, paper and ink colours, stroke width.
+
+    Lines are what a closing (a grey-level "black-hat") finds darker than their surroundings by a clear
+    step; the rest is skin or paper. An ink-line face has many lines, little colour and skin as light
+    as the paper; a photo-like portrait models its face in tone and has almost no lines.
+    """
+    points = np.concatenate([lm["jaw"], lm["left_eye"], lm["right_eye"], lm["mouth_outer"]])
+    box = Rect.around(points, 0.15 * float(np.ptp(points[:, 0]))).clip(Rect(0, still.shape[0], 0, still.shape[1]))
+    patch = still[box.y0 : box.y1, box.x0 : box.x1]
+    fallback = Style("painted", 0.0, 0.0, np.array([40.0] * 3), np.array([200.0, 210.0, 220.0]), np.zeros(3), 1.0, 0, 0)
+    if patch.shape[0] < 8 or patch.shape[1] < 8:
+        return fallback
+    gray = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY)
+    face_w = max(float(np.ptp(points[:, 0])), 8.0)
+    reach = int(np.clip(round(0.05 * face_w), 2, 9))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    blackhat = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
+    lines = blackhat > 28
+    density = float(lines.mean())
+    hsv = cv2.cvtColor(patch, cv2.COLOR_BGR2HSV)
+    rest = ~cv2.dilate(lines.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    if rest.sum() < 16:
+        rest = np.ones_like(lines)
+    saturation = float(np.median(hsv[..., 1][rest])) / 255.0
+    light = patch[rest].astype(np.float64)
+    brightness = light.sum(1)
+    paper = np.median(light[brightness >= np.percentile(brightness, 60)], axis=0)
+    skin = np.median(light, axis=0)
+    if lines.sum() >= 6:
+        strength = blackhat[lines]
+        ink_colour = patch[lines][strength >= np.percentile(strength, 70)].astype(np.float64).mean(0)
+        skeleton = cv2.ximgproc.thinning(lines.view(np.uint8) * 255) > 0
+        line_width = float(np.clip(lines.sum() / max(int(skeleton.sum()), 1), 1.0, 0.06 * face_w + 1))
+    else:
+        ink_colour, line_width = np.clip(skin * 0.3, 0, 255), 1.0
+    # A drawn face has its outline drawn: a dark line along the jaw. A face modelled in tone meets its
+    # background in a step of tone, which the closing does not pick up.
+    jaw = np.round(lm["jaw"] - [box.x0, box.y0]).astype(int)
+    near = cv2.dilate(blackhat, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
+    inside = (jaw[:, 0] >= 0) & (jaw[:, 0] < patch.shape[1]) & (jaw[:, 1] >= 0) & (jaw[:, 1] < patch.shape[0])
+    drawn = float((near[jaw[inside, 1], jaw[inside, 0]] > 40).mean()) if inside.any() else 0.0
+    # Skin as light as the paper: the face is left unpainted, as in baimiao and xieyi.
+    unpainted = 1.0 - float(_smoothstep(12.0, 45.0, np.float64(abs(paper.mean() - skin.mean()))))
+    linework = float(_smoothstep(0.03, 0.09, np.float64(density))) * float(_smoothstep(0.35, 0.7, np.float64(drawn)))
+    colourless = 1.0 - float(_smoothstep(0.12, 0.22, np.float64(saturation)))
+    ink = linework * colourless * (0.4 + 0.6 * unpainted)
+    outline = max(ink, linework)
+    kind = "ink" if ink >= 0.5 else "gongbi" if outline >= 0.5 else "painted"
+    pixels = patch.reshape(-1, 3).astype(np.float64)
+    luminance = pixels.mean(1)
+    dark = pixels[luminance <= np.percentile(luminance, 2)].mean(0)
+    return Style(kind, ink, outline, ink_colour, paper, dark, line_width, density, saturation, drawn)
+
+
 def _brow_fields(lm: Mapping[str, np.ndarray], m: _Measures, frame_rect: Rect, edge: np.ndarray) -> LocalField | None:
     lift = 0.045 * m.face_h
     moving, anchors = [], []
@@ -784,13 +864,17 @@ def _eye_rig(
     )
 
 
-def paint_eyelid(pixels: np.ndarray, eye: EyeRig, closed: float) -> None:
+def paint_eyelid(pixels: np.ndarray, eye: EyeRig, closed: float, style: Style | None = None) -> None:
     """Paint the lid closed by ``closed`` (0 open .. 1 shut) over ``pixels`` (the eye's rect), in place.
 
-    The lid is the skin sampled above the eye, slightly shaded towards its edge, coming down from the
-    painted lash line; its edge carries a lash line in the painting's own darkest lid colour. Painting
-    instead of stretching the skin above keeps glasses rims, hair and brows where they are.
+    The lid is the skin sampled above the eye coming down from the painted lash line; its edge
+    carries a lash line in the painting's own darkest lid colour. Painting instead of stretching the
+    skin above keeps glasses rims, hair and brows where they are. On a face modelled in tone the lid
+    is shaded a little (it catches less light than the brow bone) and the lash line is soft; on an
+    ink-line face (``style.ink``) the lid is the paper, unshaded, and its edge is one brush line: the
+    painting's stroke width and ink, full in the middle and tapering to the corners, with a crisp edge.
     """
+    ink = style.ink if style is not None else 0.0
     lid = eye.upper + closed * (eye.lower - eye.upper + eye.overshoot)
     b = eye.b
     soft = 0.12 * eye.tallest + 0.6
@@ -798,16 +882,28 @@ def paint_eyelid(pixels: np.ndarray, eye: EyeRig, closed: float) -> None:
     top = _smoothstep(eye.upper - 0.6 * eye.tallest - 1.0, eye.upper - 0.12 * eye.tallest, b)
     cover = top * (1.0 - _smoothstep(lid - soft, lid + soft, b)) * eye.within
     # Fade the painted lid in over the first part of a blink, so the painted lashes do not pop.
-    cover *= float(_smoothstep(0.0, 0.3, np.float64(closed)))
+    appear = float(_smoothstep(0.0, 0.3, np.float64(closed)))
+    cover *= appear
     depth = np.clip((b - eye.upper) / np.maximum(lid - eye.upper, 1.0), 0.0, 1.0)
-    # A lid turned down catches less light than the brow bone its colour came from.
-    skin = eye.skin * (0.9 - 0.1 * depth)[..., None]
-    thickness = (0.1 * eye.tallest + 0.7) * (0.6 + 0.4 * _profile(np.clip(eye.a, -1, 1)))
-    lash = np.exp(-(((b - lid + 0.3 * thickness) / thickness) ** 2)) * eye.within
-    lash *= float(_smoothstep(0.0, 0.3, np.float64(closed)))
+    # A lid turned down catches less light than the brow bone its colour came from; paper does not.
+    shade = (1.0 - ink) * (0.9 - 0.1 * depth) + ink
+    skin = eye.skin * shade[..., None].astype(np.float32)
+    taper = _profile(np.clip(eye.a, -1, 1))
+    thickness = (0.1 * eye.tallest + 0.7) * (0.6 + 0.4 * taper)
+    lash = np.exp(-(((b - lid + 0.3 * thickness) / thickness) ** 2))
+    lash_colour = eye.lash_colour.astype(np.float32)
+    strength = 0.85
+    if style is not None and ink > 0.0:
+        # A brush line: the painting's own stroke width, pressed in the middle, lifted at the corners.
+        half = np.maximum(0.5 * style.line_width * (0.35 + 0.65 * taper), 0.45)
+        brush = np.exp(-(((b - lid + 0.3 * half) / (half + 0.35)) ** 4))
+        lash = (1.0 - ink) * lash + ink * brush
+        lash_colour = ((1.0 - ink) * lash_colour + ink * style.ink_colour).astype(np.float32)
+        strength = 0.85 + 0.1 * ink
+    lash = lash * eye.within * appear
     result = pixels.astype(np.float32)
-    result += (skin - result) * cover[..., None]
-    result += (eye.lash_colour.astype(np.float32) - result) * (0.85 * lash)[..., None]
+    result += (skin - result) * cover[..., None].astype(np.float32)
+    result += (lash_colour - result) * (strength * lash)[..., None].astype(np.float32)
     pixels[...] = np.clip(result + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -931,39 +1027,110 @@ def paint_overlays(roi_pixels: np.ndarray, rig: Rig, plan: FramePlan) -> None:
     """Paint closing lids and the inside of parted lips onto the warped ROI, in place."""
     roi = rig.roi
     for rect, eye, closed in plan.eyes:
-        paint_eyelid(roi_pixels[rect.y0 - roi.y0 : rect.y1 - roi.y0, rect.x0 - roi.x0 : rect.x1 - roi.x0], eye, closed)
+        paint_eyelid(
+            roi_pixels[rect.y0 - roi.y0 : rect.y1 - roi.y0, rect.x0 - roi.x0 : rect.x1 - roi.x0], eye, closed, rig.style
+        )
     paint_mouth(roi_pixels, rig, plan)
 
 
+def _ribbon(shape: tuple[int, int], chain: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """A brush stroke along ``chain`` (n, 2) as an anti-aliased mask (float32 0..1): ``widths`` per point."""
+    along = np.gradient(chain, axis=0)
+    normal = np.stack([-along[:, 1], along[:, 0]], 1) / np.maximum(np.hypot(*along.T), 1e-6)[:, None]
+    outline = np.concatenate([chain + normal * (widths / 2)[:, None], (chain - normal * (widths / 2)[:, None])[::-1]])
+    return _polygon_mask(shape, outline).astype(np.float32) / 255.0
+
+
 def paint_mouth(roi_pixels: np.ndarray, rig: Rig, plan: FramePlan) -> None:
-    """Paint the inside of the parted lips onto the warped ROI, in place."""
+    """Paint the inside of the parted lips onto the warped ROI, in place.
+
+    The inside is shaded like a painted mouth rather than cut out: darkest in the shadow under the
+    upper lip and in the corners, lifting towards the tongue, with the painting's own grain carried
+    through so it is not a flat fill. Its colours come from the painting: on a face modelled in tone,
+    the lip colour darkened; on an ink-line face (``rig.style.ink``), a wash of the painting's ink on
+    its paper. Where features are bounded by drawn lines (ink, gongbi), the newly parted lip edges are
+    drawn as brush strokes in the painting's ink and stroke width, tapering towards the corners.
+    """
     if plan.mouth_polygon is None:
         return
-    roi, look = rig.roi, rig.look
-    x0, y0 = plan.mouth_polygon.min(0) - 3
-    x1, y1 = plan.mouth_polygon.max(0) + 3
+    roi, look, style = rig.roi, rig.look, rig.style
+    polygon = plan.mouth_polygon
+    count = len(look.inner_upper)
+    upper, lower = polygon[:count], polygon[count:][::-1]
+    pad = 3 + math.ceil(style.line_width)
+    x0, y0 = polygon.min(0) - pad
+    x1, y1 = polygon.max(0) + pad
     rect = Rect(int(y0), math.ceil(y1) + 1, int(x0), math.ceil(x1) + 1).clip(roi)
     if rect.shape[0] < 2 or rect.shape[1] < 2:
         return
     offset = np.array([rect.x0, rect.y0])
-    mask = _polygon_mask(rect.shape, plan.mouth_polygon - offset).astype(np.float32) / 255.0
-    alpha = cv2.GaussianBlur(mask, (0, 0), 0.6) * plan.mouth_strength
-    height = max(float(mask.sum(0).max()), 1.0)
-    core = cv2.GaussianBlur(mask, (0, 0), max(0.8, 0.3 * height))
-    core = np.clip(core / max(float(core.max()), 1e-3), 0, 1) ** 1.5
-    edge_colour = look.lip_colour * 0.45
-    cavity = look.lip_colour * 0.14
-    colour = edge_colour + (cavity - edge_colour) * core[..., None]
+    mask = _polygon_mask(rect.shape, polygon - offset).astype(np.float32) / 255.0
+    alpha = cv2.GaussianBlur(mask, (0, 0), 0.5) * plan.mouth_strength
+
+    # Where each pixel lies across the opening: 0 at the upper lip, 1 at the lower; and along it.
+    axes = look.axes
+    ys, xs = np.mgrid[rect.y0 : rect.y1, rect.x0 : rect.x1].astype(np.float32)
+    d_x, d_y = xs - np.float32(axes.origin[0]), ys - np.float32(axes.origin[1])
+    a = (d_x * np.float32(axes.u[0]) + d_y * np.float32(axes.u[1])) / np.float32(axes.half_width)
+    b = d_x * np.float32(axes.v[0]) + d_y * np.float32(axes.v[1])
+    ua, ub = axes.local(upper)
+    la, lb = axes.local(lower)
+    order_u, order_l = np.argsort(ua), np.argsort(la)
+    top = np.interp(a, ua[order_u], ub[order_u]).astype(np.float32)
+    bottom = np.interp(a, la[order_l], lb[order_l]).astype(np.float32)
+    across = np.clip((b - top) / np.maximum(bottom - top, 1.0), 0.0, 1.0)
+    extent = max(float(np.abs(ua).max()), 1e-3)
+    corner = np.clip(np.abs(a) / extent, 0.0, 1.0) ** 2
+
+    # Modelled in tone: deep shadow under the upper lip and in the corners, the tongue's warmer tone below.
+    lip = look.lip_colour.astype(np.float32)
+    shadow = lip * 0.1
+    tongue = lip * 0.58
+    lift = _smoothstep(0.3, 1.0, across) * (1.0 - 0.8 * corner)
+    painted = shadow + (tongue - shadow) * lift[..., None]
+    colour = painted
+    if style.ink > 0.0:
+        # Ink on paper: a wash, heavier under the upper lip, with a touch of the lip's colour if it has one.
+        paper, ink_colour = style.paper_colour.astype(np.float32), style.ink_colour.astype(np.float32)
+        wash = (0.62 - 0.3 * lift + 0.15 * corner)[..., None]
+        washed = paper + (ink_colour - paper) * wash
+        tinted = 0.8 * washed + 0.2 * (lip * (1.0 - 0.5 * wash))
+        colour = (1.0 - style.ink) * painted + style.ink * tinted
+    # Never darker than the darkest mark painted on the face (a pale wash painting has no black), and
+    # darker than what surrounds the mouth (inside a black beard the mouth is ink, not a grey wash).
+    still = rig.still[rect.y0 : rect.y1, rect.x0 : rect.x1]
+    around = still[mask < 0.02]
+    dark = style.dark_colour.astype(np.float32)
+    colour = np.maximum(colour, 0.9 * dark)
+    if len(around):
+        ceiling = max(0.45 * float(around.mean()), float(dark.mean()) + 1.0)
+        lightness = colour.mean(-1)
+        towards_dark = np.clip((lightness - ceiling) / np.maximum(lightness - float(dark.mean()), 1.0), 0.0, 1.0)
+        colour = colour + (dark - colour) * towards_dark[..., None]
     if plan.teeth_polygon is not None:
         teeth = _polygon_mask(rect.shape, plan.teeth_polygon - offset).astype(np.float32) / 255.0
         teeth = cv2.GaussianBlur(teeth, (0, 0), 0.5) * mask
-        # Teeth recede into shadow towards the corners of the mouth.
-        xs = (np.arange(rect.shape[1]) + rect.x0 - float(plan.mouth_polygon[:, 0].mean())) / look.half_width
-        shade = (0.55 + 0.45 * np.clip(1 - xs**2, 0, 1))[None, :, None]
-        colour = colour * (1 - teeth[..., None]) + look.teeth_colour * shade * teeth[..., None]
+        # Teeth recede into shadow towards the corners of the mouth; on paper they are the paper.
+        shade = (0.55 + 0.45 * (1.0 - corner))[..., None]
+        teeth_colour = look.teeth_colour.astype(np.float32)
+        if style.ink > 0.0:
+            teeth_colour = (1.0 - style.ink) * teeth_colour + style.ink * style.paper_colour.astype(np.float32)
+        colour = colour * (1 - teeth[..., None]) + teeth_colour * shade * teeth[..., None]
     target = roi_pixels[rect.y0 - roi.y0 : rect.y1 - roi.y0, rect.x0 - roi.x0 : rect.x1 - roi.x0]
-    blended = target * (1 - alpha[..., None]) + colour * alpha[..., None]
-    target[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    # The painting's grain (canvas, paper, brush texture) carried into the new paint.
+    grey = cv2.cvtColor(still, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    grain = np.clip(grey - cv2.GaussianBlur(grey, (0, 0), 1.5), -12.0, 12.0)[..., None]
+    result = target.astype(np.float32)
+    result += (colour + 0.7 * grain - result) * alpha[..., None]
+    if style.outline > 0.05:
+        # The parted lips' inner edges, drawn: the lower one is new, the upper one meets the painted line.
+        ink_colour = style.ink_colour.astype(np.float32)
+        for chain, weight in ((lower, 0.9), (upper, 0.55)):
+            widths = style.line_width * (0.3 + 0.7 * _profile(np.linspace(-1.0, 1.0, len(chain))))
+            stroke = _ribbon(rect.shape, chain - offset, np.maximum(widths, 0.6))
+            stroke *= weight * style.outline * plan.mouth_strength
+            result += (ink_colour - result) * stroke[..., None]
+    target[...] = np.clip(result + 0.5, 0, 255).astype(np.uint8)
 
 
 def values_at(controls: Controls, index: int) -> dict[str, float]:
