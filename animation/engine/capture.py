@@ -336,13 +336,13 @@ def head_pose(
     camera = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], dtype=np.float64)
     image_points = points[_PNP_IDS, :2].astype(np.float64)
     if guess is None:
-        ok, rvec, tvec = cv2.solvePnP(_PNP_MODEL, image_points, camera, None, flags=cv2.SOLVEPNP_EPNP)
-        ok, rvec, tvec = cv2.solvePnP(
+        _ok, rvec, tvec = cv2.solvePnP(_PNP_MODEL, image_points, camera, None, flags=cv2.SOLVEPNP_EPNP)
+        _ok, rvec, tvec = cv2.solvePnP(
             _PNP_MODEL, image_points, camera, None, rvec, tvec, useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE
         )
     else:
         rvec, tvec = guess[0].copy(), guess[1].copy()
-        ok, rvec, tvec = cv2.solvePnP(
+        _ok, rvec, tvec = cv2.solvePnP(
             _PNP_MODEL, image_points, camera, None, rvec, tvec, useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE
         )
     rotation, _ = cv2.Rodrigues(rvec)

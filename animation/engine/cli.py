@@ -1,4 +1,4 @@
-"""Command line of the engine: ``python -m animation.engine {faces, align, animate} ... --json``.
+"""Command line of the engine: ``python -m animation.engine {faces, align, animate, motion} ... --json``.
 
 The interface is stable: tests, benchmarks and operators script against it. Each command prints one
 JSON object on stdout with --json (a human summary otherwise) and exits non-zero with a one-line
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     animate = commands.add_parser("animate", help="turn a painting and a voice into a talking-portrait film")
     animate.add_argument("painting", type=Path)
-    animate.add_argument("audio", type=Path)
+    animate.add_argument("audio", type=Path, help="the voice: an audio file, or a video with a sound track")
     animate.add_argument("--text", required=True)
     animate.add_argument("--language", required=True)
     animate.add_argument("--out", type=Path, required=True)
@@ -45,7 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--model", default=None, help="Whisper model name or folder")
     animate.add_argument("--curves", type=Path, default=None, help="also write per-frame controls as JSON")
     animate.add_argument("--seed", type=int, default=0)
+    animate.add_argument(
+        "--motion-from",
+        type=Path,
+        default=None,
+        help="a video of the reader's face: it moves the figure's head, eyes, brows and mouth",
+    )
     animate.add_argument("--json", action="store_true")
+
+    motion = commands.add_parser("motion", help="extract the face's motion curves from a video")
+    motion.add_argument("video", type=Path)
+    motion.add_argument("--json", action="store_true")
     return parser
 
 
@@ -63,6 +73,10 @@ def run_command(args: argparse.Namespace) -> dict:
         from animation.engine.pipeline import cli_animate
 
         return cli_animate(args)
+    if args.command == "motion":
+        from animation.engine.capture import cli_motion
+
+        return cli_motion(args)
     raise AssertionError(args.command)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from animation.engine.audio import SPEECH_SAMPLE_RATE, decode_audio, loudness_envelope, probe_audio
+from animation.engine.capture import MotionCurves
 from animation.engine.controls import Controls
 from animation.engine.encode import FilmWriter, write_atomically, write_poster
 from animation.engine.errors import EngineInputError
@@ -77,12 +78,15 @@ def animate(
     curves_path: str | Path | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    motion: MotionCurves | None = None,
 ) -> dict[str, Any]:
     """Write OUT (mp4), OUT.jpg (poster) and OUT.vtt (subtitles); return frame count and timings.
 
     ``alignment`` is ``AlignmentResult.to_dict()`` (units, phrases, language). ``landmarks_override``
     (a face dict as ``faces`` prints it, or its landmarks) replaces detection. ``progress(stage,
-    fraction)`` is called as stages advance. Raises EngineInputError for anything the user can fix.
+    fraction)`` is called as stages advance. ``motion`` (``capture.extract_motion`` of the reader's video)
+    drives the head, eyes, brows and mouth when it is usable; otherwise the voice does, and the result's
+    "motion" says which and why. Raises EngineInputError for anything the user can fix.
     """
     from animation.engine.align import alignment_to_webvtt
     from animation.engine.motion import controls_from_alignment
@@ -129,6 +133,15 @@ def animate(
         frame_count=frame_count,
         seed=seed,
     )
+    motion_report: dict[str, Any] = {"source": "voice"}
+    if motion is not None:
+        if motion.usable:
+            from animation.engine.retarget import retarget
+
+            controls, figures = retarget(motion, voice=controls, envelope=envelope)
+            motion_report = {"source": "video", **{name: round(value, 3) for name, value in figures.items()}}
+        if motion.note:
+            motion_report["note"] = motion.note
     if curves_path is not None:
         controls.write_json(Path(curves_path))
     seconds["motion"] = time.perf_counter() - clock
@@ -180,16 +193,28 @@ def animate(
         "poster": str(poster_path),
         "subtitles": str(subtitles_path),
         "curves": str(curves_path) if curves_path is not None else None,
+        "motion": motion_report,
         "seconds": {name: round(value, 3) for name, value in seconds.items()},
     }
 
 
 def cli_animate(args: argparse.Namespace) -> dict[str, Any]:
-    """``python -m animation.engine animate PAINTING AUDIO --text T --language L --out OUT.mp4 ...``."""
+    """``python -m animation.engine animate PAINTING AUDIO_OR_VIDEO --text T --language L --out OUT.mp4 ...``.
+
+    With ``--motion-from VIDEO`` the reader's face in VIDEO moves the figure (AUDIO may be that video).
+    """
     from animation.engine.align import align_text
 
     # Check the painting before spending seconds on Whisper.
     load_painting(args.painting)
+    motion = None
+    capture_seconds = 0.0
+    if getattr(args, "motion_from", None) is not None:
+        from animation.engine.capture import extract_motion
+
+        clock = time.perf_counter()
+        motion = extract_motion(args.motion_from)
+        capture_seconds = time.perf_counter() - clock
     clock = time.perf_counter()
     alignment = align_text(Path(args.audio), text=args.text, language=args.language, model=args.model)
     align_seconds = time.perf_counter() - clock
@@ -204,7 +229,8 @@ def cli_animate(args: argparse.Namespace) -> dict[str, Any]:
         device=args.device,
         curves_path=args.curves,
         seed=args.seed,
+        motion=motion,
     )
-    result["seconds"] = {"align": round(align_seconds, 3), **result["seconds"]}
-    result["seconds"]["total"] = round(result["seconds"]["total"] + align_seconds, 3)
+    result["seconds"] = {"capture": round(capture_seconds, 3), "align": round(align_seconds, 3), **result["seconds"]}
+    result["seconds"]["total"] = round(result["seconds"]["total"] + align_seconds + capture_seconds, 3)
     return result

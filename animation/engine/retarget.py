@@ -15,8 +15,9 @@ limits). Retargeting therefore:
   pitched down shortens the brow-to-eye distance on screen);
 - mouth: the camera sets how far and how wide the mouth opens; the alignment's visemes add what
   a 25 fps camera at phone resolution misses (lip closures of M/B/P, teeth, rounding). The voice sets
-  the timing: the camera's curves are shifted by the lag that best lines their opening up with the
-  voice's (a phone's recorder may start the picture a few frames off the sound).
+  the timing: when the camera's mouth opening lines up clearly better with the voice's loudness at
+  another lag (a phone's recorder may start the picture a few frames off the sound), every camera
+  curve is shifted by that lag; a weak or ambiguous peak shifts nothing.
 
 Everything else (breath, smile) stays as the voice made it. Past the end of the video the controls
 ease back to the voice's motion. No Django here.
@@ -42,6 +43,9 @@ HEAD_RANGE_SHARE = 0.8
 HEAD_PERCENTILE = 98
 MAX_HEAD_GAIN = 0.6
 HEAD_TIME_CONSTANT = 0.04
+# Sideways and vertical travel of the whole head: a smaller share of its limit than turns get, so the
+# turn stays what a viewer reads.
+SHIFT_SHARE = 0.5
 # A face is about two inter-ocular distances wide: head_x/head_y (IOD) -> fractions of the face.
 FACE_WIDTHS_PER_IOD = 0.5
 
@@ -64,6 +68,9 @@ MOUTH_WIDTH_FULL_CHANGE = 0.2  # +-20 % of the usual width is the control's full
 MOUTH_TIME_CONSTANT = 0.02
 CAMERA_MOUTH_SHARE = 0.8  # of the opening; the rest comes from the visemes
 MAX_AV_LAG_SECONDS = 0.2
+# A lag is applied only when its match is this good and this much better than no shift at all.
+AV_LAG_MIN_CORRELATION = 0.3
+AV_LAG_MIN_GAIN = 0.1
 EASE_OUT_SECONDS = 0.5
 
 
@@ -82,7 +89,7 @@ def resample(motion: MotionCurves, name: str, times: np.ndarray) -> np.ndarray:
 def blink_events(
     motion: MotionCurves,
 ) -> list[tuple[float, float, float, float]]:
-    """(shut moment, length in seconds, left depth, right depth) of each blink in the video."""
+    """(middle of the closure, length in seconds, left depth, right depth) of each blink in the video."""
     left, right = motion.curves["blink_left"], motion.curves["blink_right"]
     both = np.maximum(left, right)
     times = motion.times
@@ -100,7 +107,9 @@ def blink_events(
         while end + 1 < count and both[end + 1] > BLINK_EXIT:
             end += 1
         span = slice(start, end + 1)
-        peak = start + int(np.argmax(both[span]))
+        # The blink's middle: the centre of its closure (a long one is a plateau, not a peak).
+        weights = both[span] - BLINK_EXIT
+        moment = float(np.sum(times[span] * weights) / np.sum(weights))
         # Eyes closed longer than a blink (a pause with eyes shut) stay shut for that long.
         length = float(np.clip(times[end] - times[start] + 2 * frame, BLINK_MIN_SECONDS, BLINK_MAX_HOLD_SECONDS))
         left_peak, right_peak = float(left[span].max()), float(right[span].max())
@@ -109,7 +118,7 @@ def blink_events(
         # A shared blink closes both eyes: one eye's lids tracked less well is noise, not a wink.
         if min(left_peak, right_peak) >= WINK_OTHER_BELOW:
             left_depth = right_depth = 1.0
-        events.append((float(times[peak]), length, left_depth, right_depth))
+        events.append((moment, length, left_depth, right_depth))
         index = end + 1
     return events
 
@@ -132,39 +141,37 @@ def _blink_tracks(events: list[tuple[float, float, float, float]], times: np.nda
     return tracks
 
 
-def av_lag(camera_opening: np.ndarray, voice_opening: np.ndarray, fps: float) -> float:
-    """Seconds to shift the camera's mouth curve later so it best matches the voice's (+- MAX_AV_LAG)."""
-    a = camera_opening - camera_opening.mean()
-    b = voice_opening - voice_opening.mean()
-    if a.std() < 1e-9 or b.std() < 1e-9:
-        return 0.0
-    reach = int(round(MAX_AV_LAG_SECONDS * fps))
-    best, best_lag = -np.inf, 0
-    for lag in range(-reach, reach + 1):
+def av_lag(camera_opening: np.ndarray, voice_level: np.ndarray, fps: float) -> float:
+    """Seconds to shift the camera's curves later so its mouth best follows the voice (0 when unclear)."""
+
+    def score(lag: int) -> float:
         if lag >= 0:
-            x, y = a[: a.size - lag], b[lag:]
+            x, y = camera_opening[: camera_opening.size - lag], voice_level[lag:]
         else:
-            x, y = a[-lag:], b[: b.size + lag]
-        if x.size < 10:
-            continue
-        score = float(np.dot(x, y) / (np.linalg.norm(x) * np.linalg.norm(y) + 1e-12))
-        # Prefer no shift unless another is clearly better: a near-tie is noise, not a real offset.
-        score -= 0.002 * abs(lag)
-        if score > best:
-            best, best_lag = score, lag
-    return best_lag / fps
+            x, y = camera_opening[-lag:], voice_level[: voice_level.size + lag]
+        if x.size < 10 or x.std() < 1e-9 or y.std() < 1e-9:
+            return -1.0
+        return float(np.corrcoef(x, y)[0, 1])
+
+    reach = round(MAX_AV_LAG_SECONDS * fps)
+    scores = {lag: score(lag) for lag in range(-reach, reach + 1)}
+    best = max(scores, key=lambda lag: scores[lag])
+    if scores[best] < AV_LAG_MIN_CORRELATION or scores[best] - scores[0] < AV_LAG_MIN_GAIN:
+        return 0.0
+    return best / fps
 
 
 def retarget(
     motion: MotionCurves,
     *,
     voice: Controls,
-    sync_to_voice: bool = True,
+    envelope: np.ndarray | None = None,
 ) -> tuple[Controls, dict[str, float]]:
     """Controls for the film of VOICE (same fps and frame count) driven by MOTION.
 
     VOICE: the controls ``motion.controls_from_alignment`` made from the voice; its mouth shapes,
     breath and smile are kept or blended, its head and blinks replaced where the video covers the film.
+    ENVELOPE: the voice's loudness per film frame; given, it sets the camera's timing (``av_lag``).
     Returns the controls and a few figures (gains, lag) for the job's log.
     """
     fps, count = voice.fps, voice.frame_count
@@ -175,8 +182,8 @@ def retarget(
     # The mouth first: its lag against the voice is the video's offset, used by every other curve too.
     lag = 0.0
     camera_open_raw = resample(motion, "mouth_open", film_times)
-    if sync_to_voice:
-        lag = av_lag(camera_open_raw, tracks["mouth_open"], fps)
+    if envelope is not None:
+        lag = av_lag(camera_open_raw, np.asarray(envelope, dtype=np.float64)[:count], fps)
     info["lag_seconds"] = lag
     times = film_times - lag
 
@@ -205,10 +212,18 @@ def retarget(
         info[f"{name}_gain"] = gain
         curve = soft_limit(gain * (at(name) - rest), limit)
         tracks[name] = blend(spring_smooth(curve, fps=fps, time_constant=HEAD_TIME_CONSTANT), name)
-    for name, source in (("head_dx", "head_x"), ("head_dy", "head_y")):
-        deviation = FACE_WIDTHS_PER_IOD * motion.curves[source]
-        gain = _gain(deviation[found], HEAD_SHIFT_LIMIT)
-        curve = soft_limit(gain * FACE_WIDTHS_PER_IOD * at(source), HEAD_SHIFT_LIMIT)
+    # Shifts: what is left of the head's travel once turning and nodding are accounted for. A head
+    # turns about the neck, so a turn also carries the face sideways, and the rig's turn already does.
+    for name, source, turn in (("head_dx", "head_x", "head_yaw"), ("head_dy", "head_y", "head_pitch")):
+        shift, angle = motion.curves[source], motion.curves[turn]
+        slope = 0.0
+        if found.sum() > 3 and np.std(angle[found]) > 1e-6:
+            slope = float(np.polyfit(angle[found], shift[found], 1)[0])
+        own = FACE_WIDTHS_PER_IOD * (shift - slope * angle)
+        rest = float(np.median(own[found])) if found.any() else 0.0
+        gain = _gain(own[found] - rest, SHIFT_SHARE * HEAD_SHIFT_LIMIT)
+        curve = FACE_WIDTHS_PER_IOD * (at(source) - slope * at(turn)) - rest
+        curve = soft_limit(gain * curve, HEAD_SHIFT_LIMIT)
         tracks[name] = blend(spring_smooth(curve, fps=fps, time_constant=HEAD_TIME_CONSTANT), name)
 
     # Blinks, redrawn crisp at the person's moments (on the film's clock).
