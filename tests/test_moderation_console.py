@@ -45,6 +45,30 @@ def claim_next(user, **filters):
     return api(user).post("/api/moderation/claim/", filters, format="json")
 
 
+def purge_broker() -> None:
+    from config.celery import app
+
+    with app.connection_for_write() as connection:
+        for queue in ("default", "speech", "render"):
+            connection.default_channel.queue_purge(queue)
+
+
+def queued_tasks(queue: str) -> list[tuple[str, list]]:
+    """The task messages waiting in QUEUE of the real broker (taken off it): (task name, arguments)."""
+    from config.celery import app
+
+    found = []
+    with app.connection_for_write() as connection, connection.SimpleQueue(queue) as waiting:
+        while True:
+            try:
+                message = waiting.get(timeout=0.5)
+            except waiting.Empty:
+                return found
+            arguments, _keywords, _embed = message.decode()
+            found.append((message.headers["task"], list(arguments)))
+            message.ack()
+
+
 def finished_film(recording, settings, *, status=Animation.Status.READY) -> Animation:
     """A film as the render pipeline leaves it: files on disk, the row pointing at them."""
     animation = Animation.objects.filter(recording=recording).first() or Animation.objects.create(
@@ -259,7 +283,8 @@ def test_approving_starts_the_animation_and_undo_within_30_seconds_takes_it_back
 ):
     recording = submit(festival["chinese"], resident)
     claim_next(moderator)
-    with django_capture_on_commit_callbacks(execute=False):
+    purge_broker()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = api(moderator).post(
             f"/api/moderation/recordings/{recording.id}/approve/", {"listened_seconds": 5.4}, format="json"
         )
@@ -268,6 +293,12 @@ def test_approving_starts_the_animation_and_undo_within_30_seconds_takes_it_back
     assert decision["verdict"] == "approve" and decision["listened_seconds"] == 5.4
     animation = Animation.objects.get(recording=recording)
     assert animation.status == Animation.Status.QUEUED
+    # Nothing is sent before the commit; the commit's callbacks send exactly one job: this film's alignment.
+    assert queued_tasks("speech") == []
+    assert callbacks, "approval must hand the animation to the workers after the commit"
+    for callback in callbacks:
+        callback()
+    assert queued_tasks("speech") == [("animation.tasks.animation_align", [str(animation.id)])]
 
     undone = api(moderator).post(f"/api/moderation/decisions/{decision['id']}/undo/")
     assert undone.status_code == 200
