@@ -100,7 +100,7 @@ def test_a_render_worker_killed_mid_film_is_replaced_and_the_film_is_published_o
         first = platform_processes["start_render_worker"]("render-a")
         animation = approve_new_reading(festival, resident, moderator)
         cluster.wait_until(lambda: mid_render(animation), timeout=240, interval=0.1, what="the render to be underway")
-        held_by = animation.worker
+        held_by, progress_at_kill = animation.worker, animation.progress
         first.kill_hard()
         killed_at = time.monotonic()
         # The service manager starts a new worker on the same host; the dead one's message is still
@@ -120,7 +120,9 @@ def test_a_render_worker_killed_mid_film_is_replaced_and_the_film_is_published_o
         assert seconds_after_kill < 120, seconds_after_kill
         leftovers = list(platform_processes["scratch"].rglob("*")) if platform_processes["scratch"].exists() else []
         assert [p for p in leftovers if p.name != "shuohua-scratch"] == [], "the killed render's scratch was left"
-        print(f"killed mid-render at {animation.progress:.2f}; published {seconds_after_kill:.1f} s after the kill")
+        print(
+            f"killed mid-render at progress {progress_at_kill:.2f}; published {seconds_after_kill:.1f} s after the kill"
+        )
     finally:
         listener.close()
 
