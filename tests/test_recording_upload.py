@@ -37,6 +37,13 @@ def _named(handle, name):
     return SimpleUploadedFile(name, handle.read(), content_type="audio/webm")
 
 
+def assert_json_error(response, status: int) -> dict:
+    """An API error is JSON with a message for the resident, never an HTML page."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    return response.json()
+
+
 def assert_nothing_stored(settings):
     assert Recording.objects.count() == 0
     recordings = settings.MEDIA_ROOT / "recordings"
@@ -59,15 +66,30 @@ def test_it_keeps_a_webm_opus_reading_with_its_measurements(tmp_path, festival, 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "arguments", [("-c:a", "libmp3lame"), ("-c:a", "flac"), ("-c:a", "aac"), ("-c:a", "pcm_s16le")]
+    ("arguments", "extension", "codec"),
+    [
+        (("-c:a", "libmp3lame"), "mp3", "mp3"),
+        (("-c:a", "flac"), "flac", "flac"),
+        (("-c:a", "aac"), "m4a", "aac"),
+        (("-c:a", "pcm_s16le"), "wav", "pcm_s16le"),
+        (("-c:a", "libopus"), "ogg", "opus"),
+        (("-c:a", "libvorbis"), "ogg", "vorbis"),
+    ],
 )
-def test_it_accepts_every_browser_and_file_format(tmp_path, festival, resident, client_for, arguments):
-    extension = {"libmp3lame": "mp3", "flac": "flac", "aac": "m4a", "pcm_s16le": "wav"}[arguments[1]]
+def test_it_accepts_every_browser_and_file_format(
+    tmp_path, festival, resident, client_for, arguments, extension, codec
+):
     path = transcode(ENGLISH_CLIP, tmp_path / f"take.{extension}", *arguments)
     # The name lies on purpose: the server must probe the content, never trust the extension.
     response = upload(client_for(resident), festival["english"], path, name="take.webm")
     assert response.status_code == 201, response.content
-    assert Recording.objects.get().original_extension in {"mp3", "flac", "m4a", "wav"}
+    recording = Recording.objects.get()
+    # Each format is kept as what it is: its own extension and codec, whatever the name said.
+    assert recording.original_extension == extension
+    assert recording.original.name == f"recordings/{recording.id}/original.{extension}"
+    assert recording.codec == codec
+    with recording.original.open("rb") as stored:
+        assert stored.read() == path.read_bytes()
 
 
 @pytest.mark.django_db
@@ -75,7 +97,7 @@ def test_it_rejects_an_empty_file(tmp_path, festival, resident, client_for, sett
     empty = tmp_path / "empty.webm"
     empty.write_bytes(b"")
     response = upload(client_for(resident), festival["chinese"], empty)
-    assert response.status_code == 400
+    assert_json_error(response, 400)
     assert "empty" in response.json()["detail"]
     assert_nothing_stored(settings)
 
@@ -85,7 +107,7 @@ def test_it_rejects_a_renamed_text_file(tmp_path, festival, resident, client_for
     text = tmp_path / "poem.webm"
     text.write_text("床前明月光 " * 200)
     response = upload(client_for(resident), festival["chinese"], text)
-    assert response.status_code == 400
+    assert_json_error(response, 400)
     assert response.json()["code"] == "not_audio"
     assert "could not read this file" in response.json()["detail"]
     assert_nothing_stored(settings)
@@ -97,7 +119,7 @@ def test_it_rejects_a_truncated_webm(tmp_path, festival, resident, client_for, s
     truncated = tmp_path / "truncated.webm"
     truncated.write_bytes(webm.read_bytes()[:300])
     response = upload(client_for(resident), festival["chinese"], truncated)
-    assert response.status_code == 400
+    assert_json_error(response, 400)
     assert response.json()["code"] in {"not_audio", "too_short"}
     assert_nothing_stored(settings)
 
@@ -127,7 +149,7 @@ def test_it_rejects_a_two_hour_file_that_unpacks_from_a_tiny_upload_without_deco
         check=True,
     )
     response = upload(client_for(resident), festival["chinese"], long_file)
-    assert response.status_code == 400
+    assert_json_error(response, 400)
     assert response.json()["code"] == "too_long"
     assert "30 seconds" in response.json()["detail"]
     assert_nothing_stored(settings)
@@ -141,7 +163,7 @@ def test_it_rejects_a_file_over_the_size_cap(tmp_path, festival, resident, clien
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr("audio.wav", b"\0" * 200_000)
     response = upload(client_for(resident), festival["chinese"], bomb)
-    assert response.status_code == 413
+    assert_json_error(response, 413)
     assert "larger than" in response.json()["detail"]
     assert_nothing_stored(settings)
 
@@ -154,7 +176,7 @@ def test_it_rejects_a_silent_recording(tmp_path, festival, resident, client_for,
         [ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "4", str(silent)], check=True
     )
     response = upload(client_for(resident), festival["chinese"], silent)
-    assert response.status_code == 400
+    assert_json_error(response, 400)
     assert response.json()["code"] == "silent"
     assert "could not hear a voice" in response.json()["detail"]
     assert_nothing_stored(settings)
@@ -165,7 +187,7 @@ def test_it_rejects_an_upload_for_a_closed_passage(tmp_path, festival, resident,
     festival["chinese"].is_open = False
     festival["chinese"].save()
     response = upload(client_for(resident), festival["chinese"], CHINESE_POEM)
-    assert response.status_code == 409
+    assert_json_error(response, 409)
     assert_nothing_stored(settings)
 
 
@@ -175,7 +197,7 @@ def test_it_requires_consent_before_keeping_a_voice(festival, client_for, settin
 
     newcomer = User.objects.create_user("newcomer", password="newcomer-pass-1")
     response = upload(client_for(newcomer), festival["chinese"], CHINESE_POEM)
-    assert response.status_code == 403
+    assert_json_error(response, 403)
     assert "agree" in response.json()["detail"]
     assert_nothing_stored(settings)
 
@@ -205,6 +227,17 @@ def test_it_rejects_an_upload_for_a_passage_that_does_not_exist(resident, client
         response = client_for(resident).post(
             "/api/recordings/", {"passage": str(uuid.uuid4()), "audio": handle}, format="multipart"
         )
-    assert response.status_code == 400
+    assert_json_error(response, 400)
     assert "passage" in response.json()
     assert_nothing_stored(settings)
+
+
+@pytest.mark.django_db
+def test_api_errors_are_json_for_a_missing_file_a_wrong_method_and_an_unknown_recording(resident, client_for):
+    import uuid
+
+    client = client_for(resident)
+    assert "audio" in assert_json_error(client.post("/api/recordings/", {}, format="multipart"), 400)
+    assert "detail" in assert_json_error(client.put("/api/recordings/", {}, format="json"), 405)
+    assert "detail" in assert_json_error(client.get(f"/api/recordings/{uuid.uuid4()}/"), 404)
+    assert "detail" in assert_json_error(APIClient().get("/api/recordings/"), 403)
