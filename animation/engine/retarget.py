@@ -60,6 +60,7 @@ BLINK_MAX_HOLD_SECONDS = 2.0
 BROW_FULL_RAISE_IOD = 0.08
 BROW_LIMIT = 0.8
 BROW_TIME_CONSTANT = 0.05
+BROW_PITCH_MIN_CORRELATION = 0.5
 
 # Mouth: the rig's mouth_open = 1 parts the lips by about this many inter-ocular distances (measured
 # on the rendered demo paintings, bench/bench_capture.py); the person's opening is mapped through it.
@@ -237,10 +238,11 @@ def retarget(
     # Brows: the raise over rest, less what nodding explains (least squares over the clip).
     brow = motion.curves["brow_raise"]
     pitch = motion.curves["head_pitch"]
-    if found.sum() > 3 and np.std(pitch[found]) > 1e-6:
-        slope = float(np.polyfit(pitch[found], brow[found], 1)[0])
-    else:
-        slope = 0.0
+    slope = 0.0
+    if found.sum() > 3 and np.std(pitch[found]) > 1e-6 and np.std(brow[found]) > 1e-9:
+        # Only a clear dependence is perspective; a weak one is the person's own brows, left alone.
+        if abs(np.corrcoef(pitch[found], brow[found])[0, 1]) >= BROW_PITCH_MIN_CORRELATION:
+            slope = float(np.polyfit(pitch[found], brow[found], 1)[0])
     brow_curve = np.clip((at("brow_raise") - slope * (at("head_pitch") - np.median(pitch))) / BROW_FULL_RAISE_IOD, 0, 1)
     brow_curve = np.minimum(brow_curve, BROW_LIMIT)
     tracks["brow_raise"] = blend(spring_smooth(brow_curve, fps=fps, time_constant=BROW_TIME_CONSTANT), "brow_raise")
