@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: an oversized body is refused before sessions, authentication or any view (config/middleware.py).
     "config.middleware.RequestBodyLimitMiddleware",
+    # Counts and times every answer that passed the body limit, for /metrics (health/).
+    "health.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

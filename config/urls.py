@@ -39,6 +39,8 @@ urlpatterns = [
     # The split view serves its start-up script as a file: the CSP forbids inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    # Liveness, readiness and Prometheus metrics for operators (health/).
+    path("", include("health.urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -1,0 +1,38 @@
+"""/health/live (the process answers), /health/ready (its dependencies answer), /metrics (Prometheus).
+
+No login: load balancers and Prometheus call them. nginx (platform/nginx.conf) lets only the
+operators' network reach them; they reveal no resident data.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from health.checks import run_checks
+from health.metrics import render_latest
+
+
+@never_cache
+@require_GET
+def live(request):
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+async def ready(request):
+    results = await run_checks()
+    healthy = all(result["ok"] for result in results.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": results}, status=200 if healthy else 503
+    )
+
+
+@never_cache
+@require_GET
+async def metrics(request):
+    return HttpResponse(await sync_to_async(render_latest)(), content_type=CONTENT_TYPE_LATEST)
