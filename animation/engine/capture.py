@@ -12,7 +12,8 @@ From the 478 landmarks of each frame:
   Signs follow ``controls``: yaw > 0 turns the nose towards the image's right, pitch > 0 nods down,
   roll > 0 tilts clockwise on screen.
 - head_x, head_y: where the head sits in the frame (nose bridge and eye corners), in inter-ocular
-  distances (IOD) from its median place.
+  distances (IOD) from its median place; bridged over blinks (the lids pull the corners) and through a
+  light zero-phase spring.
 - eye openings (lid gap over eye width) and blinks normalised to this person's own open-eye level,
   taken over the surrounding two seconds (gaze and pitch change how open an eye looks).
 - brow raise: brow-to-eye distance in IOD; mouth opening (inner lip gap) and width (corner to corner)
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from animation.engine.errors import EngineInputError
+from animation.engine.smoothing import spring_smooth
 
 # Frames are meshed at most this big (longest side): the mesh crops the face to 192 px anyway, so a
 # face that is larger than that in the frame gains nothing from more pixels.
@@ -82,6 +84,9 @@ _RIGID_POINTS = (168, 6, 33, 133, 362, 263)
 OPEN_LEVEL_WINDOW_SECONDS = 2.0
 OPEN_LEVEL_PERCENTILE = 80
 SHUT_FRACTION = 0.35
+# Head position: frames this far into a blink are bridged over; then a zero-phase spring (seconds).
+POSITION_BLINK_LIMIT = 0.2
+POSITION_TIME_CONSTANT = 0.04
 
 CURVE_NAMES: tuple[str, ...] = (
     "head_yaw",
@@ -458,16 +463,25 @@ def curves_from_landmarks(
         return {name: np.zeros(count) for name in CURVE_NAMES}, found
     raw = {name: bridge_gaps(values, found, times) for name, values in raw.items()}
     iod = float(np.median(raw["iod"][found]))
+    blink_left, blink_right = blink_curve(raw["eye_left"], times), blink_curve(raw["eye_right"], times)
+    # Closing lids drag the mesh's eye corners down with them: where the head is, is read from the
+    # frames around a blink instead. A head does not shake at 25 Hz: what does is the mesh's noise.
+    steady = found & (np.maximum(blink_left, blink_right) < POSITION_BLINK_LIMIT)
+    fps = (count - 1) / max(float(times[-1] - times[0]), 1e-6) if count > 1 else 25.0
+    position = {
+        name: spring_smooth(bridge_gaps(raw[name], steady, times), fps=fps, time_constant=POSITION_TIME_CONSTANT)
+        for name in ("x", "y")
+    }
     curves = {
         "head_yaw": raw["yaw"],
         "head_pitch": raw["pitch"],
         "head_roll": raw["roll"],
-        "head_x": (raw["x"] - np.median(raw["x"][found])) / iod,
-        "head_y": (raw["y"] - np.median(raw["y"][found])) / iod,
+        "head_x": (position["x"] - np.median(position["x"][found])) / iod,
+        "head_y": (position["y"] - np.median(position["y"][found])) / iod,
         "eye_left": raw["eye_left"],
         "eye_right": raw["eye_right"],
-        "blink_left": blink_curve(raw["eye_left"], times),
-        "blink_right": blink_curve(raw["eye_right"], times),
+        "blink_left": blink_left,
+        "blink_right": blink_right,
         "brow_raise": raw["brow"] - np.median(raw["brow"][found]),
         "mouth_open": raw["mouth_open"],
         "mouth_width": raw["mouth_width"],
