@@ -42,8 +42,9 @@ def _temporary_beside(path: Path, suffix: str) -> Path:
 class FilmWriter:
     """Write a film frame by frame: ``with FilmWriter(...) as film: film.write(frame)``.
 
-    ``audio_path`` may be None for a silent film. Frames must be (height, width, 3) BGR uint8 with
-    even sides. ``crf`` 20 at veryfast keeps brush strokes without making files large.
+    ``audio_path`` may be None for a silent film; ``audio_delay`` seconds of silence go before the
+    voice (an opening camera move before the first word). Frames must be (height, width, 3) BGR uint8
+    with even sides. ``crf`` 20 at veryfast keeps brush strokes without making files large.
     """
 
     def __init__(
@@ -58,6 +59,7 @@ class FilmWriter:
         crf: int = 20,
         preset: str = "veryfast",
         timeout: float = 600,
+        audio_delay: float = 0.0,
     ) -> None:
         if width % 2 or height % 2:
             raise ValueError(f"H.264 yuv420p needs even sides, got {width}x{height}")
@@ -88,7 +90,8 @@ class FilmWriter:
             "pipe:0",
         ]
         if audio_path is not None:
-            arguments += ["-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0", "-af", "apad"]
+            delay = f"adelay={round(audio_delay * 1000)}:all=1," if audio_delay > 0 else ""
+            arguments += ["-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0", "-af", f"{delay}apad"]
             arguments += ["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]
         else:
             arguments += ["-map", "0:v:0"]

@@ -225,25 +225,21 @@ class Framing:
     height: int
 
 
-def frame_painting(image: np.ndarray, face: Face, size: int) -> tuple[np.ndarray, Face, Framing]:
+def frame_painting(
+    image: np.ndarray, face: Face, size: int, aspect: str | None = None
+) -> tuple[np.ndarray, Face, Framing]:
     """Crop and scale the painting so its longest side is ``size`` (even dimensions, as H.264 needs).
 
-    The whole painting is kept when the face is at least a fifth of its shorter side: portraits are
-    composed pictures and cutting them changes the work. Smaller faces (a figure in a landscape or a
-    scroll) get a square crop about three and a half face widths wide, centred a little below the face
-    so that the shoulders are in.
+    The crop comes from ``framing.crop_box``: without ``aspect`` the whole painting when the face is at
+    least a fifth of its shorter side (portraits are composed pictures and cutting them changes the
+    work); a head-and-shoulders crop at 16:9 around smaller faces (a figure in a landscape or a scroll);
+    with ``aspect`` ("16:9", "9:16", "1:1") that aspect. Only the crop is resampled, never the whole
+    painting.
     """
-    height, width = image.shape[:2]
+    from animation.engine.framing import crop_box
+
     fx, fy, fw, fh = face.box
-    face_size = max(fw, fh)
-    if face_size >= 0.2 * min(width, height):
-        x0, y0, x1, y1 = 0, 0, width, height
-    else:
-        side = min(round(face_size * 3.5), width, height)
-        cx, cy = fx + fw / 2, fy + fh / 2 + 0.25 * fh
-        x0 = int(np.clip(round(cx - side / 2), 0, width - side))
-        y0 = int(np.clip(round(cy - side / 2), 0, height - side))
-        x1, y1 = x0 + side, y0 + side
+    x0, y0, x1, y1 = crop_box(image.shape, face.box, aspect)
     crop_w, crop_h = x1 - x0, y1 - y0
     scale = size / max(crop_w, crop_h)
     out_w = max(2, round(crop_w * scale / 2) * 2)
@@ -400,9 +396,10 @@ def _measure(lm: Mapping[str, np.ndarray]) -> _Measures:
     return _Measures(axes, chin, nose_to_chin, face_w, face_h, centre)
 
 
-def build_rig(image: np.ndarray, face: Face, *, size: int = 512) -> Rig:
-    """Frame the painting for ``face`` and precompute every field. ``image`` is BGR uint8."""
-    still, framed, framing = frame_painting(image, face, size)
+def build_rig(image: np.ndarray, face: Face, *, size: int = 512, aspect: str | None = None) -> Rig:
+    """Frame the painting for ``face`` (at ``aspect``, see ``frame_painting``) and precompute every
+    field. ``image`` is BGR uint8."""
+    still, framed, framing = frame_painting(image, face, size, aspect)
     lm = framed.landmarks
     height, width = still.shape[:2]
     frame_rect = Rect(0, height, 0, width)
