@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--curves", type=Path, default=None, help="also write per-frame controls as JSON")
     animate.add_argument("--seed", type=int, default=0)
     animate.add_argument(
+        "--aspect",
+        choices=("auto", "16:9", "9:16", "1:1"),
+        default="auto",
+        help="the film's shape: auto keeps a portrait whole and frames a figure in a scene at 16:9",
+    )
+    animate.add_argument("--push-in", action="store_true", help="open on the whole scene and move in to the speaker")
+    animate.add_argument(
         "--motion-from",
         type=Path,
         default=None,

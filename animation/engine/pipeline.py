@@ -20,6 +20,7 @@ from animation.engine.controls import Controls
 from animation.engine.encode import FilmWriter, write_atomically, write_poster
 from animation.engine.errors import EngineInputError
 from animation.engine.faces import detect_faces, face_from_landmarks, load_painting, select_face
+from animation.engine.framing import parse_aspect, plan_opening, shift_alignment
 from animation.engine.render import build_rig, render_frames
 
 Progress = Callable[[str, float], None]
@@ -74,6 +75,8 @@ def animate(
     size: int = 512,
     fps: float = 25,
     device: str = "cpu",
+    aspect: str | None = None,
+    push_in: bool = False,
     landmarks_override: Mapping[str, Any] | None = None,
     curves_path: str | Path | None = None,
     seed: int = 0,
@@ -86,7 +89,9 @@ def animate(
     (a face dict as ``faces`` prints it, or its landmarks) replaces detection. ``progress(stage,
     fraction)`` is called as stages advance. ``motion`` (``capture.extract_motion`` of the reader's video)
     drives the head, eyes, brows and mouth when it is usable; otherwise the voice does, and the result's
-    "motion" says which and why. Raises EngineInputError for anything the user can fix.
+    "motion" says which and why. ``aspect`` ("16:9", "9:16", "1:1"; None for the painting's own
+    framing) and ``push_in`` (open on the scene, move in to the speaker) set the camera. Raises
+    EngineInputError for anything the user can fix.
     """
     from animation.engine.align import alignment_to_webvtt
     from animation.engine.motion import controls_from_alignment
@@ -147,22 +152,31 @@ def animate(
     seconds["motion"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    rig = build_rig(image, face, size=size)
+    rig = build_rig(image, face, size=size, aspect=parse_aspect(aspect))
+    # ``push_in``: open on the whole scene and move in to the speaker before the first word.
+    opening = plan_opening(image, rig.framing.crop, rig.still, controls, alignment, push_in=push_in)
+    controls, frame_count = opening.controls, opening.controls.frame_count
     del image  # the full-size painting is no longer needed; long films should not carry it
     render_seconds = time.perf_counter() - clock
     encode_seconds = 0.0
     width, height = rig.size
-    chosen = poster_index(controls)
+    chosen = opening.camera_frames + poster_index(opening.after_camera())
     poster_frame: np.ndarray | None = None
     step = max(1, frame_count // 50)
     report("rendering", 0.0)
     with FilmWriter(
-        out_path, width=width, height=height, fps=fps, frame_count=frame_count, audio_path=audio_path
+        out_path,
+        width=width,
+        height=height,
+        fps=fps,
+        frame_count=frame_count,
+        audio_path=audio_path,
+        audio_delay=opening.lead_in / fps,
     ) as film:
         frames = iter(render_frames(rig, controls, backend=backend, device=torch_device))
         for index in range(frame_count):
             clock = time.perf_counter()
-            frame = next(frames)
+            frame = opening.frame(index, next(frames))
             if index == chosen:
                 poster_frame = frame.copy()
             middle = time.perf_counter()
@@ -177,7 +191,8 @@ def animate(
     report("encoding", 1.0)
     poster_path = write_poster(poster_frame if poster_frame is not None else rig.still, out_path.with_suffix(".jpg"))
     subtitles_path = write_atomically(
-        out_path.with_suffix(".vtt"), alignment_to_webvtt(dict(alignment)).encode("utf-8")
+        out_path.with_suffix(".vtt"),
+        alignment_to_webvtt(shift_alignment(alignment, opening.lead_in / fps)).encode("utf-8"),
     )
     seconds["render"] = render_seconds
     seconds["encode"] = encode_seconds
@@ -189,6 +204,10 @@ def animate(
         "device": torch_device if backend == "torch" else "cpu",
         "width": width,
         "height": height,
+        "aspect": aspect or "auto",
+        "push_in": {"frames": opening.camera_frames, "voice_delay": round(opening.lead_in / fps, 3)}
+        if push_in
+        else None,
         "video": str(out_path),
         "poster": str(poster_path),
         "subtitles": str(subtitles_path),
@@ -230,6 +249,8 @@ def cli_animate(args: argparse.Namespace) -> dict[str, Any]:
         curves_path=args.curves,
         seed=args.seed,
         motion=motion,
+        aspect=getattr(args, "aspect", None),
+        push_in=getattr(args, "push_in", False),
     )
     result["seconds"] = {"capture": round(capture_seconds, 3), "align": round(align_seconds, 3), **result["seconds"]}
     result["seconds"]["total"] = round(result["seconds"]["total"] + align_seconds + capture_seconds, 3)
