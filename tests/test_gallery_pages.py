@@ -62,9 +62,15 @@ def test_the_public_sees_only_published_films_everywhere(festival, resident):
     painting = client.get(f"/paintings/{festival['painting'].id}/")
     assert [card["id"] for card in painting.context["cards"]] == [str(shown.id)]
     assert client.get(f"/animations/{shown.id}/").status_code == 200
-    for animation in hidden:
+    for animation in hidden[:-1]:
         assert client.get(f"/animations/{animation.id}/").status_code == 404
         assert str(animation.id) not in page.content.decode()
+    # A film taken down after it was public: its old link says so (410), and shows nothing of it.
+    gone = client.get(f"/animations/{hidden[-1].id}/")
+    assert gone.status_code == 410
+    assert "withdrawn" in gone.content.decode()
+    assert "film.mp4" not in gone.content.decode() and "poster.jpg" not in gone.content.decode()
+    assert str(hidden[-1].id) not in page.content.decode()
 
 
 @pytest.mark.django_db
@@ -118,10 +124,14 @@ def test_sockets_carry_published_removed_and_only_counts_of_progress(festival, r
     queued = film(festival, resident, status=Animation.Status.QUEUED)
 
     async def scenario():
-        communicator = WebsocketCommunicator(application, f"/ws/events/{festival['event'].id}/", headers=ORIGIN)
+        path = f"/ws/events/{festival['event'].id}/"
+        writer = WebsocketCommunicator(application, path, headers=ORIGIN)
+        assert (await writer.connect())[0]
+        # Writing on the socket publishes nothing: the socket is read-only, the server hangs up on it.
+        await writer.send_json_to({"type": "animation.published", "animation": {"id": "forged"}})
+        assert (await writer.receive_output(timeout=2))["type"] == "websocket.close"
+        communicator = WebsocketCommunicator(application, path, headers=ORIGIN)
         assert (await communicator.connect())[0]
-        # Writing on the socket changes nothing and gets no answer: it is read-only.
-        await communicator.send_json_to({"type": "animation.published", "animation": {"id": "forged"}})
         assert await communicator.receive_nothing(timeout=0.3)
         from asgiref.sync import sync_to_async
 
