@@ -149,7 +149,8 @@ def folds(painting: Path, controls: Controls, size: int = 512) -> tuple[float, i
 
     The map is rebuilt from the rig's fields (head family upsampled from its coarse grid, plus the local
     mouth and brow fields) as the renderer sums them; a determinant <= 0 is the picture folding over
-    itself (tearing), a small positive one a squeeze.
+    itself (tearing), a small positive one a squeeze. The parted lips' own opening and
+    its seam just past the corners are left out.
     """
     import cv2
 
@@ -172,7 +173,19 @@ def folds(painting: Path, controls: Controls, size: int = 512) -> tuple[float, i
         dxy = -np.gradient(displacement[..., 0], axis=0)
         dyx = -np.gradient(displacement[..., 1], axis=1)
         dyy = 1.0 - np.gradient(displacement[..., 1], axis=0)
-        low = float((dxx * dyy - dxy * dyx).min())
+        determinant = dxx * dyy - dxy * dyx
+        if plan.mouth_polygon is not None and len(plan.mouth_polygon):
+            # The lips part along their seam by design (a step in the map), and the mouth's inside is
+            # painted over that opening: only folds outside it would show.
+            opening = np.zeros(determinant.shape, np.uint8)
+            cv2.fillPoly(opening, [np.round(plan.mouth_polygon - [roi.x0, roi.y0]).astype(np.int32)], 1)
+            # The seam runs on a little past the corners before it blends into the cheeks.
+            reach = max(3, int(0.2 * np.ptp(plan.mouth_polygon[:, 0])))
+            opening = cv2.dilate(
+                opening, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach // 2 + 1))
+            )
+            determinant = np.where(opening > 0, 1.0, determinant)
+        low = float(determinant.min())
         smallest = min(smallest, low)
         folded += int(low <= 0)
     return smallest, folded
