@@ -23,6 +23,7 @@ import dataclasses
 import json
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -146,14 +147,20 @@ class Utterance:
     starts: list[float]
     ends: list[float]
     split: str = "test"
+    # Sets derived from this one (load_noisy_set, load_spliced_set) live in their own folders.
+    kind: str = ""
+    # Spliced readings: whether each unit of the text was read (False: skipped; it has no time).
+    read: list[bool] | None = None
+    variant: str = ""
 
     @property
     def audio_path(self) -> Path:
-        return _folder(self.split) / f"{self.name}.wav"
+        return _folder(self.split, self.kind) / f"{self.name}.wav"
 
 
-def _folder(split: str) -> Path:
-    return OUT if split == "test" else OUT.with_name(f"{OUT.name}_{split}")
+def _folder(split: str, kind: str = "") -> Path:
+    name = OUT.name if split == "test" else f"{OUT.name}_{split}"
+    return OUT.with_name(f"{name}_{kind}" if kind else name)
 
 
 def _trimmed(samples: np.ndarray) -> np.ndarray:
@@ -255,3 +262,246 @@ def load_set(split: str = "test") -> list[Utterance]:
         json.dumps({"version": SET_VERSION, "items": [dataclasses.asdict(u) for u in utterances]}, ensure_ascii=False)
     )
     return utterances
+
+
+# ---------------------------------------------------------------------------------------------
+# Noise and rooms: the same utterances in a kitchen or among other voices, in a reverberant room.
+
+NOISY_VERSION = 1
+NOISE_SNR_DB = 10.0
+
+
+def _room_impulse(rng: np.random.Generator) -> np.ndarray:
+    """A small room's impulse response: the direct sound, then an exponentially decaying diffuse tail
+    (RT60 0.3-0.6 s) starting a few milliseconds later, about as loud in total as the direct sound."""
+    rt60 = rng.uniform(0.3, 0.6)
+    length = int(0.6 * SAMPLE_RATE)
+    times = np.arange(length) / SAMPLE_RATE
+    tail = rng.normal(0, 1, length) * np.exp(-6.9 * times / rt60)
+    tail[: int(0.004 * SAMPLE_RATE)] = 0.0  # first reflections arrive after the direct path
+    tail *= rng.uniform(0.7, 1.2) / np.sqrt(np.sum(tail**2))
+    tail[0] = 1.0
+    return tail.astype(np.float32)
+
+
+def _babble(others: list[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
+    """Five other voices talking at once (other utterances of the set, looped and shifted)."""
+    babble = np.zeros(size, np.float32)
+    for _ in range(5):
+        voice = others[int(rng.integers(len(others)))]
+        voice = voice[voice != 0] if np.any(voice != 0) else voice
+        looped = np.tile(voice, size // max(voice.size, 1) + 2)
+        shift = int(rng.integers(voice.size))
+        babble += looped[shift : shift + size] * rng.uniform(0.5, 1.0)
+    return babble
+
+
+def _kitchen(size: int, rng: np.random.Generator) -> np.ndarray:
+    """A kitchen: fridge hum, pink-ish noise (a fan, running water) and clatter (short bright bursts)."""
+    from scipy import signal
+
+    times = np.arange(size) / SAMPLE_RATE
+    hum = sum(np.sin(2 * np.pi * 50 * harmonic * times) / harmonic for harmonic in (1, 2, 3))
+    pink = signal.lfilter(
+        [0.049922035, -0.095993537, 0.050612699, -0.004408786],
+        [1, -2.494956002, 2.017265875, -0.522189400],
+        rng.normal(0, 1, size),
+    )
+    kitchen = 0.2 * hum + pink / (np.std(pink) + 1e-12)
+    for _ in range(int(rng.integers(3, 8)) * max(1, size // (SAMPLE_RATE * 4))):
+        at = int(rng.integers(size))
+        burst = int(rng.uniform(0.02, 0.12) * SAMPLE_RATE)
+        clatter = rng.normal(0, 1, burst) * np.exp(-np.arange(burst) / (burst / 4))
+        clatter = signal.lfilter([1, -0.95], [1], clatter) * rng.uniform(2, 6)
+        kitchen[at : at + burst] += clatter[: size - at]
+    return kitchen.astype(np.float32)
+
+
+def load_noisy_set(split: str = "test") -> list[Utterance]:
+    """The clean SPLIT with babble (even items) or kitchen noise (odd) at 10 dB SNR, in a reverberant room.
+
+    Onsets keep their truth (the direct sound arrives first); offsets are smeared by the room's tail.
+    """
+    clean = load_set(split)
+    folder = _folder(split, "noisy")
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        data = json.loads(manifest.read_text())
+        if data.get("version") == NOISY_VERSION and all((folder / f"{u['name']}.wav").is_file() for u in data["items"]):
+            return [Utterance(**item) for item in data["items"]]
+    from scipy import signal
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(31337 if split == "test" else 4242)
+    voices = {item.name: decode_audio(item.audio_path, sample_rate=SAMPLE_RATE) for item in clean}
+    noisy = []
+    for position, item in enumerate(clean):
+        samples = voices[item.name]
+        room = signal.fftconvolve(samples, _room_impulse(rng))[: samples.size].astype(np.float32)
+        if position % 2 == 0:
+            others = [voice for name, voice in voices.items() if name != item.name]
+            noise, condition = _babble(others, samples.size, rng), "babble"
+        else:
+            noise, condition = _kitchen(samples.size, rng), "kitchen"
+        speech = np.concatenate(
+            [
+                samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+                for start, end in zip(item.starts, item.ends, strict=True)
+            ]
+        )
+        speech_power = float(np.mean(speech**2))
+        noise *= np.sqrt(speech_power / (float(np.mean(noise**2)) + 1e-20) * 10 ** (-NOISE_SNR_DB / 10))
+        mixed = room + noise
+        mixed *= 0.7 / float(np.max(np.abs(mixed)))
+        copy = dataclasses.replace(item, name=f"{item.name}_{condition}", kind="noisy", variant=condition)
+        write_wav(copy.audio_path, mixed, SAMPLE_RATE)
+        noisy.append(copy)
+    manifest.write_text(
+        json.dumps({"version": NOISY_VERSION, "items": [dataclasses.asdict(u) for u in noisy]}, ensure_ascii=False)
+    )
+    return noisy
+
+
+# ---------------------------------------------------------------------------------------------
+# Readings that differ from the text, spliced from the same synthetic units so the truth is known.
+
+SPLICED_VERSION = 1
+VARIANTS = ("skip_line", "skip_words", "repeat", "insert_change")
+ENGLISH_EXTRAS = ["well", "um", "really", "very", "oh", "you know"]
+CHINESE_EXTRAS = ["啊", "嗯", "那个", "就是", "哦"]
+
+
+def load_spliced_set(split: str = "test") -> list[Utterance]:
+    """Three-line passages read with a line skipped, a few words skipped, a phrase repeated, or words
+    added and changed. Truth: each unit of the text is read (start, end of what was said for it, a
+    changed word included) or skipped (start = end = 0 and read False). A repeated phrase counts
+    from its second reading, which flows on into the text."""
+    folder = _folder(split, "spliced")
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        data = json.loads(manifest.read_text())
+        if data.get("version") == SPLICED_VERSION and all(
+            (folder / f"{u['name']}.wav").is_file() for u in data["items"]
+        ):
+            return [Utterance(**item) for item in data["items"]]
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(99 if split == "test" else 12)
+    items = []
+    with tempfile.TemporaryDirectory() as scratch:
+        cache: dict[tuple[str, str], np.ndarray] = {}
+
+        def said(spoken: str, voice: str) -> np.ndarray:
+            if (voice, spoken) not in cache:
+                cache[(voice, spoken)] = _synthesise(spoken, voice, Path(scratch))
+            return cache[(voice, spoken)]
+
+        for language in ("en", "zh"):
+            sentences = {
+                ("test", "en"): ENGLISH_SENTENCES,
+                ("test", "zh"): CHINESE_SENTENCES,
+                ("train", "en"): TRAIN_ENGLISH_SENTENCES,
+                ("train", "zh"): TRAIN_CHINESE_SENTENCES,
+            }[(split, language)]
+            for index in range(len(sentences)):
+                lines = [sentences[(index + offset) % len(sentences)] for offset in range(3)]
+                variant = VARIANTS[index % len(VARIANTS)]
+                items.append(_spliced(language, lines, variant, f"{language}_{variant}_{index:02d}", split, said, rng))
+    manifest.write_text(
+        json.dumps({"version": SPLICED_VERSION, "items": [dataclasses.asdict(u) for u in items]}, ensure_ascii=False)
+    )
+    return items
+
+
+def _spliced(
+    language: str,
+    lines: list[str],
+    variant: str,
+    name: str,
+    split: str,
+    said: Callable[[str, str], np.ndarray],
+    rng: np.random.Generator,
+) -> Utterance:
+    per_line = [_units_of(line, language) for line in lines]
+    voice = per_line[0][2]
+    units = [unit for written, _, _ in per_line for unit in written]
+    spoken = [sound for _, sounds, _ in per_line for sound in sounds]
+    line_of = [number for number, (written, _, _) in enumerate(per_line) for _ in written]
+    count = len(units)
+    # The script: (unit index or None for an extra word, what to say), in reading order.
+    script: list[tuple[int | None, str]] = [(position, spoken[position]) for position in range(count)]
+    if variant == "skip_line":
+        script = [step for step in script if line_of[step[0]] != 1]  # type: ignore[index]
+    elif variant == "skip_words":
+        line = int(rng.integers(3))
+        members = [position for position in range(count) if line_of[position] == line]
+        length = int(rng.integers(1, 3))
+        first = int(rng.integers(members[0] + 1, members[-1] - length + 1))
+        script = [step for step in script if not first <= step[0] < first + length]  # type: ignore[operator]
+    elif variant == "repeat":
+        line = int(rng.integers(3))
+        members = [position for position in range(count) if line_of[position] == line]
+        length = int(rng.integers(2, 4))
+        first = int(rng.integers(members[0], members[-1] - length + 2))
+        again = [(None, spoken[position]) for position in range(first, first + length)]
+        cut = first + length  # said once (an extra), then again from the start of the phrase
+        script = script[:first] + again + script[first:cut] + script[cut:]
+    else:
+        extras = ENGLISH_EXTRAS if language == "en" else CHINESE_EXTRAS
+        at = int(rng.integers(1, count - 1))
+        extra = extras[int(rng.integers(len(extras)))]
+        extra_sounds = _units_of(extra, language)[1] if language == "zh" else extra.split()
+        changed = int(rng.integers(1, count - 1))
+        while changed == at:
+            changed = int(rng.integers(1, count - 1))
+        pool = [
+            s
+            for s in (
+                ENGLISH_SENTENCES + TRAIN_ENGLISH_SENTENCES
+                if language == "en"
+                else CHINESE_SENTENCES + TRAIN_CHINESE_SENTENCES
+            )
+            if s not in lines
+        ]
+        replacement_line = _units_of(pool[int(rng.integers(len(pool)))], language)[1]
+        replacement = replacement_line[int(rng.integers(len(replacement_line)))]
+        rebuilt: list[tuple[int | None, str]] = []
+        for position, sound in script:
+            if position == at:
+                rebuilt += [(None, extra_sound) for extra_sound in extra_sounds]
+            rebuilt.append((position, replacement if position == changed else sound))
+        script = rebuilt
+    chunks = [np.zeros(int(rng.uniform(0.2, 0.5) * SAMPLE_RATE), np.float32)]
+    cursor = chunks[0].size
+    starts, ends = [0.0] * count, [0.0] * count
+    read = [False] * count
+    for step, (position, sound) in enumerate(script):
+        piece = said(sound, voice)
+        if position is not None:
+            starts[position], ends[position], read[position] = (
+                cursor / SAMPLE_RATE,
+                (cursor + piece.size) / SAMPLE_RATE,
+                True,
+            )
+        chunks.append(piece)
+        cursor += piece.size
+        following = script[step + 1][0] if step + 1 < len(script) else None
+        if step == len(script) - 1:
+            gap = 0.4
+        elif position is not None and following is not None and line_of[following] != line_of[position]:
+            gap = rng.uniform(0.3, 0.7)  # between lines
+        elif position is None or following is None:
+            gap = rng.uniform(0.05, 0.3)  # around a stumble
+        else:
+            gap = rng.choice([0.0, 0.0, rng.uniform(0.03, 0.15)])
+        chunks.append(np.zeros(int(gap * SAMPLE_RATE), np.float32))
+        cursor += int(gap * SAMPLE_RATE)
+    samples = np.concatenate(chunks)
+    samples *= 0.5 / np.max(np.abs(samples))
+    speech_rms = float(np.sqrt(np.mean(samples[samples != 0] ** 2)))
+    samples += rng.normal(0, speech_rms * 10 ** (-35 / 20), samples.size).astype(np.float32)
+    text = "，".join(lines[:2]) + "。" + lines[2] + "。" if language == "zh" else ", ".join(lines) + "."
+    utterance = Utterance(
+        name, language, "passage", text, units, starts, ends, split, kind="spliced", read=read, variant=variant
+    )
+    write_wav(utterance.audio_path, samples, SAMPLE_RATE)
+    return utterance

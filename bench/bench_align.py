@@ -52,24 +52,50 @@ REAL_CLIPS = [
 ]
 
 
-def evaluate(language: str, model: str, split: str) -> dict[str, float]:
-    items = [item for item in load_set(split) if item.language == language]
+def roc_auc(positives: list[float], negatives: list[float]) -> float:
+    """Probability that a random positive scores above a random negative (ties count half)."""
+    if not positives or not negatives:
+        return float("nan")
+    positive = np.asarray(positives)[:, None]
+    negative = np.asarray(negatives)[None, :]
+    return float(np.mean((positive > negative) + 0.5 * (positive == negative)))
+
+
+def evaluate_items(items: list, model: str) -> dict[str, float]:
+    """Align each item with MODEL and score it against its truth.
+
+    Onsets and offsets are scored on the units that were read; a unit is lost when it was read but
+    comes back skipped or more than half a second away. For spliced readings, the skipped units found
+    (precision, recall) and how well the confidence separates read from unread units (ROC AUC).
+    """
     onset_errors, offset_errors = [], []
-    seconds_aligning = seconds_of_audio = 0.0
+    seconds_aligning = cpu_aligning = seconds_of_audio = 0.0
     by_layout: dict[str, list[float]] = {}
+    lost = false_skips = true_skips = missed_skips = 0
+    read_confidence, unread_confidence = [], []
     for item in items:
         samples = decode_audio(item.audio_path)
-        started = time.perf_counter()
-        result = align_text(samples, text=item.text, language=language, model=model)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = align_text(samples, text=item.text, language=item.language, model=model)
         seconds_aligning += time.perf_counter() - started
+        cpu_aligning += time.process_time() - cpu_started
         seconds_of_audio += samples.size / 16000
         if len(result.units) != len(item.units):
             raise SystemExit(f"{item.name}: {len(result.units)} units aligned, {len(item.units)} expected")
+        truth_read = np.array(item.read if item.read is not None else [True] * len(item.units))
+        found_skipped = np.array([unit.skipped for unit in result.units])
         onsets = np.array([unit.start for unit in result.units]) - np.array(item.starts)
         offsets = np.array([unit.end for unit in result.units]) - np.array(item.ends)
-        onset_errors.extend(onsets)
-        offset_errors.extend(offsets)
-        by_layout.setdefault(item.layout, []).extend(np.abs(onsets))
+        scored = truth_read & ~found_skipped
+        onset_errors.extend(onsets[scored])
+        offset_errors.extend(offsets[scored])
+        by_layout.setdefault(item.layout, []).extend(np.abs(onsets[scored]))
+        lost += int(np.sum(truth_read & (found_skipped | (np.abs(onsets) > 0.5))))
+        false_skips += int(np.sum(truth_read & found_skipped))
+        true_skips += int(np.sum(~truth_read & found_skipped))
+        missed_skips += int(np.sum(~truth_read & ~found_skipped))
+        for unit, was_read in zip(result.units, truth_read, strict=True):
+            (read_confidence if was_read else unread_confidence).append(unit.confidence)
     onset = np.abs(np.array(onset_errors)) * 1000
     offset = np.abs(np.array(offset_errors)) * 1000
     return {
@@ -83,10 +109,22 @@ def evaluate(language: str, model: str, split: str) -> dict[str, float]:
         "offset_bias": float(np.mean(offset_errors)) * 1000,
         "offset_50": (offset <= 50).mean() * 100,
         "offset_100": (offset <= 100).mean() * 100,
-        "pauses_onset_mae": float(np.mean(by_layout["pauses"])) * 1000,
-        "phrases_onset_mae": float(np.mean(by_layout["phrases"])) * 1000,
+        "by_layout": {layout: float(np.mean(errors)) * 1000 for layout, errors in by_layout.items()},
+        "lost": lost,
+        "false_skips": false_skips,
+        "skips_found": true_skips,
+        "skips_missed": missed_skips,
+        "auc": roc_auc(read_confidence, unread_confidence),
         "rtf": seconds_aligning / seconds_of_audio,
+        "cpu_rtf": cpu_aligning / seconds_of_audio,
     }
+
+
+def evaluate(language: str, model: str, split: str) -> dict[str, float]:
+    row = evaluate_items([item for item in load_set(split) if item.language == language], model)
+    row["pauses_onset_mae"] = row["by_layout"]["pauses"]
+    row["phrases_onset_mae"] = row["by_layout"]["phrases"]
+    return row
 
 
 def main() -> None:

@@ -608,16 +608,30 @@ def _encode(whisper: WhisperModel, samples: np.ndarray) -> tuple[Any, int]:
     return whisper.encode(padded), frame_count
 
 
-def _quick_transcript(whisper: WhisperModel, tokenizer: Tokenizer, chunk: _Chunk) -> str:
-    """Greedy transcript of a chunk from its encoder output (no second encoder pass)."""
+def _quick_transcript(whisper: WhisperModel, tokenizer: Tokenizer, chunk: _Chunk, *, passage: str | None = None) -> str:
+    """Greedy transcript of a chunk from its encoder output (no second encoder pass).
+
+    With PASSAGE, the text given to the reader is the decoder's previous context (Whisper's prompt):
+    where the voice says it, the model writes it as written instead of guessing at homophones and
+    names; where the reader skipped a line or added words, the audio still wins (bench_align measures
+    both). That makes this transcript a map of what was read, not a neutral hearing.
+    """
     from faster_whisper.transcribe import get_suppressed_tokens
 
     seconds = (chunk.end - chunk.start) / SAMPLE_RATE
+    prefix: list[int] = []
+    limit = 24 + 16 * seconds
+    if passage:
+        passage_tokens = tokenizer.encode(" " + passage.strip())
+        prefix = [tokenizer.sot_prev, *passage_tokens[-(MAX_DECODER_TOKENS // 2 - 1) :]]
+        # A reading is about as long as its text: room for repetitions, not for a loop.
+        limit = min(limit, 16 + 2 * len(passage_tokens))
+    room = MAX_DECODER_TOKENS - len(prefix) - len(tokenizer.sot_sequence) - 2
     result = whisper.model.generate(
         chunk.encoder_output,
-        [[*tokenizer.sot_sequence, tokenizer.no_timestamps]],
+        [[*prefix, *tokenizer.sot_sequence, tokenizer.no_timestamps]],
         beam_size=1,
-        max_length=int(min(MAX_DECODER_TOKENS, 24 + 16 * seconds)),
+        max_length=int(max(8, min(room, limit))),
         suppress_blank=True,
         suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
         no_repeat_ngram_size=0,
@@ -960,10 +974,12 @@ def align_text(
     tokenizer = _tokenizer(whisper, code)
 
     chunks = [_Chunk(start, end) for start, end in _chunk_bounds(samples)]
+    single = len(chunks) == 1
     transcripts = []
     for chunk in chunks:
         chunk.encoder_output, chunk.frame_count = _encode(whisper, samples[chunk.start : chunk.end])
-        chunk.transcript_text = _quick_transcript(whisper, tokenizer, chunk)
+        # Several chunks: a neutral transcript first, to share the text out between them.
+        chunk.transcript_text = _quick_transcript(whisper, tokenizer, chunk, passage=text if single else None)
         chunk.transcript_tokens = _comparison_tokens(chunk.transcript_text, code)
         transcripts.append(chunk.transcript_text)
     transcript = ("" if _is_character_language(code) else " ").join(piece for piece in transcripts if piece)
@@ -976,7 +992,15 @@ def align_text(
         if last <= first:
             continue
         offset = chunk.start / SAMPLE_RATE
-        plan = reading_plan(units[first:last], chunk.transcript_text, code)
+        heard = chunk.transcript_text
+        if not single:
+            share = ("" if _is_character_language(code) else " ").join(unit.text for unit in units[first:last])
+            heard = _quick_transcript(whisper, tokenizer, chunk, passage=share)
+        plan = reading_plan(units[first:last], heard, code)
+        if plan.skipped or len(plan.sequence) != last - first:
+            # The passage-prompted transcript says the reading differs from the text: ask again without it.
+            neutral = _quick_transcript(whisper, tokenizer, chunk) if single else chunk.transcript_text
+            plan = reading_plan(units[first:last], heard, code, neutral=neutral)
         spoken = list(plan.sequence)
         spoken_units = [units[first + item] if isinstance(item, int) else item for item in spoken]
         chunk_starts, chunk_ends, chunk_probabilities = _dtw_times(whisper, tokenizer, chunk, spoken_units, code)
@@ -1036,8 +1060,74 @@ class ReadingPlan:
 MIN_TRANSCRIPT_AGREEMENT = 0.5
 
 
-def reading_plan(units: list[TextUnit], transcript: str, language: str) -> ReadingPlan:
-    """Compare the heard TRANSCRIPT with UNITS by sound (compare.align_tokens) and plan the alignment."""
+def reading_plan(units: list[TextUnit], transcript: str, language: str, *, neutral: str | None = None) -> ReadingPlan:
+    """Compare the heard TRANSCRIPT with UNITS by sound (compare.align_tokens) and plan the alignment.
+
+    TRANSCRIPT was decoded with the passage as Whisper's prompt, which makes it faithful where the
+    text was read but lets it, now and then, drop a repetition of the text or add a copy of it.
+    NEUTRAL, a transcript decoded without the prompt, is a second opinion: a unit is skipped only
+    if neither transcript heard it, and added words are aligned only if the neutral transcript also
+    heard words there. A transcript that agrees with less than half of the text decides nothing.
+    """
+    reference, owner, breaks = _reference_tokens(units, language)
+    heard = _comparison_tokens(transcript, language)
+    steps = compare.slide_gaps(compare.align_tokens(reference, heard, language=language), reference, breaks=breaks)
+    agreement = _agreement(steps, owner, len(units))
+    if not heard or float(np.mean(agreement)) < MIN_TRANSCRIPT_AGREEMENT:
+        return ReadingPlan(sequence=list(range(len(units))), skipped=[], agreement=agreement)
+    read = _units_heard(steps, owner, len(units))
+    confirmed_insertions: np.ndarray | None = None
+    if neutral is not None:
+        neutral_heard = _comparison_tokens(neutral, language)
+        neutral_steps = compare.align_tokens(reference, neutral_heard, language=language)
+        neutral_agreement = _agreement(neutral_steps, owner, len(units))
+        if neutral_heard and float(np.mean(neutral_agreement)) >= MIN_TRANSCRIPT_AGREEMENT:
+            read = read | _units_heard(neutral_steps, owner, len(units))
+            agreement = [max(a, b) for a, b in zip(agreement, neutral_agreement, strict=True)]
+            confirmed_insertions = _insertions_by_gap(neutral_steps, len(reference))
+        else:
+            confirmed_insertions = np.zeros(len(reference) + 1)
+    joiner = "" if _is_character_language(language) else " "
+    sequence: list[int | TextUnit] = []
+    extra: list[str] = []
+    references_passed = 0
+
+    def flush(following: compare.Step | None) -> None:
+        if not extra:
+            return
+        # Words added between two words heard as written (a repeat, an interjection); next to a
+        # misheard word they are more likely the mishearing itself.
+        clean = all(step is None or step.op == "equal" for step in (preceding, following))
+        around = (
+            confirmed_insertions[max(0, references_passed - 1) : references_passed + 2].sum()
+            if confirmed_insertions is not None
+            else len(extra)
+        )
+        if clean and around >= max(1, len(extra) / 2):
+            words = joiner.join(extra)
+            sequence.append(TextUnit(text=words, spoken=words))
+        extra.clear()
+
+    last_unit = -1
+    preceding: compare.Step | None = None
+    for step in steps:
+        if step.ref is None:
+            extra.append(heard[step.hyp])  # type: ignore[index]
+            continue
+        unit_index = owner[step.ref]
+        if unit_index != last_unit and read[unit_index]:
+            flush(step)
+            sequence.append(unit_index)
+            last_unit = unit_index
+        references_passed = step.ref + 1
+        preceding = step
+    flush(None)
+    skipped = [index for index in range(len(units)) if not read[index]]
+    return ReadingPlan(sequence=sequence, skipped=skipped, agreement=agreement)
+
+
+def _reference_tokens(units: list[TextUnit], language: str) -> tuple[list[str], list[int], set[int]]:
+    """The passage's comparison tokens, the unit each belongs to, and where clauses start."""
     reference: list[str] = []
     owner: list[int] = []
     breaks = {0}
@@ -1047,43 +1137,35 @@ def reading_plan(units: list[TextUnit], transcript: str, language: str) -> Readi
         owner.extend([index] * len(keys))
         if unit.ends_clause:
             breaks.add(len(reference))
-    heard = _comparison_tokens(transcript, language)
-    steps = compare.align_tokens(reference, heard, language=language)
-    steps = compare.slide_gaps(steps, reference, breaks=breaks)
-    scores: list[list[float]] = [[] for _ in units]
+    return reference, owner, breaks
+
+
+def _agreement(steps: list[compare.Step], owner: list[int], count: int) -> list[float]:
+    scores: list[list[float]] = [[] for _ in range(count)]
     for step in steps:
         if step.ref is not None:
             scores[owner[step.ref]].append(0.0 if step.hyp is None else max(0.0, 1.0 - step.cost))
-    agreement = [float(np.mean(values)) if values else 0.0 for values in scores]
-    trusted = bool(heard) and float(np.mean(agreement)) >= MIN_TRANSCRIPT_AGREEMENT
-    if not trusted:
-        return ReadingPlan(sequence=list(range(len(units))), skipped=[], agreement=agreement)
-    heard_at = [step.hyp is not None for step in steps]
-    read = [
-        any(heard_at[k] for k, step in enumerate(steps) if step.ref is not None and owner[step.ref] == index)
-        for index in range(len(units))
-    ]
-    joiner = "" if _is_character_language(language) else " "
-    sequence: list[int | TextUnit] = []
-    extra: list[str] = []
-    last_unit = -1
+    return [float(np.mean(values)) if values else 0.0 for values in scores]
+
+
+def _units_heard(steps: list[compare.Step], owner: list[int], count: int) -> np.ndarray:
+    heard = np.zeros(count, dtype=bool)
+    for step in steps:
+        if step.ref is not None and step.hyp is not None:
+            heard[owner[step.ref]] = True
+    return heard
+
+
+def _insertions_by_gap(steps: list[compare.Step], reference_count: int) -> np.ndarray:
+    """How many heard tokens were inserted before each reference token (the last entry: after all)."""
+    counts = np.zeros(reference_count + 1)
+    passed = 0
     for step in steps:
         if step.ref is None:
-            extra.append(heard[step.hyp])  # type: ignore[index]
-            continue
-        unit_index = owner[step.ref]
-        if unit_index != last_unit and read[unit_index]:
-            if extra:
-                words = joiner.join(extra)
-                sequence.append(TextUnit(text=words, spoken=words))
-                extra = []
-            sequence.append(unit_index)
-            last_unit = unit_index
-    if extra:
-        words = joiner.join(extra)
-        sequence.append(TextUnit(text=words, spoken=words))
-    skipped = [index for index in range(len(units)) if not read[index]]
-    return ReadingPlan(sequence=sequence, skipped=skipped, agreement=agreement)
+            counts[passed] += 1
+        else:
+            passed = step.ref + 1
+    return counts
 
 
 def _place_skipped(starts: np.ndarray, ends: np.ndarray, skipped: np.ndarray) -> None:

