@@ -21,6 +21,8 @@ BENCHMARKS = {
     "animate": "bench_animate.py",
     "moderation": "bench_moderation.py",
     "live": "bench_live.py",
+    # SIGKILL/SIGTERM render workers, Redis and PostgreSQL restarts, a full media disk (bench_faults.py).
+    "faults": "bench_faults.py",
 }
 
 
