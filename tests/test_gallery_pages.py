@@ -332,3 +332,22 @@ def test_a_passage_opens_only_after_a_test_film_with_a_sample_voice(festival, cu
     assert preview.status == PassagePreview.Status.FAILED and "changed after this test film" in preview.error
     refused = client.post(f"/curation/passages/{passage.id}/open/", {"open": "1"}, follow=True)
     assert "Make a test film" in refused.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_demo_festival_queues_films_of_the_demo_voices_once(django_capture_on_commit_callbacks):
+    """First `make run`: the gallery is not empty for long. load_demo submits and approves the demo
+    voices through the real services; the worker renders them after the commit. A second start adds none."""
+    from django.core.management import call_command
+
+    from contributions.models import Recording
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        call_command("load_demo", stdout=io.StringIO())
+    recordings = Recording.objects.filter(passage__event__slug="spring-reading")
+    assert sorted(recordings.values_list("passage__title", flat=True)) == ["Holidays", "静夜思 · 李白"]
+    assert set(recordings.values_list("status", flat=True)) == {Recording.Status.APPROVED}
+    assert Animation.objects.filter(recording__in=recordings, status=Animation.Status.QUEUED).count() == 2
+    assert callbacks, "nothing was handed to the workers"
+    call_command("load_demo", stdout=io.StringIO())
+    assert Recording.objects.filter(passage__event__slug="spring-reading").count() == 2

@@ -60,6 +60,13 @@ PASSAGES = [
     ),
 ]
 
+# Readings of the demo voices (demo/speech), made into films once, in the background, at the first start:
+# the gallery is never empty on a first visit. (passage title, file, reader's username)
+DEMO_READINGS = [
+    ("静夜思 · 李白", "chinese_poem1.flac", "resident"),
+    ("Holidays", "english_radio.flac", "resident"),
+]
+
 ACCOUNTS = [
     ("resident", "Li Ming", None, "DEMO_RESIDENT_PASSWORD"),
     ("moderator", "Wang Fang", "moderators", "DEMO_MODERATOR_PASSWORD"),
@@ -69,6 +76,11 @@ ACCOUNTS = [
 
 class Command(BaseCommand):
     help = "Load the demo festival (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-films", action="store_true", help="do not submit the demo voices for films (first start only)"
+        )
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -112,8 +124,42 @@ class Command(BaseCommand):
                 user.save(update_fields=["is_staff"])
             shown = "(from $" + variable + ")" if os.environ.get(variable) else password
             _remember_demo_login(username=username, display_name=display_name, password=shown)
+        if not options.get("no_films"):
+            queued = self._demo_films(event)
+            if queued:
+                self.stdout.write(
+                    f"{queued} demo film(s) queued: they appear in the gallery as the worker finishes them"
+                )
         self.stdout.write(f"demo festival ready: /events/{event.slug}/")
         if DEMO_LOGINS_FILE.exists():
             # Printed on every start: a generated password shown only once is a password lost.
             self.stdout.write(f"demo logins (kept in {DEMO_LOGINS_FILE}, readable by you only):")
             self.stdout.write(DEMO_LOGINS_FILE.read_text().rstrip())
+
+    def _demo_films(self, event: Event) -> int:
+        """Submit and approve the demo voices once (never again, even after they are withdrawn): the
+        worker renders them after this transaction commits, through the same services as a resident's."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from contributions import selectors as contribution_selectors
+        from contributions import services as contribution_services
+        from contributions.models import Recording
+
+        if Recording.objects.filter(passage__event=event).exists():
+            return 0
+        moderator = User.objects.filter(groups__name="moderators").order_by("date_joined").first()
+        if moderator is None:
+            return 0
+        queued = 0
+        for title, filename, username in DEMO_READINGS:
+            passage = Passage.objects.filter(event=event, title=title).first()
+            reader = User.objects.filter(username=username).first()
+            if passage is None or reader is None:
+                continue
+            if contribution_selectors.consent_current(user=reader) is None:
+                contribution_services.consent_give(user=reader, public_animation=True, open_dataset=False)
+            upload = SimpleUploadedFile(filename, (DEMO_DIR / "speech" / filename).read_bytes())
+            recording = contribution_services.recording_submit(contributor=reader, passage=passage, upload=upload)
+            contribution_services.recording_approve(recording=recording, moderator=moderator)
+            queued += 1
+        return queued
