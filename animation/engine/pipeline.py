@@ -252,6 +252,7 @@ def cli_animate(args: argparse.Namespace) -> dict[str, Any]:
         aspect=getattr(args, "aspect", None),
         push_in=getattr(args, "push_in", False),
     )
-    result["seconds"] = {"capture": round(capture_seconds, 3), "align": round(align_seconds, 3), **result["seconds"]}
+    capture = {"capture": round(capture_seconds, 3)} if motion is not None else {}
+    result["seconds"] = {**capture, "align": round(align_seconds, 3), **result["seconds"]}
     result["seconds"]["total"] = round(result["seconds"]["total"] + align_seconds + capture_seconds, 3)
     return result

@@ -67,7 +67,7 @@ BROW_PITCH_MIN_CORRELATION = 0.5
 MOUTH_OPEN_FULL_IOD = 0.45
 MOUTH_WIDTH_FULL_CHANGE = 0.2  # +-20 % of the usual width is the control's full spread/pursing
 MOUTH_TIME_CONSTANT = 0.02
-CAMERA_MOUTH_SHARE = 0.8  # of the opening; the rest comes from the visemes
+CAMERA_MOUTH_SHARE = 0.9  # of the opening; the rest comes from the visemes
 MAX_AV_LAG_SECONDS = 0.2
 # A lag is applied only when its match is this good and this much better than no shift at all.
 AV_LAG_MIN_CORRELATION = 0.3
