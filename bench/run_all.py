@@ -2,7 +2,7 @@
 
     python platform/with_redis.py .venv/bin/python bench/run_all.py [NAME ...]
 
-NAME picks benchmarks by name (spine, align, render, animate, moderation, live); none means all.
+NAME picks benchmarks by name (spine, align, render, animate, moderation, live, capture, lipsync); none means all.
 Each runs in its own process, so one's warm caches and memory never flatter another's figures.
 """
 
@@ -21,6 +21,8 @@ BENCHMARKS = {
     "animate": "bench_animate.py",
     "moderation": "bench_moderation.py",
     "live": "bench_live.py",
+    "capture": "bench_capture.py",
+    "lipsync": "bench_lipsync.py",
     # SIGKILL/SIGTERM render workers, Redis and PostgreSQL restarts, a full media disk (bench_faults.py).
     "faults": "bench_faults.py",
 }
