@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# The ASGI live server (Daphne: HTTP, websockets, the /media/ gate) that browser tests run against.
+pytest_plugins = ["gallery.testing"]
+
 REPO = Path(__file__).resolve().parent
 DEMO = REPO / "demo"
 CHINESE_POEM = DEMO / "speech" / "chinese_poem1.flac"
@@ -145,3 +148,13 @@ def _uses_django(request) -> bool:
         any(name in request.fixturenames for name in ("db", "transactional_db", "client", "festival", "resident"))
         or request.node.get_closest_marker("django_db") is not None
     )
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(request):
+    """Rate-limit and throttle counters live in the cache: every test starts with none spent."""
+    if _uses_django(request):
+        from django.core.cache import cache
+
+        cache.clear()
+    yield

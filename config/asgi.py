@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (read-only push)."""
 
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
@@ -18,6 +19,11 @@ from config.middleware import BodyLimitASGI  # noqa: E402
 
 # Outermost: Django's handler reads (and spools) the whole body before any Django middleware runs.
 django_asgi_app = BodyLimitASGI(django_asgi_app)
+if "daphne.server" in sys.modules:
+    # Daphne itself reads a whole body before calling us: the same limit inside it (config/middleware.py).
+    from config.middleware import limit_daphne_request_bodies
+
+    limit_daphne_request_bodies()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry loaded above)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

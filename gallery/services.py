@@ -305,12 +305,40 @@ def passage_choose_face(*, passage, speaking_face: int):
     return passage_update(passage=passage, speaking_face=speaking_face)
 
 
+def sample_voice_format(head: bytes) -> str | None:
+    """The audio container HEAD (a file's first bytes) starts, from an allow-list; None for anything else.
+
+    A sample voice is stored as ``voice.<this>``, never under its uploaded name: a name like ``x.m3u8``
+    would choose ffmpeg's playlist reader, which opens other files named inside it.
+    """
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "webm"
+    if head[4:8] == b"ftyp":
+        return "m4a"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "mp3"
+    return None
+
+
 @transaction.atomic
 def passage_preview_request(*, passage, sample_voice: UploadedFile, requested_by) -> PassagePreview:
     if sample_voice.size is not None and sample_voice.size > PREVIEW_VOICE_MAX_BYTES:
         raise CurationError(_("The sample voice is larger than 25 MB."), code="too_large")
+    sample_voice.seek(0)
+    container = sample_voice_format(sample_voice.read(16))
+    sample_voice.seek(0)
+    if container is None:
+        raise CurationError(
+            _("The sample voice must be a WAV, FLAC, Ogg, WebM, MP3 or M4A recording."), code="not_audio"
+        )
     preview = PassagePreview(passage=passage, requested_by=requested_by)
-    preview.sample_voice.save(sample_voice.name or "voice.bin", sample_voice, save=False)
+    preview.sample_voice.save(f"voice.{container}", sample_voice, save=False)
     preview.save()
     from gallery import tasks
 

@@ -88,8 +88,13 @@ def ffmpeg_executable() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+# The only containers ffmpeg may open for an input. Without a list, a file's name or content can select
+# any of ffmpeg's readers: an uploaded ".m3u8" playlist made the HLS reader open other files on the disk.
+INPUT_FORMATS = "wav,flac,ogg,mp3,matroska,webm,mov,mp4,m4a,aac"
+
+
 def _run_ffmpeg(arguments: Sequence[str], *, timeout: float, what: str) -> subprocess.CompletedProcess[bytes]:
-    command = [ffmpeg_executable(), "-hide_banner", "-nostdin", *arguments]
+    command = [ffmpeg_executable(), "-hide_banner", "-nostdin", "-format_whitelist", INPUT_FORMATS, *arguments]
     try:
         return subprocess.run(command, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as error:
