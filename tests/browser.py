@@ -111,3 +111,61 @@ def takes_kept(page) -> int:
             };
         })"""
     )
+
+
+def publish_still_film(*, festival: dict, resident, passage_key: str = "chinese"):
+    """A published film without a render worker: the painting over the demo voice, encoded by ffmpeg as
+    the product's encoder writes films (H.264 + AAC, faststart), stored through the storage API, with an
+    alignment row so the page's karaoke has its units. For page tests, not for the engine's output."""
+    import subprocess
+    import tempfile
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from animation.models import Alignment, Animation
+    from conftest import CHINESE_POEM, ffmpeg
+    from contributions import services
+    from contributions.models import Recording
+
+    passage = festival[passage_key]
+    recording = services.recording_submit(
+        contributor=resident, passage=passage, upload=SimpleUploadedFile("take.flac", CHINESE_POEM.read_bytes())
+    )
+    Recording.objects.filter(id=recording.id).update(status=Recording.Status.APPROVED)
+    animation = Animation.objects.create(recording=recording, event=festival["event"])
+    folder = f"animations/{animation.id}"
+    with tempfile.TemporaryDirectory() as scratch:
+        film, poster = Path(scratch) / "film.mp4", Path(scratch) / "poster.jpg"
+        with festival["painting"].image.open("rb") as handle:
+            painting = Path(scratch) / "painting.jpg"
+            painting.write_bytes(handle.read())
+        subprocess.run(
+            [ffmpeg(), "-v", "error", "-y", "-loop", "1", "-i", str(painting), "-i", str(CHINESE_POEM), "-t", "5",
+             "-vf", "scale=256:256,format=yuv420p", "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac",
+             "-movflags", "+faststart", str(film)],
+            check=True,
+        )  # fmt: skip
+        subprocess.run(
+            [ffmpeg(), "-v", "error", "-y", "-i", str(painting), "-vf", "scale=256:256", str(poster)], check=True
+        )
+        default_storage.save(f"{folder}/film.mp4", ContentFile(film.read_bytes()))
+        default_storage.save(f"{folder}/poster.jpg", ContentFile(poster.read_bytes()))
+    characters = [character for character in passage.text if character.strip() and character not in "，。"]
+    units = [{"text": c, "start": 0.3 + 0.3 * i, "end": 0.55 + 0.3 * i} for i, c in enumerate(characters)]
+    cues = "".join(f"<00:00:{unit['start']:06.3f}>{unit['text']}" for unit in units)
+    default_storage.save(
+        f"{folder}/subtitles.vtt", ContentFile(f"WEBVTT\n\n00:00.000 --> 00:05.000\n{cues}\n".encode())
+    )
+    Alignment.objects.create(recording=recording, language=passage.language, units=units, webvtt="WEBVTT\n")
+    Animation.objects.filter(id=animation.id).update(
+        status=Animation.Status.PUBLISHED,
+        progress=1.0,
+        published_at=timezone.now(),
+        video=f"{folder}/film.mp4",
+        poster=f"{folder}/poster.jpg",
+        subtitles=f"{folder}/subtitles.vtt",
+    )
+    return Animation.objects.get(id=animation.id)
