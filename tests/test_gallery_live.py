@@ -90,5 +90,9 @@ def test_a_new_film_appears_live_plays_with_subtitles_and_leaves_when_withdrawn(
         visitor.locator(f'[data-animation-id="{animation.id}"]').wait_for(state="detached", timeout=15_000)
         assert visitor.evaluate("window.sameLoad") is True
         assert visitor.locator("#empty-note").is_visible()
-        assert viewer.request.get(f"{asgi_live_server.url}/animations/{animation.id}/").status == 404
+        # The visitor watching the film is told, on the open page, instead of a film failing silently.
+        viewer.locator("#film-withdrawn").wait_for(state="visible", timeout=15_000)
+        assert viewer.locator("#film").is_hidden()
+        gone = viewer.request.get(f"{asgi_live_server.url}/animations/{animation.id}/")
+        assert gone.status in (404, 410) and "film.mp4" not in gone.text()
         assert viewer.request.get(f"{asgi_live_server.url}/media/animations/{animation.id}/film.mp4").status == 404
