@@ -13,7 +13,8 @@ class EventForm(forms.ModelForm):
         model = Event
         fields = ("title", "slug", "description", "starts_on", "ends_on", "publish_mode", "is_open")
         labels = {"slug": _("Web address"), "publish_mode": _("Publishing")}
-        help_texts = {"slug": _("Letters, digits and hyphens: /events/<address>/")}
+        # Help texts are rendered as HTML: no angle brackets (a placeholder once showed as "/events/ /").
+        help_texts = {"slug": _("Letters, digits and hyphens, as in /events/spring-reading/")}
         widgets = {"starts_on": DateInput(), "ends_on": DateInput(), "description": forms.Textarea(attrs={"rows": 3})}
 
 
