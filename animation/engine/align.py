@@ -19,6 +19,7 @@ which part of the passage belongs to it, so the text stays in step with the audi
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import difflib
 import itertools
@@ -624,8 +625,6 @@ def _quick_transcript(whisper: WhisperModel, tokenizer: Tokenizer, chunk: _Chunk
     if passage:
         passage_tokens = tokenizer.encode(" " + passage.strip())
         prefix = [tokenizer.sot_prev, *passage_tokens[-(MAX_DECODER_TOKENS // 2 - 1) :]]
-        # A reading is about as long as its text: room for repetitions, not for a loop.
-        limit = min(limit, 16 + 2 * len(passage_tokens))
     room = MAX_DECODER_TOKENS - len(prefix) - len(tokenizer.sot_sequence) - 2
     result = whisper.model.generate(
         chunk.encoder_output,
@@ -1076,21 +1075,25 @@ def reading_plan(units: list[TextUnit], transcript: str, language: str, *, neutr
     if not heard or float(np.mean(agreement)) < MIN_TRANSCRIPT_AGREEMENT:
         return ReadingPlan(sequence=list(range(len(units))), skipped=[], agreement=agreement)
     read = _units_heard(steps, owner, len(units))
-    confirmed_insertions: np.ndarray | None = None
+    neutral_counts: collections.Counter[str] | None = None
     if neutral is not None:
         neutral_heard = _comparison_tokens(neutral, language)
-        neutral_steps = compare.align_tokens(reference, neutral_heard, language=language)
+        neutral_steps = compare.slide_gaps(
+            compare.align_tokens(reference, neutral_heard, language=language), reference, breaks=breaks
+        )
         neutral_agreement = _agreement(neutral_steps, owner, len(units))
         if neutral_heard and float(np.mean(neutral_agreement)) >= MIN_TRANSCRIPT_AGREEMENT:
-            read = read | _units_heard(neutral_steps, owner, len(units))
+            # Only a word heard as written (or nearly) overrides a skip: a garbled neutral transcript
+            # pairs its stray words with any text at all.
+            read = read | _units_heard(neutral_steps, owner, len(units), max_cost=compare.NEAR_SOUND_COST)
             agreement = [max(a, b) for a, b in zip(agreement, neutral_agreement, strict=True)]
-            confirmed_insertions = _insertions_by_gap(neutral_steps, len(reference))
+            neutral_counts = collections.Counter(_sound_key(token, language) for token in neutral_heard)
         else:
-            confirmed_insertions = np.zeros(len(reference) + 1)
+            neutral_counts = collections.Counter()
+    reference_counts = collections.Counter(_sound_key(token, language) for token in reference)
     joiner = "" if _is_character_language(language) else " "
     sequence: list[int | TextUnit] = []
     extra: list[str] = []
-    references_passed = 0
 
     def flush(following: compare.Step | None) -> None:
         if not extra:
@@ -1098,12 +1101,17 @@ def reading_plan(units: list[TextUnit], transcript: str, language: str, *, neutr
         # Words added between two words heard as written (a repeat, an interjection); next to a
         # misheard word they are more likely the mishearing itself.
         clean = all(step is None or step.op == "equal" for step in (preceding, following))
-        around = (
-            confirmed_insertions[max(0, references_passed - 1) : references_passed + 2].sum()
-            if confirmed_insertions is not None
-            else len(extra)
-        )
-        if clean and around >= max(1, len(extra) / 2):
+        # The neutral transcript confirms added words when it heard them more often than the text has them.
+        sounds = {_sound_key(token, language) for token in extra}
+        confirmed = neutral_counts is None or 2 * sum(
+            neutral_counts[sound] > reference_counts[sound] for sound in sounds
+        ) >= len(sounds)
+        # A stumble: a short phrase said again right before its reading. (A copy of most of the
+        # passage is the prompt leaking into the transcript, not a repetition.)
+        if following is not None and following.ref is not None and len(extra) <= 0.4 * len(reference):
+            again = [_sound_key(token, language) for token in reference[following.ref : following.ref + len(extra)]]
+            confirmed = confirmed or again == [_sound_key(token, language) for token in extra]
+        if clean and confirmed:
             words = joiner.join(extra)
             sequence.append(TextUnit(text=words, spoken=words))
         extra.clear()
@@ -1119,7 +1127,6 @@ def reading_plan(units: list[TextUnit], transcript: str, language: str, *, neutr
             flush(step)
             sequence.append(unit_index)
             last_unit = unit_index
-        references_passed = step.ref + 1
         preceding = step
     flush(None)
     skipped = [index for index in range(len(units)) if not read[index]]
@@ -1148,24 +1155,18 @@ def _agreement(steps: list[compare.Step], owner: list[int], count: int) -> list[
     return [float(np.mean(values)) if values else 0.0 for values in scores]
 
 
-def _units_heard(steps: list[compare.Step], owner: list[int], count: int) -> np.ndarray:
+def _units_heard(
+    steps: list[compare.Step], owner: list[int], count: int, *, max_cost: float = compare.SUBSTITUTION_COST
+) -> np.ndarray:
     heard = np.zeros(count, dtype=bool)
     for step in steps:
-        if step.ref is not None and step.hyp is not None:
+        if step.ref is not None and step.hyp is not None and step.cost <= max_cost:
             heard[owner[step.ref]] = True
     return heard
 
 
-def _insertions_by_gap(steps: list[compare.Step], reference_count: int) -> np.ndarray:
-    """How many heard tokens were inserted before each reference token (the last entry: after all)."""
-    counts = np.zeros(reference_count + 1)
-    passed = 0
-    for step in steps:
-        if step.ref is None:
-            counts[passed] += 1
-        else:
-            passed = step.ref + 1
-    return counts
+def _sound_key(token: str, language: str) -> str:
+    return compare.sound_of(token, language)[0][0]
 
 
 def _place_skipped(starts: np.ndarray, ends: np.ndarray, skipped: np.ndarray) -> None:

@@ -368,7 +368,7 @@ def _spliced_reading(script: list[str], folder: Path) -> tuple[np.ndarray, list[
         levels = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
         voiced = np.flatnonzero(levels > levels.max() - 40)
         pieces.append(samples[voiced[0] * 80 : (voiced[-1] + 1) * 80])
-    gap = np.zeros(int(0.08 * 16000), np.float32)
+    gap = np.zeros(int(0.15 * 16000), np.float32)
     chunks, starts, cursor = [np.zeros(4800, np.float32)], [], 4800
     for piece in pieces:
         starts.append(cursor / 16000)
@@ -381,16 +381,16 @@ def _spliced_reading(script: list[str], folder: Path) -> tuple[np.ndarray, list[
 
 
 def test_skipped_and_repeated_words_of_an_english_reading(tmp_path):
-    # The reader skips "slowly" and says "down the" twice: the skipped word is marked, and the
-    # words read take their times from the second, continuing "down the".
+    # The reader skips "slowly" and says "to the river" twice: the skipped word is marked, and the
+    # words read take their times from the second "to the river", the one the reading ends with.
     text = "The old man walked slowly down the hill to the river."
-    script = ["The", "old", "man", "walked", "down", "the", "down", "the", "hill", "to", "the", "river"]
+    script = ["The", "old", "man", "walked", "down", "the", "hill", "to", "the", "river", "to", "the", "river"]
     samples, said_at = _spliced_reading(script, tmp_path)
     result = align.align_text(samples, text=text, language="en", model="tiny.en")
     assert [unit.text for unit in result.units if unit.skipped] == ["slowly"]
-    truth = said_at[:4] + said_at[6:]
+    truth = said_at[:7] + said_at[10:]
     read = [unit.start for unit in result.units if not unit.skipped]
     errors = np.abs(np.array(read) - truth)
-    assert errors.mean() < 0.05, np.round(errors, 3)
+    assert errors.mean() < 0.04, np.round(errors, 3)
     skipped = next(unit for unit in result.units if unit.skipped)
     assert skipped.confidence < min(unit.confidence for unit in result.units if not unit.skipped)
