@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import string
+import re
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent / "nginx" / "shuohua.conf.template"
@@ -27,15 +27,17 @@ def render(
     prefix.mkdir(parents=True, exist_ok=True)
     for folder in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (prefix / folder).mkdir(exist_ok=True)
-    text = string.Template(TEMPLATE.read_text()).substitute(
-        PREFIX=str(prefix),
-        LISTEN=listen,
-        UPSTREAM_SERVERS="\n        ".join(f"server {address};" for address in web),
-        STATIC_ROOT=str(static_root),
-        CLIENT_MAX_BODY_SIZE=str(max_body_bytes),
-        OPERATORS_NETWORK=operators_network,
-        NGINX_MIME_TYPES=mime_types,
-    )
+    values = {
+        "PREFIX": str(prefix),
+        "LISTEN": listen,
+        "UPSTREAM_SERVERS": "\n        ".join(f"server {address};" for address in web),
+        "STATIC_ROOT": str(static_root),
+        "CLIENT_MAX_BODY_SIZE": str(max_body_bytes),
+        "OPERATORS_NETWORK": operators_network,
+        "NGINX_MIME_TYPES": mime_types,
+    }
+    # Only ${UPPER_CASE} placeholders: nginx's own $variables stay as they are.
+    text = re.sub(r"\$\{([A-Z_]+)\}", lambda match: values[match.group(1)], TEMPLATE.read_text())
     target = prefix / "nginx.conf"
     target.write_text(text)
     return target
