@@ -25,6 +25,8 @@ BENCHMARKS = {
     "lipsync": "bench_lipsync.py",
     # SIGKILL/SIGTERM render workers, Redis and PostgreSQL restarts, a full media disk (bench_faults.py).
     "faults": "bench_faults.py",
+    # Lighthouse (mobile) and axe-core on home, event, film and record pages in both languages.
+    "lighthouse": "bench_lighthouse.py",
 }
 
 
