@@ -1,0 +1,272 @@
+"""Every URL and websocket route against every role, with an expected status per cell.
+
+The routes are walked from the URLconf and the websocket router, so a new view without a line in
+EXPECTED (or a removed one still listed) fails the test: nobody can add a page and forget to decide
+who may open it. Objects belong to resident A on event X unless said otherwise; moderator X is
+assigned to event X, moderator Y to event Y only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.roles import PASSWORDS, ROLES, build_world
+
+A, RA, RB, MX, MY, CU = ROLES  # anonymous, resident A, resident B, moderator X, moderator Y, curator
+
+
+def row(anonymous, resident_a, resident_b, moderator_x, moderator_y, curator) -> dict[str, int]:
+    return dict(zip(ROLES, (anonymous, resident_a, resident_b, moderator_x, moderator_y, curator), strict=True))
+
+
+def same(status: int) -> dict[str, int]:
+    return row(*[status] * 6)
+
+
+LOGIN = 302  # to the login page
+# GET of every non-admin route: {route name: {role: status}}.
+EXPECTED_GET = {
+    "home": same(200),
+    "event": same(200),
+    "wall": same(200),
+    "animation": same(404),  # film A is not published: its page does not exist for anyone
+    "painting": same(200),
+    "curation": row(LOGIN, 403, 403, 403, 403, 200),
+    "curation-event-new": row(LOGIN, 403, 403, 403, 403, 200),
+    "curation-event": row(LOGIN, 403, 403, 403, 403, 200),
+    "curation-painting": row(LOGIN, 403, 403, 403, 403, 200),
+    "curation-painting-detect": row(LOGIN, 403, 403, 403, 403, 405),
+    "curation-landmarks": row(LOGIN, 403, 403, 403, 403, 200),
+    "curation-landmarks-reset": row(LOGIN, 403, 403, 403, 403, 405),
+    "curation-passage": row(LOGIN, 403, 403, 403, 403, 200),
+    "curation-passage-open": row(LOGIN, 403, 403, 403, 403, 405),
+    "curation-preview-file": row(LOGIN, 403, 403, 403, 403, 200),
+    "passages": same(200),
+    "record": row(LOGIN, 200, 200, 302, 302, 302),  # staff have not given consent: sent to the consent page
+    "consent": row(LOGIN, 200, 200, 200, 200, 200),
+    "consent-withdraw": row(LOGIN, 405, 405, 405, 405, 405),
+    "my-recordings": row(LOGIN, 200, 200, 200, 200, 200),
+    "withdraw": row(LOGIN, 405, 405, 405, 405, 405),
+    "recording-audio": row(LOGIN, 200, 404, 200, 404, 404),
+    "moderation": row(LOGIN, 403, 403, 200, 200, 403),
+    "moderation-decide": row(LOGIN, 403, 403, 405, 405, 403),
+    "moderation-films": row(LOGIN, 403, 403, 200, 200, 403),
+    "moderation-audit": row(LOGIN, 403, 403, 403, 403, 200),
+    "moderation-reverse": row(LOGIN, 403, 403, 403, 403, 405),
+    "signup": same(200),
+    "login": same(200),
+    "logout": same(405),
+    "password_change": row(LOGIN, 200, 200, 200, 200, 200),
+    "password_change_done": row(LOGIN, 200, 200, 200, 200, 200),
+    "password_reset": same(200),
+    "password_reset_done": same(200),
+    "password_reset_confirm": same(200),  # the page saying the link expired (A logged in since)
+    "password_reset_complete": same(200),
+    "set_language": same(302),
+    "api-passages": same(200),  # open passages are public, as on the passages page
+    "api-consent": row(403, 200, 200, 404, 404, 404),
+    "api-recordings": row(403, 200, 200, 200, 200, 200),
+    "api-recording": row(403, 200, 404, 404, 404, 404),
+    "api-moderation-queue": row(403, 403, 403, 200, 200, 403),
+    "api-moderation-claim-next": row(403, 403, 403, 405, 405, 403),
+    "api-review": row(403, 403, 403, 200, 403, 403),  # curators are not moderators
+    "api-claim": row(403, 403, 403, 405, 405, 403),
+    "api-release": row(403, 403, 403, 405, 405, 403),
+    "api-approve": row(403, 403, 403, 405, 405, 403),
+    "api-reject": row(403, 403, 403, 405, 405, 403),
+    "api-audit": row(403, 403, 403, 403, 403, 200),
+    "api-undo": row(403, 403, 403, 405, 405, 403),
+    "api-reverse": row(403, 403, 403, 403, 403, 405),
+    "api-film-queue": row(403, 403, 403, 200, 200, 403),
+    "api-film-publish": row(403, 403, 403, 405, 405, 403),
+    "api-film-reject": row(403, 403, 403, 405, 405, 403),
+    "api-event-animations": same(200),
+    "api-schema": same(200),
+    "api-docs": same(200),
+    "health-live": same(200),
+    "health-ready": same(200),
+    # Open by design (health/views.py): the operators' proxy (platform/nginx.conf) keeps it off the public site.
+    "metrics": same(200),
+    "public-media": row(404, 200, 404, 200, 404, 200),  # film A's video, not yet published
+}
+
+# POST with an empty body to every route that changes something, in this order of roles, so that
+# the statuses are those of a fresh state for the refused roles (a refusal changes nothing).
+EXPECTED_POST = {
+    "api-moderation-claim-next": row(403, 403, 403, 200, 204, 403),  # Y's queue is empty
+    "api-claim": row(403, 403, 403, 200, 403, 403),
+    "api-release": row(403, 403, 403, 204, 403, 403),
+    "api-approve": row(403, 403, 403, 200, 403, 403),
+    "api-reject": row(403, 403, 403, 400, 403, 403),  # no reason given
+    "api-undo": row(403, 403, 403, 200, 403, 403),  # moderator X undoes their rejection of B's reading
+    "api-reverse": row(403, 403, 403, 403, 403, 409),  # already undone
+    "api-film-publish": row(403, 403, 403, 200, 403, 403),
+    "api-film-reject": row(403, 403, 403, 400, 403, 403),  # no reason given
+    "moderation-decide": row(LOGIN, 403, 403, 302, 403, 403),
+    "moderation-reverse": row(LOGIN, 403, 403, 403, 403, 302),
+    "curation-painting-detect": row(LOGIN, 403, 403, 403, 403, 302),
+    "curation-landmarks-reset": row(LOGIN, 403, 403, 403, 403, 302),
+    "curation-passage-open": row(LOGIN, 403, 403, 403, 403, 302),
+    "api-recording": same(405) | {"anonymous": 403},  # read or delete only
+    "withdraw": row(LOGIN, 302, 404, 404, 404, 404),
+    "consent-withdraw": row(LOGIN, 302, 302, 302, 302, 302),  # each withdraws their own
+}
+
+# Websocket routes: whether the connection is accepted.
+EXPECTED_SOCKETS = {
+    "ws/events/<uuid:event_id>/": row(True, True, True, True, True, True),
+    "ws/recordings/<uuid:recording_id>/": row(False, True, False, False, False, False),
+    "ws/moderation/": row(False, False, False, True, True, False),
+}
+
+
+def admin_expectation(name: str) -> dict[str, int]:
+    """Nobody here is staff: the admin shows its login page and sends everything else there."""
+    if name == "login":
+        return same(200)
+    return same(302)
+
+
+def walk(patterns, namespace=None):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from walk(pattern.url_patterns, pattern.namespace or namespace)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield namespace, pattern
+
+
+def url_for(namespace, pattern: URLPattern, values: dict) -> str:
+    if pattern.name == "public-media":
+        return f"/media/{values['media_path']}"
+    names = list(pattern.pattern.regex.groupindex)
+    kwargs = {name: values[name] for name in names}
+    return reverse(f"{namespace}:{pattern.name}" if namespace else pattern.name, kwargs=kwargs)
+
+
+@pytest.fixture
+def world(festival, resident, other_resident, groups):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.files.base import ContentFile
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from contributions import services
+    from gallery.models import PassagePreview
+
+    world = build_world(festival, resident, other_resident, groups)
+    services.recording_reject(recording=world.recording_b, moderator=world.users["moderator_x"], reason="noise")
+    preview = PassagePreview.objects.create(passage=world.passage_x, status=PassagePreview.Status.READY)
+    preview.sample_voice.save("voice.flac", ContentFile(b"fLaC"), save=False)
+    preview.video.save(f"previews/{preview.id}/film.mp4", ContentFile(world.film_a.video.read()), save=False)
+    preview.save()
+    world.values = {
+        "slug": world.event_x.slug,
+        "animation_id": world.film_a.id,
+        "painting_id": world.painting_x.id,
+        "passage_id": world.passage_x.id,
+        "recording_id": world.recording_a.id,
+        "event_id": world.event_x.id,
+        "decision_id": _last_decision_id(),
+        "preview_id": preview.id,
+        "kind": "video",
+        "uidb64": urlsafe_base64_encode(force_bytes(resident.pk)),
+        "token": default_token_generator.make_token(resident),
+        "media_path": f"animations/{world.film_a.id}/film.mp4",
+        # The admin's own parameters.
+        "app_label": "accounts",
+        "object_id": str(resident.pk),
+        "id": str(resident.pk),
+        "content_type_id": "1",
+        "url": "x",
+    }
+    return world
+
+
+def _last_decision_id() -> int:
+    from contributions.models import ModerationDecision
+
+    return ModerationDecision.objects.latest("id").id
+
+
+@pytest.mark.django_db
+def test_every_url_answers_every_role_as_expected(world):
+    routes = list(walk(get_resolver().url_patterns))
+    public = {pattern.name for namespace, pattern in routes if namespace is None}
+    assert public == set(EXPECTED_GET), (
+        f"routes without an expectation: {sorted(public - set(EXPECTED_GET))}; "
+        f"expectations without a route: {sorted(set(EXPECTED_GET) - public)}"
+    )
+    clients = {role: world.client(role) for role in ROLES}
+    mismatches = []
+    seen = set()
+    for namespace, pattern in routes:
+        key = (namespace, pattern.name)
+        if key in seen:  # django.contrib.auth.urls repeats login and logout
+            continue
+        seen.add(key)
+        url = url_for(namespace, pattern, world.values)
+        expected = admin_expectation(pattern.name) if namespace == "admin" else EXPECTED_GET[pattern.name]
+        got = {role: clients[role].get(url).status_code for role in ROLES}
+        if got != expected:
+            mismatches.append(f"GET {url} ({pattern.name}): expected {expected}, got {got}")
+    assert not mismatches, "\n".join(mismatches)
+    assert len(seen) > 100
+
+
+@pytest.mark.django_db
+def test_every_change_is_refused_to_roles_that_may_not_make_it(world):
+    routes = {pattern.name: pattern for namespace, pattern in walk(get_resolver().url_patterns) if namespace is None}
+    mismatches = []
+    for name, expected in EXPECTED_POST.items():
+        url = url_for(None, routes[name], world.values)
+        got = {}
+        for role in ROLES:
+            client = world.client(role)
+            got[role] = client.post(url, content_type="application/json", data={}).status_code
+        if got != expected:
+            mismatches.append(f"POST {url} ({name}): expected {expected}, got {got}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def session_header(role: str, world) -> list[tuple[bytes, bytes]]:
+    if role == "anonymous":
+        return []
+    client = Client()
+    response = client.post("/accounts/login/", {"username": world.users[role].username, "password": PASSWORDS[role]})
+    assert response.status_code == 302, role
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return [(b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode())]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_websocket_route_answers_every_role_as_expected(world):
+    from config.asgi import application
+    from gallery.routing import websocket_urlpatterns
+
+    routes = {str(pattern.pattern) for pattern in websocket_urlpatterns}
+    assert routes == set(EXPECTED_SOCKETS), f"websocket routes without an expectation: {routes ^ set(EXPECTED_SOCKETS)}"
+    headers = {role: session_header(role, world) for role in ROLES}
+    origin = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+
+    async def connected(path: str, role: str) -> bool:
+        communicator = WebsocketCommunicator(application, path, headers=origin + headers[role])
+        accepted, _ = await communicator.connect()
+        await communicator.disconnect()
+        return accepted
+
+    async def scenario() -> dict:
+        results = {}
+        for route in EXPECTED_SOCKETS:
+            path = "/" + route.replace("<uuid:event_id>", str(world.event_x.id)).replace(
+                "<uuid:recording_id>", str(world.recording_a.id)
+            )
+            results[route] = {role: await connected(path, role) for role in ROLES}
+        return results
+
+    assert asyncio.run(scenario()) == EXPECTED_SOCKETS
