@@ -90,7 +90,7 @@ def ffmpeg_executable() -> str:
 
 # The only containers ffmpeg may open for an input. Without a list, a file's name or content can select
 # any of ffmpeg's readers: an uploaded ".m3u8" playlist made the HLS reader open other files on the disk.
-INPUT_FORMATS = "wav,flac,ogg,mp3,matroska,webm,mov,mp4,m4a,aac"
+INPUT_FORMATS = "wav,flac,ogg,mp3,matroska,webm,mov,mp4,m4a,aac,aiff,avi"
 
 
 def _run_ffmpeg(arguments: Sequence[str], *, timeout: float, what: str) -> subprocess.CompletedProcess[bytes]:
