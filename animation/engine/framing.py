@@ -91,7 +91,7 @@ def output_size(crop: tuple[int, int, int, int], size: int) -> tuple[int, int]:
 
 
 def scene_box(
-    image_shape: tuple[int, ...], crop: tuple[int, int, int, int], *, widest: float = 6.0
+    image_shape: tuple[int, ...], crop: tuple[int, int, int, int], *, widest: float = 12.0
 ) -> tuple[int, int, int, int]:
     """The opening view of a push-in: the widest box at the crop's aspect that the painting holds around
     the crop (a scroll's full height, say), at most ``widest`` times the crop's size."""

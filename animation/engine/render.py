@@ -692,7 +692,7 @@ def painting_style(still: np.ndarray, lm: Mapping[str, np.ndarray]) -> Style:
     kind = "ink" if ink >= 0.5 else "gongbi" if outline >= 0.5 else "painted"
     pixels = patch.reshape(-1, 3).astype(np.float64)
     luminance = pixels.mean(1)
-    dark = pixels[luminance <= np.percentile(luminance, 2)].mean(0)
+    dark = pixels[luminance <= np.percentile(luminance, 1)].mean(0)
     return Style(kind, ink, outline, ink_colour, paper, dark, line_width, density, saturation, drawn)
 
 
