@@ -191,9 +191,9 @@ def main() -> None:
             row = evaluate_items(chosen, model)
             for key in ("pauses", "phrases"):
                 if key in row["by_layout"]:
-                    layouts[(language, f"{set_name} {key}")] = row["by_layout"][key]
+                    layouts[(language, f"{model} {set_name} {key}")] = row["by_layout"][key]
             for variant, variant_row in row["variants"].items():
-                conditions[(language, f"{set_name} {variant}")] = variant_row
+                conditions[(language, f"{model} {set_name} {variant}")] = variant_row
             unread = row["skips_found"] + row["skips_missed"]
             found = f"{row['skips_found']}/{unread}" if unread else "-"
             auc = f"{row['auc']:.3f}" if unread else "-"
@@ -205,13 +205,13 @@ def main() -> None:
             )
     print("\nOnset MAE (ms) by layout: pauses after every unit, phrases (no pause inside a phrase)")
     for (language, name), value in sorted(layouts.items()):
-        print(f"  {language} {name:20} {value:6.1f}")
+        print(f"  {language} {name:28} {value:6.1f}")
     print("\nBy condition: onset MAE (ms) of the units read, unread units marked skipped, read units lost")
     for (language, name), row in sorted(conditions.items()):
         if row:
             unread = row["skips_found"] + row["skips_missed"]
             print(
-                f"  {language} {name:24} {row['onset_mae']:6.1f}  found {row['skips_found']}/{unread}"
+                f"  {language} {name:32} {row['onset_mae']:6.1f}  found {row['skips_found']}/{unread}"
                 f"  false {row['false_skips']}  lost {row['lost']}"
             )
     print("\nTargets (issue 14): clean onset MAE <= 25 ms and >= 95 % within 100 ms; spliced onset MAE <= 50 ms,")
