@@ -5,11 +5,13 @@ level); the painting has a rig whose 2-D warp only holds up within small limits 
 limits). Retargeting therefore:
 
 - head: takes the person's rest pose (their median) as the painting's rest, and scales their motion
-  so that their large movements (98th percentile) land at 80 % of the rig's limit, never amplifying
-  more than MAX_HEAD_GAIN (a still reader must not become a nodding one); a soft limit guards the
-  rest; a zero-phase spring (``smoothing``) removes tracking noise without any lag;
+  so that their usual large movements (90th percentile) land at 80 % of the rig's limit, never
+  amplifying more than MAX_HEAD_GAIN (a still reader must not become a nodding one); a soft limit eases
+  the rarer, larger ones into the limit. The rig's limits are small, so a gain set by the extremes
+  would leave most of the reading's motion a pixel or two; a zero-phase spring (``smoothing``) removes
+  tracking noise without any lag;
 - blinks: found as events (hysteresis on the normalised curve) and redrawn as clean blinks whose
-  closed moment is the frame where the person's lids were closest: a tracked eye never quite
+  closed moment is the middle of the person's closure: a tracked eye never quite
   closes and wobbles, a redrawn one closes fully for a frame, as the eye did;
 - brows: the person's raise over their rest, with the part that comes from nodding removed (a head
   pitched down shortens the brow-to-eye distance on screen);
@@ -19,7 +21,8 @@ limits). Retargeting therefore:
   another lag (a phone's recorder may start the picture a few frames off the sound), every camera
   curve is shifted by that lag; a weak or ambiguous peak shifts nothing.
 
-Everything else (breath, smile) stays as the voice made it. Past the end of the video the controls
+The smile stays as the voice made it, and the breath too, at half its depth (the person's own breathing
+is in the head travel the camera saw). Past the end of the video the controls
 ease back to the voice's motion. No Django here.
 """
 
@@ -40,12 +43,15 @@ from animation.engine.smoothing import soft_limit, spring_smooth
 
 # Head: the person's large movements land here, as a share of the rig's limit.
 HEAD_RANGE_SHARE = 0.8
-HEAD_PERCENTILE = 98
+HEAD_PERCENTILE = 90
 MAX_HEAD_GAIN = 0.6
 HEAD_TIME_CONSTANT = 0.04
 # Sideways and vertical travel of the whole head: a smaller share of its limit than turns get, so the
 # turn stays what a viewer reads.
-SHIFT_SHARE = 0.5
+SHIFT_SHARE = 0.25
+# The person's own breathing is already in the head's travel the camera saw; the voice's synthetic
+# breath (which lifts head and shoulders together) is kept, quieter, for the shoulders' sake.
+CAMERA_BREATH_SCALE = 0.5
 # A face is about two inter-ocular distances wide: head_x/head_y (IOD) -> fractions of the face.
 FACE_WIDTHS_PER_IOD = 0.5
 
@@ -239,10 +245,14 @@ def retarget(
     brow = motion.curves["brow_raise"]
     pitch = motion.curves["head_pitch"]
     slope = 0.0
-    if found.sum() > 3 and np.std(pitch[found]) > 1e-6 and np.std(brow[found]) > 1e-9:
-        # Only a clear dependence is perspective; a weak one is the person's own brows, left alone.
-        if abs(np.corrcoef(pitch[found], brow[found])[0, 1]) >= BROW_PITCH_MIN_CORRELATION:
-            slope = float(np.polyfit(pitch[found], brow[found], 1)[0])
+    # Only a clear dependence is perspective; a weak one is the person's own brows, left alone.
+    if (
+        found.sum() > 3
+        and np.std(pitch[found]) > 1e-6
+        and np.std(brow[found]) > 1e-9
+        and abs(np.corrcoef(pitch[found], brow[found])[0, 1]) >= BROW_PITCH_MIN_CORRELATION
+    ):
+        slope = float(np.polyfit(pitch[found], brow[found], 1)[0])
     brow_curve = np.clip((at("brow_raise") - slope * (at("head_pitch") - np.median(pitch))) / BROW_FULL_RAISE_IOD, 0, 1)
     brow_curve = np.minimum(brow_curve, BROW_LIMIT)
     tracks["brow_raise"] = blend(spring_smooth(brow_curve, fps=fps, time_constant=BROW_TIME_CONSTANT), "brow_raise")
@@ -263,6 +273,7 @@ def retarget(
     tracks["mouth_width"] = blend(0.5 * camera_width + 0.5 * tracks["mouth_width"], "mouth_width")
     camera_round = spring_smooth(at("mouth_round"), fps=fps, time_constant=MOUTH_TIME_CONSTANT)
     tracks["mouth_round"] = blend(np.maximum(0.6 * camera_round, tracks["mouth_round"]), "mouth_round")
+    tracks["breath"] = blend(0.5 + CAMERA_BREATH_SCALE * (tracks["breath"] - 0.5), "breath")
     # Teeth show only as far as the mouth is open.
     tracks["teeth"] = tracks["teeth"] * np.clip(tracks["mouth_open"] / 0.2, 0.0, 1.0)
     return Controls(fps=fps, frame_count=count, tracks=tracks), info
