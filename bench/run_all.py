@@ -25,6 +25,8 @@ BENCHMARKS = {
     "lipsync": "bench_lipsync.py",
     # SIGKILL/SIGTERM render workers, Redis and PostgreSQL restarts, a full media disk (bench_faults.py).
     "faults": "bench_faults.py",
+    # Redis stopped during 50 uploads and approvals, then started again: readings kept, transcribed, films queued.
+    "faults_uploads": "bench_faults_uploads.py",
     # Lighthouse (mobile) and axe-core on home, event, film and record pages in both languages.
     "lighthouse": "bench_lighthouse.py",
 }
