@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -98,8 +97,3 @@ def delete_prefix(prefix: str) -> int:
         if local.is_dir():
             shutil.rmtree(local, ignore_errors=True)
     return len(names)
-
-
-def free_bytes(folder: Path) -> int:
-    usage = os.statvfs(folder)
-    return usage.f_bavail * usage.f_frsize

@@ -42,6 +42,10 @@ class ClaimLost(Exception):
     """The sweeper took the job back (our heartbeat looked dead): stop and leave it to the new claim."""
 
 
+class StoringFailed(Exception):
+    """Storage refused the finished files (a full disk, a bucket out of quota)."""
+
+
 @contextlib.contextmanager
 def heartbeat(animation_id: str, token: str) -> Iterator[threading.Event]:
     """Beat for the claim TOKEN in a thread while the block runs; the yielded event is set if the claim
@@ -175,8 +179,11 @@ def animation_render(animation_id: str) -> None:
             clock = time.monotonic()
             # The film goes last: a reader of storage who sees film.mp4 sees a complete set.
             placed = {}
-            for key in ("poster", "subtitles", "curves", "video"):
-                placed[key] = files.put(local[key], f"{prefix}/{FILM_FILES[key]}")
+            try:
+                for key in ("poster", "subtitles", "curves", "video"):
+                    placed[key] = files.put(local[key], f"{prefix}/{FILM_FILES[key]}")
+            except OSError as error:
+                raise StoringFailed(error.strerror or str(error)) from error
             store_seconds = time.monotonic() - clock
         stage_seconds = {key: round(value, 3) for key, value in report["seconds"].items() if key != "align"}
         stage_seconds["fetch_inputs"] = round(fetch_seconds, 3)
@@ -199,13 +206,12 @@ def animation_render(animation_id: str) -> None:
     except SoftTimeLimitExceeded:
         files.delete_prefix(prefix)
         services.animation_fail(animation_id=animation_id, reason="Animating the painting took too long.")
-    except OSError as error:
-        # A full disk or an unreachable bucket: nothing half-written stays behind, and the reader is told.
+    except StoringFailed as error:
+        # A full disk: nothing half-written stays behind, and the reader is told.
         logger.exception("render of animation %s could not store its files", animation_id)
         files.delete_prefix(prefix)
         services.animation_fail(
-            animation_id=animation_id,
-            reason=f"The film could not be stored ({error.strerror or error}); try again later.",
+            animation_id=animation_id, reason=f"The film could not be stored ({error}); try again later."
         )
     except Exception:
         logger.exception("render of animation %s failed", animation_id)
