@@ -1095,8 +1095,12 @@ def reading_plan(units: list[TextUnit], transcript: str, language: str, *, neutr
     sequence: list[int | TextUnit] = []
     extra: list[str] = []
 
+    # Greedy decoding sometimes loops, writing the text again and again: then no addition is believed.
+    looping = sum(step.ref is None for step in steps) > 0.4 * len(reference)
+
     def flush(following: compare.Step | None) -> None:
-        if not extra:
+        if not extra or looping:
+            extra.clear()
             return
         # Words added between two words heard as written (a repeat, an interjection); next to a
         # misheard word they are more likely the mishearing itself.
