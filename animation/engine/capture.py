@@ -223,13 +223,20 @@ def iter_video(path: str | os.PathLike[str], *, max_side: int = ANALYSIS_SIDE) -
         raise EngineInputError(f"{path.name} holds no video frames")
 
 
+def _film_clock(times: list[float]) -> np.ndarray:
+    """Frame times on the sound's clock: the container's own timestamps (a recorder may start the picture
+    a little after the sound), only moved so that none is negative (edit lists, B-frames)."""
+    clock = np.asarray(times, dtype=np.float64)
+    return clock - min(float(clock.min()), 0.0)
+
+
 def decode_video(path: str | os.PathLike[str], *, max_side: int = ANALYSIS_SIDE) -> tuple[list[np.ndarray], np.ndarray]:
-    """Every RGB frame (see ``iter_video``) and its time in seconds from the first frame."""
+    """Every RGB frame (see ``iter_video``) and its time in seconds on the container's clock."""
     times, frames = [], []
     for time_seconds, pixels in iter_video(path, max_side=max_side):
         times.append(time_seconds)
         frames.append(pixels)
-    return frames, np.asarray(times, dtype=np.float64) - times[0]
+    return frames, _film_clock(times)
 
 
 def _prefetched(items: Iterator[Any], depth: int = 8) -> Iterator[Any]:
@@ -508,6 +515,9 @@ def extract_motion(video_path: str | os.PathLike[str], *, max_side: int = ANALYS
     the caller can fall back to motion from the voice and tell the resident why.
     """
     started = time.perf_counter()
+    # A file that is not a video fails here, before mediapipe's graph is built.
+    with _open_video(Path(video_path)):
+        pass
     times_list: list[float] = []
     size: list[tuple[int, int]] = []
 
@@ -519,11 +529,13 @@ def extract_motion(video_path: str | os.PathLike[str], *, max_side: int = ANALYS
             yield pixels
 
     landmarks = track_landmarks(frames())
-    times = np.asarray(times_list, dtype=np.float64) - times_list[0]
+    times = _film_clock(times_list)
     height, width = size[0]
     curves, found = curves_from_landmarks(landmarks, times, width=width, height=height)
-    duration = float(times[-1]) + (float(np.median(np.diff(times))) if times.size > 1 else 1 / 25)
-    fps = (times.size / duration) if duration > 0 else 25.0
+    interval = float(np.median(np.diff(times))) if times.size > 1 else 1 / 25
+    interval = interval if interval > 0 else 1 / 25
+    duration = float(times[-1]) + interval
+    fps = 1.0 / interval
     fraction = float(found.mean())
     usable, note = True, ""
     longest_gap = _longest_run(~found) / fps
