@@ -326,6 +326,9 @@ class MouthLook:
     half_width: float
     open_px: float
     rest_gap: float  # how far apart the painted inner lips already are
+    outer_lips: np.ndarray | None = None  # the outer lip contour, frame pixels
+    shades: MouthShades | None = None  # set by build_rig once the style is known
+    grain: np.ndarray | None = None  # (H, W) the painting's fine texture, see painting_grain
 
 
 @dataclasses.dataclass
@@ -427,6 +430,8 @@ def build_rig(image: np.ndarray, face: Face, *, size: int = 512, aspect: str | N
     roi = Rect(roi.y0 - margin, roi.y1 + margin, roi.x0 - margin, roi.x1 + margin).clip(frame_rect)
     head_coarse = _head_coarse(roi, m, edge)
     style = painting_style(still, lm)
+    look.shades = mouth_shades(still, look, lm["mouth_outer"], style)
+    look.grain = painting_grain(still)
     return Rig(
         still=still,
         face=framed,
@@ -1066,9 +1071,9 @@ def paint_mouth(roi_pixels: np.ndarray, rig: Rig, plan: FramePlan) -> None:
 
     # Where each pixel lies across the opening: 0 at the upper lip, 1 at the lower; and along it.
     axes = look.axes
-    ys, xs = np.mgrid[rect.y0 : rect.y1, rect.x0 : rect.x1].astype(np.float32)
-    d_x, d_y = xs - np.float32(axes.origin[0]), ys - np.float32(axes.origin[1])
-    a = (d_x * np.float32(axes.u[0]) + d_y * np.float32(axes.u[1])) / np.float32(axes.half_width)
+    d_x = (np.arange(rect.x0, rect.x1, dtype=np.float32) - np.float32(axes.origin[0]))[None, :]
+    d_y = (np.arange(rect.y0, rect.y1, dtype=np.float32) - np.float32(axes.origin[1]))[:, None]
+    a = d_x * np.float32(axes.u[0] / axes.half_width) + d_y * np.float32(axes.u[1] / axes.half_width)
     b = d_x * np.float32(axes.v[0]) + d_y * np.float32(axes.v[1])
     ua, ub = axes.local(upper)
     la, lb = axes.local(lower)
@@ -1077,57 +1082,102 @@ def paint_mouth(roi_pixels: np.ndarray, rig: Rig, plan: FramePlan) -> None:
     bottom = np.interp(a, la[order_l], lb[order_l]).astype(np.float32)
     across = np.clip((b - top) / np.maximum(bottom - top, 1.0), 0.0, 1.0)
     extent = max(float(np.abs(ua).max()), 1e-3)
-    corner = np.clip(np.abs(a) / extent, 0.0, 1.0) ** 2
-
-    # Modelled in tone: deep shadow under the upper lip and in the corners, the tongue's warmer tone below.
-    lip = look.lip_colour.astype(np.float32)
-    shadow = lip * 0.1
-    tongue = lip * 0.58
-    lift = _smoothstep(0.3, 1.0, across) * (1.0 - 0.8 * corner)
-    painted = shadow + (tongue - shadow) * lift[..., None]
-    colour = painted
-    if style.ink > 0.0:
-        # Ink on paper: a wash, heavier under the upper lip, with a touch of the lip's colour if it has one.
-        paper, ink_colour = style.paper_colour.astype(np.float32), style.ink_colour.astype(np.float32)
-        wash = (0.62 - 0.3 * lift + 0.15 * corner)[..., None]
-        washed = paper + (ink_colour - paper) * wash
-        tinted = 0.8 * washed + 0.2 * (lip * (1.0 - 0.5 * wash))
-        colour = (1.0 - style.ink) * painted + style.ink * tinted
-    # Never darker than the darkest mark painted on the face (a pale wash painting has no black), and
-    # darker than what surrounds the mouth (inside a black beard the mouth is ink, not a grey wash).
-    still = rig.still[rect.y0 : rect.y1, rect.x0 : rect.x1]
-    around = still[mask < 0.02]
-    dark = style.dark_colour.astype(np.float32)
-    colour = np.maximum(colour, 0.9 * dark)
-    if len(around):
-        ceiling = max(0.45 * float(around.mean()), float(dark.mean()) + 1.0)
-        lightness = colour.mean(-1)
-        towards_dark = np.clip((lightness - ceiling) / np.maximum(lightness - float(dark.mean()), 1.0), 0.0, 1.0)
-        colour = colour + (dark - colour) * towards_dark[..., None]
+    corner = np.square(np.clip(np.abs(a) * np.float32(1.0 / extent), 0.0, 1.0))
+    # Deep shadow under the upper lip and in the corners, lifting towards the tongue below.
+    lift = np.clip((across - 0.3) / 0.7, 0.0, 1.0)
+    lift = lift * lift * (3.0 - 2.0 * lift) * (1.0 - 0.8 * corner)
+    shades = look.shades
+    assert shades is not None and look.grain is not None, "build_rig sets the shades and the grain"
+    colour = shades.base + lift[..., None] * shades.lift + corner[..., None] * shades.corner
+    # Darker than what surrounds the mouth (inside a black beard the mouth is ink, not a grey wash), and
+    # never darker than the darkest mark painted on the face (a pale wash painting has no black).
+    lightness = shades.base_lightness + lift * shades.lift_lightness + corner * shades.corner_lightness
+    towards_dark = np.clip((lightness - shades.ceiling) / np.maximum(lightness - shades.dark_lightness, 1.0), 0, 1)
+    colour += (shades.dark - colour) * towards_dark[..., None]
+    np.maximum(colour, 0.9 * shades.dark, out=colour)
     if plan.teeth_polygon is not None:
         teeth = _polygon_mask(rect.shape, plan.teeth_polygon - offset).astype(np.float32) / 255.0
         teeth = cv2.GaussianBlur(teeth, (0, 0), 0.5) * mask
         # Teeth recede into shadow towards the corners of the mouth; on paper they are the paper.
         shade = (0.55 + 0.45 * (1.0 - corner))[..., None]
-        teeth_colour = look.teeth_colour.astype(np.float32)
-        if style.ink > 0.0:
-            teeth_colour = (1.0 - style.ink) * teeth_colour + style.ink * style.paper_colour.astype(np.float32)
-        colour = colour * (1 - teeth[..., None]) + teeth_colour * shade * teeth[..., None]
+        colour = colour * (1 - teeth[..., None]) + shades.teeth * shade * teeth[..., None]
     target = roi_pixels[rect.y0 - roi.y0 : rect.y1 - roi.y0, rect.x0 - roi.x0 : rect.x1 - roi.x0]
     # The painting's grain (canvas, paper, brush texture) carried into the new paint.
-    grey = cv2.cvtColor(still, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    grain = np.clip(grey - cv2.GaussianBlur(grey, (0, 0), 1.5), -12.0, 12.0)[..., None]
+    colour += look.grain[rect.y0 : rect.y1, rect.x0 : rect.x1, None]
     result = target.astype(np.float32)
-    result += (colour + 0.7 * grain - result) * alpha[..., None]
+    result += (colour - result) * alpha[..., None]
     if style.outline > 0.05:
         # The parted lips' inner edges, drawn: the lower one is new, the upper one meets the painted line.
-        ink_colour = style.ink_colour.astype(np.float32)
         for chain, weight in ((lower, 0.9), (upper, 0.55)):
             widths = style.line_width * (0.3 + 0.7 * _profile(np.linspace(-1.0, 1.0, len(chain))))
             stroke = _ribbon(rect.shape, chain - offset, np.maximum(widths, 0.6))
             stroke *= weight * style.outline * plan.mouth_strength
-            result += (ink_colour - result) * stroke[..., None]
+            result += (shades.ink - result) * stroke[..., None]
     target[...] = np.clip(result + 0.5, 0, 255).astype(np.uint8)
+
+
+@dataclasses.dataclass
+class MouthShades:
+    """The inside of the mouth's colours, per rig: colour = base + lift * ``lift`` + corner * ``corner``
+    (BGR float32), with lightness (the channels' mean) the same combination of the scalars."""
+
+    base: np.ndarray
+    lift: np.ndarray
+    corner: np.ndarray
+    base_lightness: float
+    lift_lightness: float
+    corner_lightness: float
+    dark: np.ndarray
+    dark_lightness: float
+    ceiling: float
+    teeth: np.ndarray
+    ink: np.ndarray
+
+
+def mouth_shades(still: np.ndarray, look: MouthLook, outer_lips: np.ndarray, style: Style) -> MouthShades:
+    """Modelled in tone: the lip colour darkened to a shadow, lifting to the tongue's warmer tone. Ink on
+    paper (``style.ink``): a wash of the painting's ink on its paper, heavier under the upper lip, with a
+    touch of the lip's colour if it has one. The ceiling is what surrounds the mouth in the painting."""
+    lip = look.lip_colour.astype(np.float32)
+    shadow, tongue = lip * 0.1, lip * 0.58
+    base, lift, corner = shadow, tongue - shadow, np.zeros(3, np.float32)
+    teeth = look.teeth_colour.astype(np.float32)
+    if style.ink > 0.0:
+        paper, ink = style.paper_colour.astype(np.float32), style.ink_colour.astype(np.float32)
+        # wash = 0.62 - 0.3 lift + 0.15 corner; tinted = 0.8 (paper + (ink - paper) wash) + 0.2 lip (1 - wash / 2)
+        wash_base, wash_lift, wash_corner = 0.62, -0.3, 0.15
+        tint = 0.8 * (ink - paper) - 0.1 * lip
+        tinted_base = 0.8 * paper + 0.2 * lip + tint * wash_base
+        k = style.ink
+        base = (1 - k) * base + k * tinted_base
+        lift = (1 - k) * lift + k * tint * wash_lift
+        corner = (1 - k) * corner + k * tint * wash_corner
+        teeth = (1 - k) * teeth + k * paper
+    rect = look.rect
+    region = still[rect.y0 : rect.y1, rect.x0 : rect.x1]
+    lips = _polygon_mask(still.shape, outer_lips)[rect.y0 : rect.y1, rect.x0 : rect.x1] > 0
+    around = region[~lips]
+    dark = style.dark_colour.astype(np.float32)
+    surround = float(around.mean()) if len(around) else 255.0
+    return MouthShades(
+        base.astype(np.float32),
+        lift.astype(np.float32),
+        corner.astype(np.float32),
+        float(base.mean()),
+        float(lift.mean()),
+        float(corner.mean()),
+        dark,
+        float(dark.mean()),
+        max(0.45 * surround, float(dark.mean()) + 1.0),
+        teeth.astype(np.float32),
+        style.ink_colour.astype(np.float32),
+    )
+
+
+def painting_grain(still: np.ndarray) -> np.ndarray:
+    """The painting's fine texture (canvas, paper, brush) as a grey offset per pixel, to carry into paint."""
+    grey = cv2.cvtColor(still, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return 0.7 * np.clip(grey - cv2.GaussianBlur(grey, (0, 0), 1.5), -12.0, 12.0)
 
 
 def values_at(controls: Controls, index: int) -> dict[str, float]:
