@@ -117,3 +117,39 @@ def test_the_wall_reads_from_across_the_room_and_invites_with_a_qr_code(
             assert base + "/passages/" in qr.locator("title").text_content()
             assert horizontal_overflow(page) == 0
             watch.assert_clean()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_passage_chosen_before_signing_up_is_waiting_after_consent(asgi_live_server, festival, chromium_path):
+    """A newcomer picks a poem, is asked to log in, creates an account, agrees to the consent and lands
+    on the poem they chose (it was once lost at sign-up and again after consent)."""
+    from accounts.models import User
+
+    base = asgi_live_server.url
+    passage = festival["chinese"]
+    with chromium(chromium_path) as browser:
+        page = browser.new_context(**PHONE).new_page()
+        watch = PageWatch().attach(page)
+        page.goto(f"{base}/passages/")
+        page.click(f"a[href='/record/{passage.id}/']")
+        page.wait_for_url("**/accounts/login/**")
+        page.click("main a[href^='/accounts/signup/']")
+        page.fill("#id_username", "newcomer")
+        page.fill("#id_display_name", "Zhou Xin")
+        page.fill("#id_email", "newcomer@example.org")
+        page.fill("#id_password1", "a-long-festival-pass-9")
+        page.fill("#id_password2", "a-long-festival-pass-9")
+        page.click("main form button[type=submit]")
+        page.wait_for_url("**/consent/**")
+        page.check("#id_public_animation")
+        page.click("main form.consent button[type=submit]")
+        page.wait_for_url(f"**/record/{passage.id}/")
+        assert page.locator(".passage-text").inner_text().startswith("床前明月光")
+        # Back on the consent page, what was agreed stays ticked, and the date reads cleanly.
+        page.goto(f"{base}/consent/")
+        assert page.locator("#id_public_animation").is_checked()
+        assert "p.m.." not in page.content()
+        watch.assert_clean()
+    assert User.objects.get(username="newcomer").display_name == "Zhou Xin"
