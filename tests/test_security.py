@@ -561,3 +561,53 @@ def test_production_settings_come_from_the_environment(tmp_path):
     result = manage("shell", "-c", code, environment={**PRODUCTION, "SHUOHUA_VAR_DIR": str(tmp_path)})
     expected = "True True True 31536000 ('HTTP_X_FORWARDED_PROTO', 'https') True"
     assert result.stdout.strip().splitlines()[-1] == expected, result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------
+# Fuzzing (bounded; bench/bench_fuzz.py sends 10,000 uploads and 1,000 paintings)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_malformed_uploads_and_paintings_get_a_clear_refusal_and_leave_nothing_behind(
+    festival, resident, curator, settings
+):
+    from rest_framework.test import APIClient
+
+    from tests.fuzz_inputs import run_painting_fuzz, run_upload_fuzz
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"uploads": "100000/hour"},  # the throttle has its own test
+    }
+    from rest_framework.throttling import ScopedRateThrottle
+
+    rates = ScopedRateThrottle.THROTTLE_RATES
+    ScopedRateThrottle.THROTTLE_RATES = {"uploads": "100000/hour"}
+    try:
+        uploader = APIClient()
+        uploader.force_authenticate(resident)
+        uploads = run_upload_fuzz(
+            uploader, passage_id=festival["chinese"].id, media_root=settings.MEDIA_ROOT, count=100
+        )
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = rates
+    curator_client = Client()
+    curator_client.force_login(curator)
+    paintings = run_painting_fuzz(
+        curator_client, event_slug=festival["event"].slug, media_root=settings.MEDIA_ROOT, count=30
+    )
+    for counts in (uploads, paintings):
+        assert counts["server_errors"] == 0, counts
+        assert counts["unclear"] == 0, counts
+        assert counts["stored_on_refusal"] == 0, counts
+        assert counts["refused"] + counts["accepted"] == counts["sent"], counts
+    print(uploads, paintings)
+    # What is not audio, or too short, or a bomb, is always refused; a bit-flipped reading that still
+    # plays, or a header that lies about a length the decoder then measures, may rightly be accepted.
+    for kind in ("wrong_container", "bomb", "tiny"):
+        assert uploads["by_kind"][kind]["accepted"] == 0, (kind, uploads["by_kind"])
+    assert paintings["accepted"] <= paintings["sent"] // 6, paintings  # only some bit-flipped JPEGs decode
+    # ...and the server still answers normally.
+    assert Client().get("/").status_code == 200
+    assert uploader.get("/api/passages/").status_code == 200
