@@ -68,9 +68,10 @@ BROW_LIMIT = 0.8
 BROW_TIME_CONSTANT = 0.05
 BROW_PITCH_MIN_CORRELATION = 0.5
 
-# Mouth: the rig's mouth_open = 1 parts the lips by about this many inter-ocular distances (measured
-# on the rendered demo paintings, bench/bench_capture.py); the person's opening is mapped through it.
-MOUTH_OPEN_FULL_IOD = 0.45
+# Mouth: the rig's mouth_open = 1 parts the lips by about this many inter-ocular distances (median over
+# the rendered demo paintings, 0.20 to 0.44: bench/bench_capture.py "IOD/open"); the person's opening
+# is mapped through it, so a resident's wide "ah" is the painting's wide "ah".
+MOUTH_OPEN_FULL_IOD = 0.38
 MOUTH_WIDTH_FULL_CHANGE = 0.2  # +-20 % of the usual width is the control's full spread/pursing
 MOUTH_TIME_CONSTANT = 0.02
 CAMERA_MOUTH_SHARE = 0.9  # of the opening; the rest comes from the visemes
