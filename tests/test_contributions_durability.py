@@ -1,14 +1,13 @@
 """Nothing lost, nothing left behind: a reading survives a broker outage, and a withdrawal erases every
 trace of the voice, even from work that finishes after it.
 
-The outage is real: a redis-server of the test's own is stopped while the resident uploads and started
-again, and a real Celery worker transcribes the reading afterwards.
+The outage is real: a redis-server of the test's own (bench/bench_faults_uploads.py's PrivateBroker) is
+stopped while the resident uploads and started again, and a real Celery worker does the work afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -21,70 +20,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from animation.models import Alignment, Animation
-from conftest import ENGLISH_CLIP, REPO
+from bench.bench_faults_uploads import PrivateBroker, outage_run
+from conftest import ENGLISH_CLIP
 from contributions import services, tasks
 from contributions.models import Consent, Recording
-
-
-def _embedded_redis():
-    # platform/ is not a package on purpose (it would shadow the standard library's `platform`).
-    spec = importlib.util.spec_from_file_location("embedded_redis", REPO / "platform" / "embedded_redis.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class PrivateBroker:
-    """A redis-server of our own on a fixed port, which can be stopped and started again, with the Celery
-    app and the channel layer pointed at it for as long as the `with` block lasts."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.redis = _embedded_redis()
-        self.workdir = workdir
-        self.port = self.redis.free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
-
-    def start(self) -> None:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                self.process, url = self.redis.start(workdir=self.workdir, preferred_port=self.port)
-                break
-            except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        assert url == self.url, f"the port was taken meanwhile: {url}"
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-        assert not self.redis.answers("127.0.0.1", self.port)
-
-    def __enter__(self) -> PrivateBroker:
-        from config.celery import app
-
-        self.previous_url = app.conf.broker_url
-        self.start()
-        self._point_at(self.url)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-        self._point_at(self.previous_url)
-
-    @staticmethod
-    def _point_at(url: str) -> None:
-        from config.celery import app
-
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app.conf.broker_url = url
-        # The app caches its connection and producer pools; drop them so the next publish dials URL.
-        app._after_fork()
 
 
 @pytest.fixture
@@ -166,6 +105,35 @@ def test_a_reading_uploaded_while_redis_is_down_is_kept_and_transcribed_once_red
     assert recording.match_score > 0.6
     assert default_storage.exists(recording.voice_wav.name)
     assert Recording.objects.count() == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_stopping_redis_during_uploads_and_approvals_loses_and_duplicates_nothing(
+    festival, resident, moderator, private_broker, settings
+):
+    """The short form of `make bench BENCH=faults_uploads` (50 readings there)."""
+    # The sweeps' waits, shortened as in the benchmark: a restarted Redis forgot messages it had taken,
+    # which only time tells.
+    settings.RECORDING_HANDOFF_GRACE_SECONDS = 1
+    settings.RECORDING_HANDOFF_RESEND_SECONDS = 15
+    settings.ANIMATION_ENQUEUE_GRACE_SECONDS = 1
+    settings.ANIMATION_STUCK_AFTER_SECONDS = 15
+    counts = outage_run(
+        broker=private_broker,
+        passage=festival["english"],
+        resident=resident,
+        moderator=moderator,
+        clip=ENGLISH_CLIP,
+        uploads=6,
+        timeout=240,
+    )
+    assert counts["answered_201"] == 6 and counts["approved_200"] == 3, counts
+    assert counts["answered_5xx"] == 0, counts
+    assert counts["rows_kept"] == counts["rows_with_audio_files"] == counts["with_voice_copy"] == 6, counts
+    assert counts["pending_transcribed"] == counts["pending"] == 3, counts
+    assert counts["film_jobs_run_by_a_worker"] == 3, counts
+    assert counts["lost"] == 0 and counts["duplicated"] == 0, counts
 
 
 @pytest.mark.django_db(transaction=True)
