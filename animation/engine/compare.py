@@ -89,12 +89,14 @@ def _syllable_cost(first: tuple[str, str], second: tuple[str, str]) -> float:
 
 
 def substitution_cost(reference: str, heard: str, language: str) -> float:
-    """0 (same sound) .. 1 (different) for one token of the passage against one heard token."""
+    """0 (same sound) .. 1 (different) for one token of the passage against one heard token.
+
+    The passage's character may be read in any of its readings (行 xíng or háng); the heard one in
+    its usual reading only, since that is why Whisper chose it (已 is yǐ, not its rare sì).
+    """
     if reference == heard:
         return 0.0
-    return min(
-        _syllable_cost(first, second) for first in sound_of(reference, language) for second in sound_of(heard, language)
-    )
+    return min(_syllable_cost(first, sound_of(heard, language)[0]) for first in sound_of(reference, language))
 
 
 @dataclasses.dataclass(frozen=True)
