@@ -443,11 +443,24 @@ def detect_faces(image: np.ndarray) -> list[Face]:
         if any(_iou(mesh_box, np.array([*other.min(axis=0), *other.max(axis=0)])) > 0.4 for _, other in meshed):
             continue
         meshed.append((score, points))
+    # Then the painting path (face_paintings.py): small, brush-drawn and turned faces the mesh graph's
+    # photo detector does not fire on, found by tiles and verified under the landmark network's mesh.
+    from animation.engine.face_paintings import find_painted_faces
+
+    for probability, fit in find_painted_faces(rgb):
+        if any(_same_face(fit.box, np.array([*other.min(axis=0), *other.max(axis=0)])) for _, other in meshed):
+            continue
+        meshed.append((probability, fit.points))
     meshed.sort(key=lambda item: -float(np.ptp(item[1][:, 0]) * np.ptp(item[1][:, 1])))
     return [
-        _face_from_points(index, score, {name: points[list(ids)] for name, ids in MESH_GROUPS.items()}, image.shape)
+        _face_from_points(index, score, mesh_groups(points), image.shape)
         for index, (score, points) in enumerate(meshed)
     ]
+
+
+def mesh_groups(points: np.ndarray) -> dict[str, np.ndarray]:
+    """Named landmark groups from a face mesh: 478 points (with irises) or 468 (the landmark network's)."""
+    return {name: points[list(ids)] for name, ids in MESH_GROUPS.items() if max(ids) < len(points)}
 
 
 def _face_from_points(index: int, score: float, groups: Mapping[str, np.ndarray], shape: tuple[int, ...]) -> Face:
