@@ -84,3 +84,21 @@ def aligned_phrases(units: list, text: str) -> SafeString:
             phrase.append(escape(character))
     close_phrase()
     return mark_safe("".join(pieces))  # noqa: S308 (each piece is escaped above)
+
+
+@register.filter
+def local_date(value) -> str:
+    """A date (or an ISO date string, as the cards carry it) in the page language's date format, so that
+    cards and film pages read the same ("November 29, 2026" / "2026年11月29日")."""
+    import datetime
+
+    from django.utils.formats import date_format
+
+    if isinstance(value, str):
+        try:
+            value = datetime.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if not value:
+        return ""
+    return date_format(value, "DATE_FORMAT")
