@@ -21,6 +21,7 @@ BENCHMARKS = {
     "animate": "bench_animate.py",
     "moderation": "bench_moderation.py",
     "live": "bench_live.py",
+    "faces_chinese": "bench_faces_chinese.py",
     "capture": "bench_capture.py",
     "lipsync": "bench_lipsync.py",
     # SIGKILL/SIGTERM render workers, Redis and PostgreSQL restarts, a full media disk (bench_faults.py).

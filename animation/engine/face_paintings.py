@@ -387,7 +387,14 @@ def verifier() -> _Verifier:
 
 
 def face_probability(rgb: np.ndarray, fit: MeshFit, detector_score: float) -> float:
-    features = np.concatenate([pattern_features(rgb, fit), consistency_features(rgb, fit, detector_score)])
+    # Work on a crop around the face: a scroll is 40 megapixels and the features look at one head.
+    height, width = rgb.shape[:2]
+    centre, side = _face_square(fit.points)
+    x0, y0 = (int(max(0, v - 1.6 * side)) for v in centre)
+    x1, y1 = int(min(width, centre[0] + 1.6 * side)) + 1, int(min(height, centre[1] + 1.6 * side)) + 1
+    crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+    local = dataclasses.replace(fit, points=fit.points - [x0, y0])
+    features = np.concatenate([pattern_features(crop, local), consistency_features(crop, local, detector_score)])
     return verifier().probability(features)
 
 

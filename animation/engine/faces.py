@@ -40,7 +40,9 @@ from animation.engine.errors import EngineInputError
 # Smaller than this has no face worth animating; bigger is a scan nobody should render from (the
 # renderer works at --size anyway) and would cost gigabytes to decode.
 MIN_SIDE = 32
-MAX_SIDE = 16000
+# A handscroll is long and narrow (20,000 x 2,000 px is common): the side limit is generous and the
+# pixel count does the capping.
+MAX_SIDE = 32000
 MAX_PIXELS = 80_000_000
 
 MESH_GROUPS: dict[str, tuple[int, ...]] = {

@@ -119,8 +119,8 @@ def test_unusable_image_files_fail_with_a_clear_reason(tmp_path):
         load_painting(tiny)
 
     huge = tmp_path / "huge.png"
-    Image.new("RGB", (20_000, 8)).save(huge)
-    with pytest.raises(EngineInputError, match="20000x8 pixels: too large"):
+    Image.new("RGB", (40_000, 8)).save(huge)
+    with pytest.raises(EngineInputError, match="40000x8 pixels: too large"):
         load_painting(huge)
 
     corrupt = tmp_path / "corrupt.png"

@@ -1,0 +1,272 @@
+"""Faces on Chinese figure paintings: ``python bench/bench_faces_chinese.py [--train]`` from the repo root.
+
+Reads the development set ``../shared/media/chinese-figures/`` when it exists (it is never copied into
+the repository; says it skipped when it is absent) and the hand labels in ``bench/labels/chinese_figures.json``
+(boxes of every animatable face on a subset; ``small`` marks faces under ~20 px or ambiguous ones, which
+count neither as found nor as false). Prints, for the "measure" half (the verifier was trained on the
+"tune" half) and for the tune half:
+
+- recall: labelled faces found by ``detect_faces`` (the product's detector, portrait and painting paths);
+- paintings: share of paintings with a labelled face on which at least one face was found;
+- false detections: found faces that match no labelled face, as a share of all found faces;
+- key-point error: median distance of eye and mouth corners to labelled ones, in % of the inter-ocular
+  distance, where labels carry ``points`` (none yet: printed as such);
+- seconds per painting and per megapixel, CPU (all threads) and wall, with the load average;
+- a synthetic 20,000 x 2,000 handscroll (demo faces at several sizes on ink-streaked paper), run in a
+  child process: faces found of those placed, seconds, and peak resident memory.
+
+``--train`` refits the verifier (animation/engine/models/face_verifier.json) on the tune half.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+DEV = REPO.parent / "shared" / "media" / "chinese-figures"
+LABELS = REPO / "bench" / "labels" / "chinese_figures.json"
+SCROLL = (20_000, 2_000)
+
+
+def xyxy(box: list[float]) -> np.ndarray:
+    x, y, w, h = box
+    return np.array([x, y, x + w, y + h], float)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def matches(found: np.ndarray, label: np.ndarray) -> bool:
+    """Same face: boxes overlap enough, or the found box's centre is in the label at a similar size."""
+    if iou(found, label) >= 0.25:
+        return True
+    cx, cy = (found[0] + found[2]) / 2, (found[1] + found[3]) / 2
+    ratio = (found[2] - found[0]) / max(label[2] - label[0], 1.0)
+    return bool(label[0] <= cx <= label[2] and label[1] <= cy <= label[3] and 0.5 < ratio < 2.0)
+
+
+def corners(landmarks: dict) -> dict[str, np.ndarray]:
+    """Eye and mouth corners of a detected face, named as the labels name them (image left/right)."""
+    out = {}
+    for group, names in (
+        ("right_eye", ("eye_a_left", "eye_a_right")),
+        ("left_eye", ("eye_b_left", "eye_b_right")),
+        ("mouth_outer", ("mouth_left", "mouth_right")),
+    ):
+        points = np.asarray(landmarks[group])
+        out[names[0]] = points[np.argmin(points[:, 0])]
+        out[names[1]] = points[np.argmax(points[:, 0])]
+    return out
+
+
+def evaluate(labels: dict) -> None:
+    from animation.engine.faces import detect_faces, load_painting
+
+    per_split: dict[str, dict[str, float]] = {}
+    cpu_total = wall_total = megapixels = 0.0
+    count = 0
+    errors: list[float] = []
+    for name, entry in labels.items():
+        image = load_painting(DEV / name)
+        cpu, wall = time.process_time(), time.perf_counter()
+        faces = detect_faces(image)
+        cpu_total += time.process_time() - cpu
+        wall_total += time.perf_counter() - wall
+        megapixels += image.shape[0] * image.shape[1] / 1e6
+        count += 1
+        stats = per_split.setdefault(
+            entry["split"], dict.fromkeys(("faces", "found", "false", "dets", "paint", "hit"), 0)
+        )
+        labelled = [(xyxy(f["box"]), bool(f.get("small")), f.get("points")) for f in entry["faces"]]
+        animatable = [item for item in labelled if not item[1]]
+        stats["faces"] += len(animatable)
+        hit: set[int] = set()
+        for face in faces:
+            box = np.array([face.box[0], face.box[1], face.box[0] + face.box[2], face.box[1] + face.box[3]], float)
+            index = next((i for i, (label, _, _) in enumerate(labelled) if matches(box, label)), None)
+            if index is not None and labelled[index][1]:
+                continue  # a small or ambiguous face: neither found nor false
+            stats["dets"] += 1
+            if index is None or index in hit:
+                stats["false"] += 1
+                continue
+            hit.add(index)
+            stats["found"] += 1
+            points = labelled[index][2]
+            if points:
+                found = corners(face.landmarks)
+                eyes = [
+                    np.asarray(points[k])
+                    for k in ("eye_a_left", "eye_a_right", "eye_b_left", "eye_b_right")
+                    if k in points
+                ]
+                iod = (
+                    float(np.linalg.norm(np.mean(eyes[:2], axis=0) - np.mean(eyes[2:], axis=0)))
+                    if len(eyes) == 4
+                    else 0
+                )
+                if iod > 0:
+                    errors.extend(
+                        float(np.linalg.norm(found[k] - np.asarray(v))) / iod for k, v in points.items() if k in found
+                    )
+        if animatable:
+            stats["paint"] += 1
+            stats["hit"] += bool(hit)
+    print(f"labelled paintings: {count}  ({megapixels:.1f} megapixels)")
+    for split in ("measure", "tune"):
+        s = per_split.get(split)
+        if not s:
+            continue
+        print(
+            f"{split:8s} recall {s['found']:.0f}/{s['faces']:.0f} = {100 * s['found'] / max(s['faces'], 1):.0f} %"
+            f"   paintings with a face found {s['hit']:.0f}/{s['paint']:.0f}"
+            f" = {100 * s['hit'] / max(s['paint'], 1):.0f} %"
+            f"   false detections {s['false']:.0f}/{s['dets']:.0f} = {100 * s['false'] / max(s['dets'], 1):.1f} %"
+        )
+    if errors:
+        print(
+            f"key points: median error {100 * float(np.median(errors)):.1f} % of the inter-ocular distance"
+            f" ({len(errors)} corners)"
+        )
+    else:
+        print("key points: no labelled key points in bench/labels/chinese_figures.json yet")
+    load = os.getloadavg()[0]
+    print(
+        f"speed: {wall_total / count:.2f} s wall, {cpu_total / count:.2f} s CPU per painting; "
+        f"{wall_total / megapixels:.2f} s wall, {cpu_total / megapixels:.2f} s CPU per megapixel "
+        f"(load average {load:.1f} on {os.cpu_count()} cores)"
+    )
+
+
+def synthetic_scroll(path: Path) -> int:
+    """Paper with ink streaks and demo faces at several sizes; returns how many faces were placed."""
+    import cv2
+
+    width, height = SCROLL
+    rng = np.random.default_rng(7)
+    paper = np.empty((height, width, 3), np.uint8)
+    paper[:] = (196, 214, 226)  # BGR of old silk
+    for _ in range(400):
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        cv2.line(
+            paper,
+            (x, y),
+            (x + int(rng.integers(-300, 300)), y + int(rng.integers(-200, 200))),
+            (40, 40, 40),
+            int(rng.integers(1, 6)),
+        )
+    portraits = [cv2.imread(str(p)) for p in sorted((REPO / "demo" / "paintings").glob("*.jpg"))]
+    placed = 0
+    x = 300
+    for size in (700, 420, 300, 560, 360, 250, 480, 320):
+        portrait = portraits[placed % len(portraits)]
+        y = int(rng.integers(100, height - size - 100))
+        paper[y : y + size, x : x + size] = cv2.resize(portrait, (size, size), interpolation=cv2.INTER_AREA)
+        placed += 1
+        x += size + 1500
+    cv2.imwrite(str(path), paper, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return placed
+
+
+def scroll_child(path: str) -> None:
+    from animation.engine.faces import find_faces
+
+    start = time.perf_counter()
+    _, faces = find_faces(path)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"faces": [f.box for f in faces], "seconds": seconds, "peak_mb": peak}))
+
+
+def scroll() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "scroll.jpg"
+        placed = synthetic_scroll(path)
+        result = subprocess.run(
+            [sys.executable, __file__, "--scroll-child", str(path)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=True,
+        )
+        data = json.loads(result.stdout.strip().splitlines()[-1])
+    print(
+        f"scroll {SCROLL[0]} x {SCROLL[1]}: {len(data['faces'])} faces found of {placed} placed, "
+        f"{data['seconds']:.1f} s, peak memory {data['peak_mb']:.0f} MB (limit 1536 MB)"
+    )
+
+
+def train(labels: dict) -> None:
+    """Refit the verifier on the tune half's candidates (logistic regression, numpy only)."""
+    import cv2
+
+    from animation.engine import face_paintings as fp
+
+    features, targets = [], []
+    for name, entry in labels.items():
+        if entry["split"] != "tune":
+            continue
+        rgb = np.ascontiguousarray(cv2.imread(str(DEV / name))[:, :, ::-1])
+        boxes = [(xyxy(f["box"]), bool(f.get("small"))) for f in entry["faces"]]
+        for score, box in fp.candidates(rgb, smallest=fp.smallest_face(rgb.shape[1], rgb.shape[0])):
+            fit = fp.fit_mesh(rgb, (box[:2] + box[2:]) / 2, float(max(box[2:] - box[:2])) * fp.MESH_CROP)
+            match = next((small for label, small in boxes if matches(fit.box, label)), None)
+            if match:  # small or ambiguous: not a lesson either way
+                continue
+            features.append(np.concatenate([fp.pattern_features(rgb, fit), fp.consistency_features(rgb, fit, score)]))
+            targets.append(1.0 if match is False else 0.0)
+    x, y = np.array(features, np.float64), np.array(targets)
+    mean, scale = x.mean(0), x.std(0) + 1e-6
+    z = (x - mean) / scale
+    weights, bias = np.zeros(z.shape[1]), 0.0
+    sample_weight = np.where(y == 1, (y == 0).sum() / max((y == 1).sum(), 1), 1.0)
+    for _ in range(3000):
+        p = 1 / (1 + np.exp(-(z @ weights + bias)))
+        gradient = (p - y) * sample_weight
+        weights -= 0.1 * (z.T @ gradient / len(y) + 30.0 * weights / len(y))
+        bias -= 0.1 * gradient.mean()
+    model = json.loads(fp.VERIFIER_PATH.read_text())
+    model.update(
+        mean=[round(float(v), 6) for v in mean],
+        scale=[round(float(v), 6) for v in scale],
+        weights=[round(float(v), 6) for v in weights],
+        bias=round(float(bias), 6),
+    )
+    fp.VERIFIER_PATH.write_text(json.dumps(model, indent=0))
+    print(f"verifier refitted on {int(y.sum())} faces and {int((y == 0).sum())} other candidates")
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--scroll-child"]:
+        scroll_child(argv[1])
+        return 0
+    if not DEV.is_dir():
+        print(f"skipped: the development set {DEV} is not here (it is never copied into the repository)")
+        scroll()
+        return 0
+    labels = json.loads(LABELS.read_text())["images"]
+    if argv[:1] == ["--train"]:
+        train(labels)
+        return 0
+    evaluate(labels)
+    scroll()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
