@@ -30,6 +30,8 @@ BENCHMARKS = {
     "faults_uploads": "bench_faults_uploads.py",
     # Lighthouse (mobile) and axe-core on home, event, film and record pages in both languages.
     "lighthouse": "bench_lighthouse.py",
+    # 10,000 malformed uploads, 1,000 malformed paintings, schemathesis as every role (bench_fuzz.py).
+    "fuzz": "bench_fuzz.py",
 }
 
 
