@@ -14,6 +14,14 @@ ninety", "25" as 二十五) but keep their written text.
 
 Audio longer than Whisper's 30 s window is cut at pauses; a quick transcript of each piece decides
 which part of the passage belongs to it, so the text stays in step with the audio.
+
+Readers skip lines, repeat phrases, add words. Before the forced alignment, a greedy transcript
+(prompted with the passage) is compared with the text by sound (compare.py: pinyin for Mandarin);
+where it says the reading differs, a second, unprompted transcript must agree (reading_plan). Units
+nobody heard are marked ``skipped`` (no time: start == end where the reading passed over them, so
+the mouth rests and the karaoke shows them struck through); words heard beyond the text (a repeated
+phrase) are aligned as hidden fillers so that they do not stretch the units around them. A unit's
+``confidence`` is half how well the transcript matched it and half the aligner's token probability.
 """
 
 from __future__ import annotations
