@@ -218,6 +218,8 @@ class SeaweedFS:
             f"-master.port={ports[0]}", f"-volume.port={ports[1]}", f"-filer.port={ports[2]}",
             "-master.volumeSizeLimitMB=64", "-volume.max=16",
             "-s3", f"-s3.port={self.s3_port}", f"-s3.config={config}",
+            # Off: the Iceberg and Lance listeners have fixed ports, which two servers at once would share.
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
         ]  # fmt: skip
         self.log = (folder / "weed.log").open("ab")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
