@@ -56,6 +56,11 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--phases", default="kill,sigterm,redis,postgres,disk")
     parser.add_argument("--postgres", action="store_true", help="run on PostgreSQL (needed for the postgres phase)")
     parser.add_argument("--json", action="store_true", help="print one JSON line with every figure")
+    parser.add_argument(
+        "--production-clocks",
+        action="store_true",
+        help="the default heartbeat (10 s), timeout (45 s) and sweep (30 s) instead of the short ones",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
     return parser.parse_args()
 
@@ -449,6 +454,9 @@ def phase_disk(stack: Stack, festival: Festival, listener) -> dict:
 
 def main() -> int:
     arguments = parse_arguments()
+    if arguments.production_clocks:
+        for name in ("ANIMATION_HEARTBEAT_SECONDS", "ANIMATION_HEARTBEAT_TIMEOUT_SECONDS", "ANIMATION_SWEEP_SECONDS"):
+            CLOCKS.pop(name)
     phases = [phase.strip() for phase in arguments.phases.split(",") if phase.strip()]
     workdir = Path(tempfile.mkdtemp(prefix="shuohua-faults-"))
     stack = Stack(workdir, postgres=arguments.postgres)
