@@ -17,6 +17,16 @@ from contributions.models import ModerationDecision, Recording
 ORIGIN = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 
 
+def logged_in(user, password: str) -> list[tuple[bytes, bytes]]:
+    """Socket headers of USER's browser: a session cookie from the real login form."""
+    from django.conf import settings
+
+    client = Client()
+    assert client.post("/accounts/login/", {"username": user.username, "password": password}).status_code == 302
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    return [*ORIGIN, (b"cookie", cookie.encode())]
+
+
 def submit(festival, resident) -> Recording:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -103,17 +113,15 @@ def test_an_anonymous_socket_to_a_residents_progress_stream_is_refused(festival,
 
     recording = submit(festival, resident)
 
-    async def try_connect(user) -> bool:
-        communicator = WebsocketCommunicator(application, f"/ws/recordings/{recording.id}/", headers=ORIGIN)
-        if user is not None:
-            communicator.scope["user"] = user
+    async def try_connect(headers) -> bool:
+        communicator = WebsocketCommunicator(application, f"/ws/recordings/{recording.id}/", headers=headers)
         connected, _ = await communicator.connect()
         await communicator.disconnect()
         return connected
 
-    assert asyncio.run(try_connect(None)) is False
-    assert asyncio.run(try_connect(other_resident)) is False
-    assert asyncio.run(try_connect(resident)) is True
+    assert asyncio.run(try_connect(ORIGIN)) is False
+    assert asyncio.run(try_connect(logged_in(other_resident, "neighbour-pass-1"))) is False
+    assert asyncio.run(try_connect(logged_in(resident, "resident-pass-1"))) is True
 
 
 @pytest.mark.django_db(transaction=True)
@@ -152,12 +160,13 @@ def test_moderators_hear_of_new_readings_and_decisions_live_and_nobody_else_can_
 ):
     from config.asgi import application
 
+    outsider_headers = logged_in(other_resident, "neighbour-pass-1")
+    moderator_headers = logged_in(moderator, "moderator-pass-1")
+
     async def scenario() -> list[dict]:
-        outsider = WebsocketCommunicator(application, "/ws/moderation/", headers=ORIGIN)
-        outsider.scope["user"] = other_resident
+        outsider = WebsocketCommunicator(application, "/ws/moderation/", headers=outsider_headers)
         assert (await outsider.connect())[0] is False
-        console = WebsocketCommunicator(application, "/ws/moderation/", headers=ORIGIN)
-        console.scope["user"] = moderator
+        console = WebsocketCommunicator(application, "/ws/moderation/", headers=moderator_headers)
         assert (await console.connect())[0] is True
         recording = await sync_to_async(submit)(festival, resident)
         arrived = await console.receive_json_from(timeout=10)
