@@ -273,6 +273,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-axes logs every successful login at INFO ("Deleted 0 failed login attempts"); lockouts are WARNING.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 if not DEBUG:
