@@ -263,3 +263,27 @@ def test_the_cli_prints_a_real_persons_motion_and_animates_with_it(tmp_path):
         assert np.min(np.abs(shut - moment)) <= 2 / FPS
     person_yaw = np.interp(times, person.times, person["head_yaw"])
     assert correlation(person_yaw, controls["head_yaw"]) > 0.9
+
+
+def test_a_phones_rotated_video_is_read_upright(tmp_path):
+    from animation.engine.capture import decode_video
+    from conftest import ffmpeg
+
+    sideways = tmp_path / "sideways.mp4"
+    tagged = tmp_path / "tagged.mp4"
+    # Pixels stored turned a quarter to the left, as a phone held upright may store them, plus the
+    # display matrix that tells players to turn them back.
+    subprocess.run(
+        [ffmpeg(), "-v", "error", "-y", "-i", str(PERSON), "-t", "0.5", "-vf", "transpose=2", "-an", str(sideways)],
+        check=True,
+    )
+    subprocess.run(
+        [ffmpeg(), "-v", "error", "-y", "-display_rotation:v:0", "-90", "-i", str(sideways), "-c", "copy", str(tagged)],
+        check=True,
+    )
+    upright, _ = decode_video(PERSON)
+    read, _ = decode_video(tagged)
+    untagged, _ = decode_video(sideways)
+    assert read[0].shape == upright[0].shape
+    assert np.abs(read[0].astype(int) - upright[0].astype(int)).mean() < 5
+    assert np.abs(untagged[0].astype(int) - upright[0].astype(int)).mean() > 30
