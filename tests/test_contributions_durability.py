@@ -321,3 +321,12 @@ def test_an_upload_racing_with_a_consent_withdrawal_is_not_kept(festival, reside
     assert response.json()["code"] == "consent_required"
     assert Recording.objects.count() == 0
     assert stored_files("recordings") == []
+
+
+def test_beat_runs_the_recording_sweep_every_minute():
+    from config.celery import app
+
+    app.loader.import_default_modules()  # what a worker or beat does at start: registers every task
+    entry = next(entry for entry in app.conf.beat_schedule.values() if entry["task"].endswith("recording_sweep"))
+    assert entry["task"] in app.tasks
+    assert float(entry["schedule"]) <= 60
