@@ -93,8 +93,30 @@ class PageWatch:
 
 
 def horizontal_overflow(page) -> int:
-    """How many CSS pixels the page is wider than the viewport (0 when nothing scrolls sideways)."""
-    return page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+    """How many CSS pixels the page reaches past the viewport's right edge: what scrolls sideways, and
+    also what is cut off at the edge (an element wider than the screen inside a box that clips it).
+    Content of a box that scrolls on purpose (a menu or a strip with overflow-x: auto) is not counted."""
+    return page.evaluate(
+        """() => {
+          const width = window.innerWidth;
+          let reach = document.scrollingElement.scrollWidth;
+          const scrolls = new Map();
+          const insideScroller = element => {
+            for (let node = element.parentElement; node && node !== document.body; node = node.parentElement) {
+              if (!scrolls.has(node)) scrolls.set(node, ['auto', 'scroll'].includes(getComputedStyle(node).overflowX));
+              if (scrolls.get(node)) return true;
+            }
+            return false;
+          };
+          for (const element of document.body.querySelectorAll('*')) {
+            const box = element.getBoundingClientRect();
+            if (box.width === 0 || box.right <= width || insideScroller(element)) continue;
+            if (getComputedStyle(element).position === 'fixed') continue;
+            reach = Math.max(reach, Math.ceil(box.right + window.scrollX));
+          }
+          return Math.max(0, reach - width);
+        }"""
+    )
 
 
 def takes_kept(page) -> int:
@@ -169,3 +191,34 @@ def publish_still_film(*, festival: dict, resident, passage_key: str = "chinese"
         subtitles=f"{folder}/subtitles.vtt",
     )
     return Animation.objects.get(id=animation.id)
+
+
+def line_breaks(page, selector: str) -> list[tuple[str, str]]:
+    """Where the text of SELECTOR wraps: (last character of a line, first character of the next), over
+    the visible text only (pinyin in <rt> left out), measured from each character's box."""
+    return page.evaluate(
+        """(selector) => {
+          const root = document.querySelector(selector);
+          const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+            acceptNode: node => node.parentElement.closest('rt')
+              ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});
+          const characters = [];
+          for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (let i = 0; i < node.data.length; i++) {
+              if (!node.data[i].trim()) continue;
+              const range = document.createRange();
+              range.setStart(node, i); range.setEnd(node, i + 1);
+              const box = range.getBoundingClientRect();
+              characters.push({text: node.data[i], top: box.top, bottom: box.bottom});
+            }
+          }
+          const breaks = [];
+          for (let i = 1; i < characters.length; i++) {
+            if (characters[i].top >= characters[i - 1].bottom - 2) {
+              breaks.push([characters[i - 1].text, characters[i].text]);
+            }
+          }
+          return breaks;
+        }""",
+        selector,
+    )

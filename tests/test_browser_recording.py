@@ -10,7 +10,7 @@ import pytest
 from animation.engine import audio
 from conftest import CHINESE_POEM, transcode
 from contributions.models import Recording
-from tests.browser import PHONE, PageWatch, chromium, horizontal_overflow, log_in, takes_kept
+from tests.browser import PHONE, PageWatch, chromium, horizontal_overflow, line_breaks, log_in, takes_kept
 
 
 def fake_microphone_wav(tmp_path):
@@ -168,15 +168,20 @@ def test_a_phone_records_a_chinese_poem_over_a_slow_network_that_drops(
             password="resident-pass-1",
             next_path=f"/record/{passage.id}/",
         )
-        assert horizontal_overflow(page) == 0
-        page.click("#pinyin-toggle")
-        assert horizontal_overflow(page) == 0
-        # A phrase is never cut: each line of the poem starts at a phrase.
-        tops = page.evaluate(
-            """() => Array.from(document.querySelectorAll('#passage-text .phrase')).map(
-                 phrase => Array.from(phrase.getClientRects()).length)"""
-        )
-        assert tops and all(count == 1 for count in tops), tops
+        # The poem wraps only after a phrase's punctuation (never "低头思故/乡。", never a line starting
+        # with "。"), with or without pinyin, on a 390 px phone and on a 320 px one.
+        for width in (390, 320):
+            page.set_viewport_size({"width": width, "height": 844})
+            for pinyin in (False, True):
+                if pinyin != ("show-pinyin" in (page.locator("#passage-text").get_attribute("class") or "")):
+                    page.click("#pinyin-toggle")
+                assert horizontal_overflow(page) == 0, (width, pinyin)
+                # Not merely clipped: the poem's box ends inside the screen (it once ran 635 px wide).
+                right = page.evaluate("document.getElementById('passage-text').getBoundingClientRect().right")
+                assert right <= width, (width, pinyin, right)
+                breaks = line_breaks(page, "#passage-text")
+                assert all(before in "，。！？；：、" for before, _after in breaks), (width, pinyin, breaks)
+        page.set_viewport_size({"width": 390, "height": 844})
 
         page.click("#record-button")
         page.wait_for_function("() => document.getElementById('record-status').textContent.includes('Recording')")
