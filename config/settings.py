@@ -318,6 +318,15 @@ _csp_policy = {
         "frame-ancestors": ["'none'"],
     }
 }
+if STORAGE_BACKEND == "s3":
+    # Films, posters and paintings then come from the bucket (presigned URLs) or its CDN domain.
+    _bucket_origins = [
+        origin
+        for origin in (env.str("S3_ENDPOINT_URL", default=""), env.str("S3_PUBLIC_DOMAIN", default=""))
+        if origin
+    ]
+    for _directive in ("img-src", "media-src", "connect-src"):
+        _csp_policy["DIRECTIVES"][_directive] += _bucket_origins or ["https:"]
 if DEBUG:
     # Django's debug pages use inline script and style: report, do not block, while debugging.
     CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy
