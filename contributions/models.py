@@ -100,6 +100,19 @@ class Recording(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="claimed_recordings"
     )
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Reading with the camera (issue 15): the video is private (never served to the public, played only
+    # to the event's moderators while pending) and deleted once the motion curves are extracted, unless
+    # settings.RECORDING_VIDEO_KEEP_FOR_REVIEW keeps it until the moderator decides. Its own consent.
+    video = models.FileField(max_length=300, blank=True)
+    video_consented_at = models.DateTimeField(null=True, blank=True)
+    # capture.MotionCurves.to_dict() of the video; empty until extracted (or when there was no video).
+    motion_curves = models.JSONField(default=dict, blank=True)
+    # Shown to the resident: why the video could not drive the figure, or what the film used.
+    motion_note = models.TextField(blank=True)
+    # "video" or "voice": what moved the figure in the latest film (pipeline.animate's result).
+    motion_source = models.CharField(max_length=10, blank=True)
+    motion_started_at = models.DateTimeField(null=True, blank=True)
+    motion_extracted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
