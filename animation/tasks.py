@@ -152,6 +152,12 @@ def animation_render(animation_id: str) -> None:
             )
             scratch_film = scratch / "film.mp4"
             fetch_seconds = time.monotonic() - started
+            # The reader's camera (issue 15): curves extracted at upload move the figure when usable.
+            motion = None
+            if recording.motion_curves:
+                from animation.engine.capture import MotionCurves
+
+                motion = MotionCurves.from_dict(recording.motion_curves)
             report = pipeline.animate(
                 painting_path=painting_path,
                 audio_path=audio_path,
@@ -165,6 +171,7 @@ def animation_render(animation_id: str) -> None:
                 curves_path=scratch / "curves.json",
                 seed=animation.id.int % 2**31,
                 progress=services.ProgressReporter(animation.id, start=0.3, end=0.98, token=token),
+                motion=motion,
             )
             # The stored alignment is the one source of the subtitles, whatever the engine wrote.
             scratch_film.with_suffix(".vtt").write_text(alignment.webvtt, encoding="utf-8")
@@ -196,7 +203,16 @@ def animation_render(animation_id: str) -> None:
             stage_seconds=stage_seconds,
             token=token,
         )
-        if not recorded:
+        if recorded:
+            from contributions.services import recording_record_motion_source
+
+            motion_report = report.get("motion") or {}
+            recording_record_motion_source(
+                recording_id=recording.id,
+                source=str(motion_report.get("source", "voice")),
+                note=str(motion_report.get("note", "")),
+            )
+        else:
             logger.warning("animation %s: rendered after its claim was taken back; the other run owns it", animation_id)
     except ClaimLost:
         logger.warning("animation %s: claim taken back mid-render; stopping", animation_id)

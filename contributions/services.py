@@ -88,7 +88,7 @@ def _copy_upload_to(upload: UploadedFile, destination: Path) -> int:
     return written
 
 
-def recording_submit(*, contributor, passage: Passage, upload: UploadedFile) -> Recording:
+def recording_submit(*, contributor, passage: Passage, upload: UploadedFile, video_consent: bool = False) -> Recording:
     """Check an uploaded reading and keep it for moderation.
 
     Nothing is stored unless every check passes: the file decodes as audio (probed by ffmpeg, never
@@ -113,6 +113,8 @@ def recording_submit(*, contributor, passage: Passage, upload: UploadedFile) -> 
     with tempfile.TemporaryDirectory(prefix="upload-") as scratch:
         original = Path(scratch) / "original"
         _copy_upload_to(upload, original)
+        # A picture is never kept without its own consent: the original becomes the sound alone.
+        original, camera_video = _separate_video(original, passage=passage, video_consent=video_consent)
         try:
             probe = audio.probe_audio(original, timeout=20)
         except EngineInputError:
@@ -157,6 +159,7 @@ def recording_submit(*, contributor, passage: Passage, upload: UploadedFile) -> 
             codec=probe.codec,
             duration_seconds=round(stats.duration_seconds, 3),
             audio_stats=stats.to_dict(),
+            video_consented_at=timezone.now() if camera_video is not None else None,
         )
         speech = Path(scratch) / "speech16k.wav"
         audio.write_wav(speech, samples, 16000)
@@ -167,6 +170,9 @@ def recording_submit(*, contributor, passage: Passage, upload: UploadedFile) -> 
             saved.append(_store(original, f"{folder}/original.{recording.original_extension}"))
             saved.append(_store(speech, f"{folder}/speech16k.wav"))
             recording.original.name, recording.speech_wav.name = saved
+            if camera_video is not None:
+                saved.append(_store(camera_video, f"{folder}/video{camera_video.suffix}"))
+                recording.video.name = saved[-1]
             with transaction.atomic():
                 # Registered first, so it runs first: from here on the reading is the resident's, kept.
                 transaction.on_commit(lambda: committed.append(True))
@@ -236,6 +242,10 @@ def recording_hand_off(*, recording_id) -> bool:
         # retry=False: the request must not wait on a dead broker; the sweep is the retry.
         recording_transcribe.apply_async((str(recording_id),), retry=False)
         recording_prepare_voice.apply_async((str(recording_id),), retry=False)
+        if Recording.objects.filter(id=recording_id, motion_extracted_at__isnull=True).exclude(video="").exists():
+            from contributions.tasks import recording_extract_motion
+
+            recording_extract_motion.apply_async((str(recording_id),), retry=False)
     except Exception:
         logger.warning("recording %s: the broker did not take its tasks; the sweep will send them", recording_id)
         return False
@@ -437,6 +447,8 @@ def recording_approve(*, recording: Recording, moderator, listened_seconds: floa
     from animation.services import animation_start
 
     _decide(recording, moderator, status=Recording.Status.APPROVED)
+    # The camera video was kept for this review only (curves are what the film uses).
+    transaction.on_commit(lambda: recording_discard_video(recording_id=recording.id), robust=True)
     ModerationDecision.objects.create(
         recording=recording,
         moderator=moderator,
@@ -456,6 +468,7 @@ def recording_reject(
     if reason not in Recording.RejectionReason.values:
         raise ValueError(f"unknown rejection reason {reason!r}")
     _decide(recording, moderator, status=Recording.Status.REJECTED, rejection_reason=reason, rejection_note=note)
+    transaction.on_commit(lambda: recording_discard_video(recording_id=recording.id), robust=True)
     ModerationDecision.objects.create(
         recording=recording,
         moderator=moderator,
@@ -691,7 +704,11 @@ def recording_erase(*, recording_id) -> bool:
     recording = Recording.objects.filter(id=recording_id, status=Recording.Status.WITHDRAWN).first()
     if recording is None:
         return False
-    names = [name for name in (recording.original.name, recording.speech_wav.name, recording.voice_wav.name) if name]
+    names = [
+        name
+        for name in (recording.original.name, recording.speech_wav.name, recording.voice_wav.name, recording.video.name)
+        if name
+    ]
     with transaction.atomic():
         animation_remove_for_recording(recording=recording, delete_files=True)
         Alignment.objects.filter(recording_id=recording_id).delete()
@@ -705,6 +722,10 @@ def recording_erase(*, recording_id) -> bool:
             transcribed_at=None,
             audio_stats={},
             duration_seconds=0,
+            video="",
+            motion_curves={},
+            motion_note="",
+            motion_source="",
         )
     # Files after the commit: a failure here leaves erased_at empty and the sweep deletes them again.
     _delete_folder(recording_folder_name(recording_id), also=names)
@@ -719,3 +740,114 @@ def _delete_folder(folder: str, *, also: list[str]) -> None:
         files = []
     for name in {*also, *(f"{folder}/{file}" for file in files)}:
         default_storage.delete(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading with the camera (issue 15): the video's own consent, the motion curves, deleting the video
+
+# Bytes a second of camera video may take: the studio records 640x480 at about 1 Mbit/s; a phone's own
+# camera app (H.264 or HEVC at 720p) stays under 3 Mbit/s.
+VIDEO_BYTES_PER_SECOND = 3_000_000 // 8
+VIDEO_MIN_BYTES = 2 * 2**20
+
+
+def video_max_bytes(passage: Passage) -> int:
+    """The upload cap of a reading with the camera: what the passage's length needs, no more than
+    RECORDING_VIDEO_MAX_BYTES (by default the audio cap: a short video fits in it)."""
+    ceiling = int(getattr(settings, "RECORDING_VIDEO_MAX_BYTES", settings.RECORDING_MAX_BYTES))
+    needed = int((passage.max_seconds + DURATION_TOLERANCE_SECONDS) * VIDEO_BYTES_PER_SECOND) + VIDEO_MIN_BYTES
+    return min(ceiling, needed)
+
+
+def video_kept_for_review() -> bool:
+    return bool(getattr(settings, "RECORDING_VIDEO_KEEP_FOR_REVIEW", False))
+
+
+def _separate_video(original: Path, *, passage: Passage, video_consent: bool) -> tuple[Path, Path | None]:
+    """(the sound to check and keep, the camera video to keep or None). A file with a picture is split;
+    the picture is kept only with VIDEO_CONSENT, within the video size cap and in a codec we decode."""
+    from contributions import video
+
+    stream = video.video_stream(original)
+    if stream is None:
+        if video_consent:
+            raise RecordingRejected(
+                _("We could not find the camera's picture in this recording. Record again, or without the camera."),
+                code="no_video",
+            )
+        return original, None
+    if video_consent:
+        if stream.codec not in video.VIDEO_CODECS:
+            raise RecordingRejected(
+                _("This video format (%(codec)s) cannot be read. Please record in the studio.")
+                % {"codec": stream.codec},
+                code="video_format",
+            )
+        limit = video_max_bytes(passage)
+        if original.stat().st_size > limit:
+            raise RecordingRejected(
+                _("The video is larger than %(limit)d MB.") % {"limit": max(1, limit // 2**20)},
+                code="too_large",
+                status=413,
+            )
+    try:
+        sound = video.audio_only_copy(original, original.with_name("sound"))
+    except ValueError:
+        raise RecordingRejected(
+            _("We could not read this file as a sound recording. Please record again or choose another file."),
+            code="not_audio",
+        ) from None
+    if not video_consent:
+        original.unlink()
+        return sound, None
+    kept = original.with_name("video" + (".webm" if sound.suffix == ".webm" else ".mp4"))
+    original.rename(kept)
+    return sound, kept
+
+
+def recording_claim_motion(*, recording_id) -> bool:
+    """Take RECORDING's motion extraction for this worker; False when it is done, withdrawn, has no
+    video, or runs elsewhere (a claim older than the resend time is taken over)."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=handoff_resend_seconds())
+    return bool(
+        Recording.objects.filter(id=recording_id, motion_extracted_at__isnull=True)
+        .exclude(status=Recording.Status.WITHDRAWN)
+        .exclude(video="")
+        .filter(Q(motion_started_at__isnull=True) | Q(motion_started_at__lt=stale))
+        .update(motion_started_at=now)
+    )
+
+
+def recording_record_motion(*, recording_id, curves: dict[str, Any], note: str) -> bool:
+    """Keep the extracted curves; False when the recording was withdrawn meanwhile (nothing written)."""
+    return bool(
+        Recording.objects.filter(id=recording_id, motion_extracted_at__isnull=True)
+        .exclude(status=Recording.Status.WITHDRAWN)
+        .update(motion_curves=curves, motion_note=note, motion_extracted_at=timezone.now())
+    )
+
+
+def recording_discard_video(*, recording_id, force: bool = False) -> bool:
+    """Delete the camera video once it is no longer needed: after extraction, unless it is kept for
+    the moderator's review of a pending recording (FORCE ignores that). True when a video was deleted."""
+    recording = Recording.objects.filter(id=recording_id).exclude(video="").first()
+    if recording is None:
+        return False
+    reviewing = recording.status == Recording.Status.PENDING and video_kept_for_review()
+    if not force and (recording.motion_extracted_at is None or reviewing):
+        return False
+    name = recording.video.name
+    # The row first: from here nobody is pointed at the file, then the file goes.
+    if not Recording.objects.filter(id=recording_id, video=name).update(video=""):
+        return False
+    default_storage.delete(name)
+    return True
+
+
+def recording_record_motion_source(*, recording_id, source: str, note: str = "") -> None:
+    """What moved the figure in the latest film ("video" or "voice") and why, for the resident."""
+    changes: dict[str, Any] = {"motion_source": source[:10]}
+    if note:
+        changes["motion_note"] = note
+    Recording.objects.filter(id=recording_id).exclude(status=Recording.Status.WITHDRAWN).update(**changes)

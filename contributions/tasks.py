@@ -97,3 +97,31 @@ def recording_prepare_voice(recording_id: str) -> None:
 def recording_sweep() -> dict[str, int]:
     """Beat: hand-offs that never reached a worker are sent again; interrupted withdrawals finish."""
     return services.recording_sweep()
+
+
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=330)
+def recording_extract_motion(recording_id: str) -> None:
+    """The reader's head, eyes, brows and mouth from their camera video, at upload (before approval, so
+    the film starts as fast as a voice-only one); the video is deleted after unless kept for review."""
+    from animation.engine import capture
+
+    if not services.recording_claim_motion(recording_id=recording_id):
+        return  # done, withdrawn, no video, or another worker has it
+    recording = Recording.objects.filter(id=recording_id).first()
+    if recording is None or not recording.video:
+        return
+    with tempfile.TemporaryDirectory(prefix="motion-") as scratch:
+        video = Path(scratch) / Path(recording.video.name).name
+        if not _fetch(recording.video.name, video):
+            return
+        try:
+            motion = capture.extract_motion(video)
+        except EngineInputError as error:
+            # The film falls back to the voice; the resident reads why.
+            logger.warning("recording %s: no motion from its video", recording_id, exc_info=True)
+            curves: dict = {}
+            note = f"the video could not be read ({error}); the figure moves with the voice instead"
+        else:
+            curves, note = motion.to_dict(), motion.note
+    if services.recording_record_motion(recording_id=recording.id, curves=curves, note=note):
+        services.recording_discard_video(recording_id=recording.id)
