@@ -23,6 +23,7 @@ urlpatterns = [
     path("me/recordings/", contribution_views.my_recordings, name="my-recordings"),
     path("me/recordings/<uuid:recording_id>/withdraw/", contribution_views.withdraw, name="withdraw"),
     path("recordings/<uuid:recording_id>/audio/", contribution_views.recording_audio, name="recording-audio"),
+    path("recordings/<uuid:recording_id>/video/", contribution_views.recording_video, name="recording-video"),
     path("moderation/", moderation_views.moderation_queue, name="moderation"),
     path("moderation/<uuid:recording_id>/decide/", moderation_views.moderation_decide, name="moderation-decide"),
     path("moderation/films/", moderation_views.moderation_films, name="moderation-films"),

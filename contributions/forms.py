@@ -31,6 +31,13 @@ class ConsentForm(forms.Form):
 
 class UploadForm(forms.Form):
     audio = forms.FileField(label=_("Recording file"))
+    video_consent = forms.BooleanField(
+        required=False,
+        label=_(
+            "I agree that my camera video is used to move the figure. Only the movements are kept: the video "
+            "is deleted once they are measured, and nobody but the festival's moderators can see it before that."
+        ),
+    )
 
 
 class RejectForm(forms.Form):

@@ -79,7 +79,12 @@ def record(request, passage_id):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.recording_submit(contributor=request.user, passage=passage, upload=form.cleaned_data["audio"])
+            services.recording_submit(
+                contributor=request.user,
+                passage=passage,
+                upload=form.cleaned_data["audio"],
+                video_consent=form.cleaned_data["video_consent"],
+            )
         except services.RecordingRejected as rejection:
             form.add_error("audio", rejection.message)
         else:
@@ -119,3 +124,19 @@ def recording_audio(request, recording_id):
         if stored and stored.storage.exists(stored.name):
             return storage_file_response(request, stored.name, storage=stored.storage)
     raise Http404
+
+
+@login_required
+def recording_video(request, recording_id):
+    """A reading's camera video: only for the moderators of its event, only while it waits for review
+    (it is what will move the figure). Not for the public, not even for the reader once uploaded."""
+    recording = get_object_or_404(
+        Recording.objects.select_related("passage__event").exclude(video=""),
+        id=recording_id,
+        status=Recording.Status.PENDING,
+    )
+    if not selectors.moderator_may_review(moderator=request.user, recording=recording):
+        raise Http404
+    if not recording.video.storage.exists(recording.video.name):
+        raise Http404
+    return storage_file_response(request, recording.video.name, storage=recording.video.storage)

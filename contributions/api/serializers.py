@@ -36,6 +36,8 @@ class ConsentSerializer(serializers.ModelSerializer):
 class RecordingUploadSerializer(serializers.Serializer):
     passage = serializers.PrimaryKeyRelatedField(queryset=Passage.objects.select_related("event"))
     audio = serializers.FileField(allow_empty_file=True)
+    # The separate consent for the camera (issue 15): without it a picture in the file is never kept.
+    video_consent = serializers.BooleanField(required=False, default=False)
 
 
 class AnimationBriefSerializer(serializers.Serializer):
@@ -68,6 +70,9 @@ class RecordingSerializer(serializers.ModelSerializer):
             "created_at",
             "animations",
             "audio_url",
+            "video_consented_at",
+            "motion_note",
+            "motion_source",
         ]
 
     def get_audio_url(self, recording) -> str:

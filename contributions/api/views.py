@@ -62,6 +62,7 @@ class RecordingListCreate(APIView):
                 contributor=request.user,
                 passage=serializer.validated_data["passage"],
                 upload=serializer.validated_data["audio"],
+                video_consent=serializer.validated_data["video_consent"],
             )
         except services.RecordingRejected as rejection:
             return Response({"detail": rejection.message, "code": rejection.code}, status=rejection.status)
