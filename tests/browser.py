@@ -82,8 +82,9 @@ class PageWatch:
         return self
 
     def _failed(self, request) -> None:
-        # A media element that stops downloading after its metadata is not a failure a visitor sees.
-        if request.failure and "ERR_ABORTED" in request.failure and request.resource_type == "media":
+        # A download the browser cancels itself (a video that stops after its metadata, an image still
+        # loading when the visitor moves on) is not a failure a visitor sees; HTTP errors are caught apart.
+        if request.failure and "ERR_ABORTED" in request.failure:
             return
         self.failed_requests.append((request.failure, request.url))
 
