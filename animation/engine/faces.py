@@ -460,6 +460,11 @@ def detect_faces(image: np.ndarray) -> list[Face]:
     ]
 
 
+def face_from_mesh(points: np.ndarray, image_shape: tuple[int, ...], *, index: int = 0, score: float = 1.0) -> Face:
+    """A face from mesh points (e.g. ``face_paintings.fit_in_box``: the curator's two clicks)."""
+    return _face_from_points(index, score, mesh_groups(np.asarray(points, np.float64)), image_shape)
+
+
 def mesh_groups(points: np.ndarray) -> dict[str, np.ndarray]:
     """Named landmark groups from a face mesh: 478 points (with irises) or 468 (the landmark network's)."""
     return {name: points[list(ids)] for name, ids in MESH_GROUPS.items() if max(ids) < len(points)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -16,6 +17,7 @@ from animation.engine.faces import (
     REQUIRED_GROUPS,
     detect_faces,
     face_from_landmarks,
+    face_from_mesh,
     find_faces,
     load_painting,
     select_face,
@@ -149,3 +151,91 @@ def test_a_photographed_painting_is_turned_upright_from_its_exif_orientation(tmp
     sideways.save(path, exif=exif)
     image = load_painting(path)
     assert image.shape[:2] == (portrait.height, portrait.width)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Chinese figure paintings: small, brush-toned faces on paper (the painting path, face_paintings.py)
+
+
+def _ink_painting(head: int = 90, at: tuple[int, int] = (145, 120)) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A demo portrait redrawn as brush lines (baimiao) on old paper, small; returns it and its face box.
+
+    mediapipe's photo-trained face graph does not fire on it: only the painting path finds it.
+    """
+    portrait_path = PAINTINGS[4]
+    gray = cv2.cvtColor(cv2.imread(str(portrait_path)), cv2.COLOR_BGR2GRAY)
+    lines = cv2.adaptiveThreshold(
+        cv2.GaussianBlur(gray, (0, 0), 2), 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 15, 6
+    ).astype(np.float32)
+    ink = lines / 255
+    toned = np.stack([ink * 200, ink * 222, ink * 238], axis=2).astype(np.uint8)
+    figure = cv2.resize(toned, (head, head), interpolation=cv2.INTER_AREA)
+    paper = np.empty((460, 330, 3), np.uint8)
+    paper[:] = (200, 222, 238)
+    rng = np.random.default_rng(1)
+    for _ in range(12):  # a few brush strokes of a tree and a rock
+        x, y = int(rng.integers(0, 330)), int(rng.integers(330, 460))
+        cv2.line(paper, (x, y), (x + int(rng.integers(-60, 60)), y - int(rng.integers(20, 90))), (60, 60, 60), 3)
+    x, y = at
+    paper[y : y + head, x - head // 2 : x - head // 2 + head] = figure
+    _, faces = find_faces(portrait_path)
+    fx, fy, fw, fh = faces[0].box
+    scale = head / Image.open(portrait_path).size[0]
+    box = (round(x - head // 2 + fx * scale), round(y + fy * scale), round(fw * scale), round(fh * scale))
+    return paper, box
+
+
+def _overlap(a, b) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return ix * iy / (aw * ah + bw * bh - ix * iy)
+
+
+def test_it_finds_a_small_brush_line_face_that_the_photo_detector_misses():
+    painting, truth = _ink_painting()
+    faces = detect_faces(painting)
+    assert len(faces) == 1
+    face = faces[0]
+    assert _overlap(face.box, truth) > 0.4, (face.box, truth)
+    for name in REQUIRED_GROUPS:
+        assert _inside(face.landmarks[name], face.box, slack=2), name
+    left, right = face.landmarks["left_eye"].mean(0), face.landmarks["right_eye"].mean(0)
+    assert left[0] > right[0] and max(left[1], right[1]) < face.landmarks["mouth_outer"].mean(0)[1]
+
+
+def test_seals_and_calligraphy_are_not_faces():
+    page = np.full((400, 300, 3), (215, 228, 236), np.uint8)
+    rng = np.random.default_rng(5)
+    for column in range(4):  # columns of brush "characters"
+        for row in range(8):
+            x, y = 30 + column * 60, 20 + row * 45
+            for _ in range(5):
+                x0, y0 = x + int(rng.integers(0, 30)), y + int(rng.integers(0, 30))
+                cv2.line(
+                    page, (x0, y0), (x0 + int(rng.integers(-15, 15)), y0 + int(rng.integers(-15, 15))), (30, 30, 30), 3
+                )
+    cv2.rectangle(page, (220, 330), (270, 380), (40, 40, 200), -1)  # a vermilion seal with white strokes
+    for i in range(3):
+        cv2.line(page, (228, 340 + 12 * i), (262, 340 + 12 * i), (235, 235, 235), 3)
+    assert detect_faces(page) == []
+
+
+def test_two_clicks_fit_key_points_in_a_curators_box_in_under_a_second():
+    from animation.engine.face_paintings import fit_in_box
+
+    painting, truth = _ink_painting(head=110, at=(160, 200))
+    fit_in_box(painting, truth)  # load the network once, as a running worker has
+    started = time.process_time()
+    fit = fit_in_box(painting, truth)
+    assert time.process_time() - started < 1.0
+    x, y, w, h = truth
+    assert fit.presence > 0.5
+    assert _overlap((*fit.box[:2], *(fit.box[2:] - fit.box[:2])), truth) > 0.4
+    face = face_from_mesh(fit.points, painting.shape)
+    assert face.landmarks["left_eye"].mean(0)[0] > face.landmarks["right_eye"].mean(0)[0]
+    assert face.landmarks["right_eye"].mean(0)[1] < face.landmarks["mouth_outer"].mean(0)[1]
+    # One click on the face's centre finds the same face at a size it chooses.
+    clicked = fit_in_box(painting, centre=(x + w / 2, y + h / 2))
+    assert np.linalg.norm(clicked.points.mean(0) - fit.points.mean(0)) < 0.15 * w
