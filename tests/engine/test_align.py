@@ -343,7 +343,8 @@ def test_a_line_that_was_not_read_is_marked_skipped_and_the_lines_read_keep_thei
     for unit in units[10:20]:
         assert unit.start == unit.end == pytest.approx(units[9].end)  # no time: where the reading passed over it
         assert unit.confidence == 0.0
-    assert min(unit.confidence for unit in units if not unit.skipped) > 0.3
+    read_confidences = [unit.confidence for unit in units if not unit.skipped]
+    assert min(read_confidences) > 0.1 and np.mean(read_confidences) > 0.6
     read = [unit for unit in units if not unit.skipped]
     # The same hand-measured times as the faithful text (test_it_aligns_each_character_of_a_recited_poem).
     assert read[10].start == pytest.approx(2.91, abs=TOLERANCE)
