@@ -119,7 +119,14 @@ def outage_run(*, broker: PrivateBroker, passage, resident, moderator, clip: Pat
     residents.force_authenticate(resident)
     moderators.force_authenticate(moderator)
     down_at, up_at = uploads // 3, 2 * uploads // 3
-    counts = {"uploads": uploads, "answered_201": 0, "answered_5xx": 0, "approvals": 0, "approved_200": 0}
+    counts = {
+        "uploads": uploads,
+        "answered_201": 0,
+        "answered_5xx": 0,
+        "answered_other": 0,
+        "approvals": 0,
+        "approved_200": 0,
+    }
     approved_ids: list[str] = []
     app.conf.task_always_eager = False
     started = time.monotonic()
@@ -143,6 +150,9 @@ def outage_run(*, broker: PrivateBroker, passage, resident, moderator, clip: Pat
                 counts["answered_201"] += 1
             elif response.status_code >= 500:
                 counts["answered_5xx"] += 1
+            else:
+                counts["answered_other"] += 1
+                progress(f"upload {index}: {response.status_code} {response.content[:200]!r}")
             if response.status_code == 201 and index % 2:
                 counts["approvals"] += 1
                 recording_id = response.json()["id"]
@@ -242,6 +252,8 @@ def main() -> int:
     # restarted without persistence forgets the messages it had already taken: the sweeps can only tell
     # by time (a message sent but never started), RESEND_SECONDS here, 10-15 minutes by default.
     os.environ.setdefault("ANIMATION_ENQUEUE_GRACE_SECONDS", "1")
+    # One resident uploads them all here: the per-resident upload throttle (30/hour) would refuse most.
+    os.environ.setdefault("UPLOAD_THROTTLE_RATE", "10000/hour")
     os.environ.setdefault("ANIMATION_STUCK_AFTER_SECONDS", str(RESEND_SECONDS))
     sys.path.insert(0, str(REPO))
     uploads = int(os.environ.get("BENCH_UPLOADS", "50"))
