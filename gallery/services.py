@@ -212,6 +212,46 @@ def painting_clear_landmarks(*, painting: Painting) -> Painting:
     return painting
 
 
+def landmarks_fit(*, painting: Painting, box: Any = None, centre: Any = None) -> dict:
+    """Two clicks: key points fitted inside the box a curator dragged ([x, y, w, h]) or around the point
+    they clicked ([x, y]), for the editor to refine. Nothing is saved until the curator saves.
+
+    Raises CurationError when the box or point is not on the painting or the image cannot be read.
+    """
+    from animation import files
+    from animation.engine.errors import EngineInputError
+    from animation.engine.face_paintings import fit_in_box
+    from animation.engine.faces import face_from_mesh, load_painting
+
+    def numbers(value: Any, count: int) -> list[float] | None:
+        if value is None:
+            return None
+        try:
+            out = [float(v) for v in value]
+        except (TypeError, ValueError):
+            out = []
+        if len(out) != count or not all(abs(v) < 1e6 for v in out):
+            raise CurationError(_("The box or point sent by the editor is not understood."), code="fit")
+        return out
+
+    box, centre = numbers(box, 4), numbers(centre, 2)
+    if box is None and centre is None:
+        raise CurationError(_("Drag a box around the face or click its centre."), code="fit")
+    inside = (box[0] + box[2] / 2, box[1] + box[3] / 2) if box else tuple(centre)
+    if box and (box[2] < 6 or box[3] < 6):
+        raise CurationError(_("The box is too small to hold a face."), code="fit")
+    if not (0 <= inside[0] <= painting.width and 0 <= inside[1] <= painting.height):
+        raise CurationError(_("The box or point is outside the painting."), code="fit")
+    try:
+        with files.scratch_folder(f"fit-{painting.id}") as scratch:
+            image = load_painting(files.fetch(painting.image.name, scratch))
+    except EngineInputError as error:
+        raise CurationError(str(error), code="fit") from None
+    fit = fit_in_box(image, box, centre=centre)
+    face = face_from_mesh(fit.points, image.shape, score=fit.presence)
+    return {"landmarks": face.to_dict()["landmarks"], "score": round(fit.presence, 3)}
+
+
 def landmarks_template(*, width: int, height: int) -> dict:
     """Key points of a plain frontal face in the middle of the painting: where a curator starts when
     detection found nothing. Each group has the fewest points the renderer accepts, in its order."""

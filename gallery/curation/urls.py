@@ -10,6 +10,7 @@ urlpatterns = [
     path("paintings/<uuid:painting_id>/detect/", views.painting_detect, name="curation-painting-detect"),
     path("paintings/<uuid:painting_id>/landmarks/", views.landmarks_editor, name="curation-landmarks"),
     path("paintings/<uuid:painting_id>/landmarks/reset/", views.landmarks_reset, name="curation-landmarks-reset"),
+    path("paintings/<uuid:painting_id>/landmarks/fit/", views.landmarks_fit, name="curation-landmarks-fit"),
     path("passages/<uuid:passage_id>/", views.passage_edit, name="curation-passage"),
     path("passages/<uuid:passage_id>/open/", views.passage_set_open, name="curation-passage-open"),
     path("previews/<uuid:preview_id>/<str:kind>/", views.preview_file, name="curation-preview-file"),

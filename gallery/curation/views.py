@@ -164,6 +164,8 @@ def editor_text() -> dict:
     return {
         "point": _("%(group)s, point %(number)s"),
         "saved": _("Saved: these key points are used from now on."),
+        "fitting": _("Fitting the key points to the face…"),
+        "fitted": _("Key points fitted: check them, move any that are off, then save."),
         "failed": _("Not saved: %(reason)s"),
         "groups": {
             "left_eye": _("left eye"),
@@ -181,6 +183,24 @@ def editor_text() -> dict:
             "face_oval": _("outline of the face"),
         },
     }
+
+
+@curator_required
+@require_POST
+def landmarks_fit(request, painting_id):
+    """Two clicks: JSON {"box": [x, y, w, h]} or {"centre": [x, y]} -> key points fitted there (not saved)."""
+    painting = get_object_or_404(Painting, id=painting_id)
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError:
+        return JsonResponse({"error": _("The editor sent something that is not JSON.")}, status=400)
+    if not isinstance(payload, dict):
+        return JsonResponse({"error": _("The editor sent something that is not JSON.")}, status=400)
+    try:
+        fitted = services.landmarks_fit(painting=painting, box=payload.get("box"), centre=payload.get("centre"))
+    except services.CurationError as error:
+        return JsonResponse({"error": error.message}, status=400)
+    return JsonResponse(fitted)
 
 
 @curator_required

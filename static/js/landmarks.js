@@ -39,47 +39,108 @@
     editor.dataset.dirty = "true";
   }
 
-  Object.keys(groups).forEach(function (name) {
-    var line = document.createElementNS(NS, closed[name] ? "polygon" : "polyline");
-    line.setAttribute("class", "landmark-line");
-    svg.appendChild(line);
-    lines[name] = line;
-    redrawLine(name);
-  });
-  Object.keys(groups).forEach(function (name) {
-    groups[name].forEach(function (point, index) {
-      var handle = document.createElementNS(NS, "circle");
-      handle.setAttribute("class", "landmark-point");
-      handle.setAttribute("r", radius);
-      handle.setAttribute("cx", point[0]);
-      handle.setAttribute("cy", point[1]);
-      handle.setAttribute("tabindex", "0");
-      handle.setAttribute("role", "button");
-      handle.dataset.group = name;
-      handle.dataset.index = String(index);
-      handle.setAttribute("aria-label", fill(text.point, { group: text.groups[name] || name, number: index + 1 }));
-      handle.addEventListener("pointerdown", function (event) {
-        event.preventDefault();
-        handle.setPointerCapture(event.pointerId);
-        handle.focus();
-        var drag = function (moveEvent) { move(handle, name, index, toPainting(moveEvent)); };
-        var stop = function () {
-          handle.removeEventListener("pointermove", drag);
-          handle.removeEventListener("pointerup", stop);
-        };
-        handle.addEventListener("pointermove", drag);
-        handle.addEventListener("pointerup", stop);
-      });
-      handle.addEventListener("keydown", function (event) {
-        var step = (event.shiftKey ? 10 : 1) * Math.max(1, Math.round(Math.min(width, height) / 500));
-        var delta = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[event.key];
-        if (!delta) return;
-        event.preventDefault();
-        var current = groups[name][index];
-        move(handle, name, index, [Math.max(0, Math.min(width, current[0] + delta[0])), Math.max(0, Math.min(height, current[1] + delta[1]))]);
-      });
-      svg.appendChild(handle);
+  function build() {
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    lines = {};
+    Object.keys(groups).forEach(function (name) {
+      var line = document.createElementNS(NS, closed[name] ? "polygon" : "polyline");
+      line.setAttribute("class", "landmark-line");
+      svg.appendChild(line);
+      lines[name] = line;
+      redrawLine(name);
     });
+    Object.keys(groups).forEach(function (name) {
+      groups[name].forEach(function (point, index) {
+        var handle = document.createElementNS(NS, "circle");
+        handle.setAttribute("class", "landmark-point");
+        handle.setAttribute("r", radius);
+        handle.setAttribute("cx", point[0]);
+        handle.setAttribute("cy", point[1]);
+        handle.setAttribute("tabindex", "0");
+        handle.setAttribute("role", "button");
+        handle.dataset.group = name;
+        handle.dataset.index = String(index);
+        handle.setAttribute("aria-label", fill(text.point, { group: text.groups[name] || name, number: index + 1 }));
+        handle.addEventListener("pointerdown", function (event) {
+          event.preventDefault();
+          handle.setPointerCapture(event.pointerId);
+          handle.focus();
+          var drag = function (moveEvent) { move(handle, name, index, toPainting(moveEvent)); };
+          var stop = function () {
+            handle.removeEventListener("pointermove", drag);
+            handle.removeEventListener("pointerup", stop);
+          };
+          handle.addEventListener("pointermove", drag);
+          handle.addEventListener("pointerup", stop);
+        });
+        handle.addEventListener("keydown", function (event) {
+          var step = (event.shiftKey ? 10 : 1) * Math.max(1, Math.round(Math.min(width, height) / 500));
+          var delta = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[event.key];
+          if (!delta) return;
+          event.preventDefault();
+          var current = groups[name][index];
+          move(handle, name, index, [Math.max(0, Math.min(width, current[0] + delta[0])), Math.max(0, Math.min(height, current[1] + delta[1]))]);
+        });
+        svg.appendChild(handle);
+      });
+    });
+  }
+  build();
+
+  // Two clicks: drag a box around a face the detector missed, or click its centre, on the painting
+  // (not on a point); the server fits the key points there and the editor shows them to refine.
+  function fitAt(request) {
+    var status = document.getElementById("save-status");
+    var token = document.querySelector("[name=csrfmiddlewaretoken]").value;
+    status.textContent = text.fitting;
+    fetch(editor.dataset.fitUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+      body: JSON.stringify(request),
+      credentials: "same-origin",
+    })
+      .then(function (response) { return response.json().then(function (data) { return { ok: response.ok, data: data }; }); })
+      .then(function (result) {
+        if (!result.ok) { status.textContent = fill(text.failed, { reason: result.data.error || "" }); return; }
+        groups = result.data.landmarks;
+        build();
+        editor.dataset.dirty = "true";
+        editor.dataset.fitted = "true";
+        status.textContent = text.fitted;
+      })
+      .catch(function (error) { status.textContent = fill(text.failed, { reason: String(error) }); });
+  }
+
+  svg.addEventListener("pointerdown", function (event) {
+    if (event.target !== svg || !editor.dataset.fitUrl) return;
+    event.preventDefault();
+    svg.setPointerCapture(event.pointerId);
+    var start = toPainting(event);
+    var box = document.createElementNS(NS, "rect");
+    box.setAttribute("class", "landmark-box");
+    box.setAttribute("fill", "none");
+    box.setAttribute("stroke", "#c0392b");
+    box.setAttribute("stroke-width", radius / 2);
+    svg.appendChild(box);
+    var current = start;
+    var drag = function (moveEvent) {
+      current = toPainting(moveEvent);
+      box.setAttribute("x", Math.min(start[0], current[0]));
+      box.setAttribute("y", Math.min(start[1], current[1]));
+      box.setAttribute("width", Math.abs(current[0] - start[0]));
+      box.setAttribute("height", Math.abs(current[1] - start[1]));
+    };
+    var stop = function () {
+      svg.removeEventListener("pointermove", drag);
+      svg.removeEventListener("pointerup", stop);
+      svg.removeChild(box);
+      var w = Math.abs(current[0] - start[0]);
+      var h = Math.abs(current[1] - start[1]);
+      if (w < 6 && h < 6) fitAt({ centre: start });
+      else fitAt({ box: [Math.min(start[0], current[0]), Math.min(start[1], current[1]), w, h] });
+    };
+    svg.addEventListener("pointermove", drag);
+    svg.addEventListener("pointerup", stop);
   });
 
   document.getElementById("save-landmarks").addEventListener("click", function () {
