@@ -73,6 +73,10 @@
 
   function pickMimeType() {
     var types = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4", "audio/webm"];
+    // With the camera on (camera.js): WebM VP8/VP9 + Opus, or MP4 H.264 + AAC on Safari.
+    if (stream && stream.getVideoTracks().length) {
+      types = ["video/webm;codecs=vp8,opus", "video/webm;codecs=vp9,opus", "video/mp4;codecs=avc1,mp4a", "video/mp4", "video/webm"];
+    }
     for (var i = 0; i < types.length; i++) if (MediaRecorder.isTypeSupported(types[i])) return types[i];
     return "";
   }
@@ -122,7 +126,10 @@
 
   function startRecording() {
     chunks = [];
-    recorder = new MediaRecorder(stream, pickMimeType() ? { mimeType: pickMimeType() } : undefined);
+    var options = pickMimeType() ? { mimeType: pickMimeType() } : {};
+    // A short, small video: about 1 Mbit/s is plenty for the face's movements (the upload cap is sized to it).
+    if (stream.getVideoTracks().length) options.videoBitsPerSecond = 1000000;
+    recorder = new MediaRecorder(stream, options);
     recorder.ondataavailable = function (event) { if (event.data.size) chunks.push(event.data); };
     recorder.onstop = finishRecording;
     recorder.start(250);
@@ -188,7 +195,11 @@
     var form = new FormData();
     form.append("passage", passageId);
     var extension = (take.type.indexOf("ogg") >= 0) ? "ogg" : (take.type.indexOf("mp4") >= 0 ? "m4a" : "webm");
+    // A camera take is recorded only after its own consent was ticked (camera.js).
+    var camera = take.type.indexOf("video/") === 0;
+    if (camera) extension = extension === "m4a" ? "mp4" : extension;
     form.append("audio", take, "recording." + extension);
+    if (camera) form.append("video_consent", "true");
     var request = new XMLHttpRequest();
     request.open("POST", "/api/recordings/");
     request.setRequestHeader("X-CSRFToken", strings.dataset.csrf);
@@ -217,6 +228,19 @@
     setTimeout(function () { upload(attempt + 1); }, Math.min(30000, 1000 * Math.pow(2, attempt)));
   }
 
+  // The camera studio (camera.js) hands its camera-and-microphone stream here, or null to go back to the
+  // microphone alone; refused while a take is being made or sent.
+  window.shuohuaRecorder = {
+    busy: function () { return state === "counting" || state === "recording" || state === "uploading"; },
+    useStream: function (next) {
+      if (this.busy()) return false;
+      if (stream && stream !== next) stream.getTracks().forEach(function (track) { track.stop(); });
+      stream = next;
+      analyser = null;
+      if (next) startMeter();
+      return true;
+    },
+  };
   restoreTake();
   recordButton.addEventListener("click", toggleRecording);
   playButton.addEventListener("click", function () { playback.currentTime = 0; playback.play(); });
