@@ -44,6 +44,7 @@ EXPECTED_GET = {
     "curation-painting-detect": row(LOGIN, 403, 403, 403, 403, 405),
     "curation-landmarks": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-landmarks-reset": row(LOGIN, 403, 403, 403, 403, 405),
+    "curation-landmarks-fit": row(LOGIN, 403, 403, 403, 403, 405),
     "curation-passage": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-passage-open": row(LOGIN, 403, 403, 403, 403, 405),
     "curation-preview-file": row(LOGIN, 403, 403, 403, 403, 200),
@@ -112,6 +113,7 @@ EXPECTED_POST = {
     "moderation-reverse": row(LOGIN, 403, 403, 403, 403, 302),
     "curation-painting-detect": row(LOGIN, 403, 403, 403, 403, 302),
     "curation-landmarks-reset": row(LOGIN, 403, 403, 403, 403, 302),
+    "curation-landmarks-fit": row(LOGIN, 403, 403, 403, 403, 400),  # no box or point: says so
     "curation-passage-open": row(LOGIN, 403, 403, 403, 403, 302),
     "api-recording": same(405) | {"anonymous": 403},  # read or delete only
     "withdraw": row(LOGIN, 302, 404, 404, 404, 404),
