@@ -188,6 +188,7 @@ def test_moderators_play_the_video_only_while_the_reading_is_pending(
     recording = Recording.objects.get(id=recording_id)
     assert recording.motion_curves["usable"] and recording.video.name, "kept for the review"
     url = f"/recordings/{recording_id}/video/"
+    assert api(moderator).get(f"/api/moderation/recordings/{recording_id}/").json()["video_url"] == url
     response = browser(moderator).get(url)
     assert response.status_code == 200
     played = b"".join(response.streaming_content) if response.streaming else response.content

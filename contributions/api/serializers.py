@@ -140,6 +140,7 @@ class ModerationDetailSerializer(ModerationItemSerializer):
     max_seconds = serializers.IntegerField(source="passage.max_seconds", read_only=True)
     painting_image = serializers.ImageField(source="passage.painting.image", read_only=True)
     audio_url = serializers.SerializerMethodField()
+    video_url = serializers.SerializerMethodField()
     transcript_ready = serializers.SerializerMethodField()
     claimed_until = serializers.DateTimeField(read_only=True)
     facts = serializers.SerializerMethodField()
@@ -158,10 +159,15 @@ class ModerationDetailSerializer(ModerationItemSerializer):
             "transcript_ready",
             "claimed_until",
             "facts",
+            "video_url",
         ]
 
     def get_audio_url(self, recording) -> str:
         return f"/recordings/{recording.id}/audio/"
+
+    def get_video_url(self, recording) -> str:
+        # A camera reading's video while it is kept for this review (issue 15); empty otherwise.
+        return f"/recordings/{recording.id}/video/" if recording.video and recording.status == "pending" else ""
 
     def get_transcript_ready(self, recording) -> bool:
         return recording.transcribed_at is not None

@@ -256,6 +256,7 @@
       $("review-context").textContent = ` · ${recording.painting_title} · ${recording.event_title} · ${recording.language}`;
       renderFacts(recording);
       loadAudio(recording);
+      showVideo(recording);
       // Keep the claim while the recording stays open (a long clip, a second listen).
       renewTimer = setInterval(renewClaim, Math.max(15, config.claimSeconds / 3) * 1000);
       if (!recording.transcript_ready) pollTranscript(recording.id);
@@ -359,6 +360,18 @@
       const counts = facts.counts;
       $("diff-counts").textContent =
         `· ${counts.misread} ${strings.misread} · ${counts.skipped} ${strings.skipped} · ${counts.added} ${strings.added}`;
+    }
+
+    // A camera reading's video (issue 15), only while it waits and only if kept for review: muted, the
+    // sound plays from the player above; it shows what will move the figure.
+    function showVideo(recording) {
+      const video = $("review-video");
+      if (!video) return;
+      video.pause();
+      video.hidden = !recording.video_url;
+      $("review-video-note").hidden = !recording.video_url;
+      if (recording.video_url) video.src = recording.video_url;
+      else video.removeAttribute("src");
     }
 
     async function loadAudio(recording) {
