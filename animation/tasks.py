@@ -196,6 +196,15 @@ def animation_render(animation_id: str) -> None:
         stage_seconds["fetch_inputs"] = round(fetch_seconds, 3)
         stage_seconds["store_files"] = round(store_seconds, 3)
         stage_seconds["render_task"] = round(time.monotonic() - started, 3)
+        # What moved the figure, and why, before the film is recorded (and maybe published at once).
+        from contributions.services import recording_record_motion_source
+
+        motion_report = report.get("motion") or {}
+        recording_record_motion_source(
+            recording_id=recording.id,
+            source=str(motion_report.get("source", "voice")),
+            note=str(motion_report.get("note", "")),
+        )
         recorded = services.animation_record_film(
             animation_id=animation_id,
             files=placed,
@@ -203,16 +212,7 @@ def animation_render(animation_id: str) -> None:
             stage_seconds=stage_seconds,
             token=token,
         )
-        if recorded:
-            from contributions.services import recording_record_motion_source
-
-            motion_report = report.get("motion") or {}
-            recording_record_motion_source(
-                recording_id=recording.id,
-                source=str(motion_report.get("source", "voice")),
-                note=str(motion_report.get("note", "")),
-            )
-        else:
+        if not recorded:
             logger.warning("animation %s: rendered after its claim was taken back; the other run owns it", animation_id)
     except ClaimLost:
         logger.warning("animation %s: claim taken back mid-render; stopping", animation_id)
