@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     faces = commands.add_parser("faces", help="find faces and landmarks on a painting")
     faces.add_argument("painting", type=Path)
+    faces.add_argument("--box", default=None, help="two clicks: fit key points in this box, X,Y,W,H in pixels")
+    faces.add_argument("--at", default=None, help="two clicks: fit key points around this face centre, X,Y")
     faces.add_argument("--json", action="store_true")
 
     align = commands.add_parser("align", help="place every word/character of TEXT on AUDIO")

@@ -546,5 +546,18 @@ def select_face(faces: list[Face], index: int) -> Face:
 
 
 def cli_faces(args: Any) -> dict[str, Any]:
+    box, at = getattr(args, "box", None), getattr(args, "at", None)
+    if box or at:
+        from animation.engine.face_paintings import fit_in_box
+
+        image = load_painting(args.painting)
+        try:
+            numbers = [float(v) for v in (box or at).split(",")]
+        except ValueError:
+            numbers = []
+        if len(numbers) != (4 if box else 2):
+            raise EngineInputError("--box takes X,Y,W,H and --at takes X,Y (pixels of the painting)")
+        fit = fit_in_box(image, numbers if box else None, centre=None if box else numbers)
+        return {"faces": [face_from_mesh(fit.points, image.shape, score=fit.presence).to_dict()]}
     _, faces = find_faces(args.painting)
     return {"faces": [face.to_dict() for face in faces]}

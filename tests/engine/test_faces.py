@@ -239,3 +239,28 @@ def test_two_clicks_fit_key_points_in_a_curators_box_in_under_a_second():
     # One click on the face's centre finds the same face at a size it chooses.
     clicked = fit_in_box(painting, centre=(x + w / 2, y + h / 2))
     assert np.linalg.norm(clicked.points.mean(0) - fit.points.mean(0)) < 0.15 * w
+
+
+def test_faces_command_fits_key_points_in_a_given_box(tmp_path):
+    painting, truth = _ink_painting(head=110, at=(160, 200))
+    path = tmp_path / "ink.png"
+    cv2.imwrite(str(path), painting)
+    completed = subprocess.run(
+        [sys.executable, "-m", "animation.engine", "faces", str(path), "--box", ",".join(map(str, truth)), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=True,
+    )
+    face = json.loads(completed.stdout)["faces"][0]
+    assert _overlap(face["box"], truth) > 0.3
+    assert face_from_landmarks(face, painting.shape).landmarks["mouth_outer"].shape == (20, 2)
+    bad = subprocess.run(
+        [sys.executable, "-m", "animation.engine", "faces", str(path), "--at", "12"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "--at takes X,Y" in bad.stderr
