@@ -55,6 +55,8 @@ EXPECTED_GET = {
     "my-recordings": row(LOGIN, 200, 200, 200, 200, 200),
     "withdraw": row(LOGIN, 405, 405, 405, 405, 405),
     "recording-audio": row(LOGIN, 200, 404, 200, 404, 404),
+    # Recording A has no camera video; who may play one is tested in tests/test_camera_recording.py.
+    "recording-video": row(LOGIN, 404, 404, 404, 404, 404),
     "moderation": row(LOGIN, 403, 403, 200, 200, 403),
     "moderation-decide": row(LOGIN, 403, 403, 405, 405, 403),
     "moderation-films": row(LOGIN, 403, 403, 200, 200, 403),
