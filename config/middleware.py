@@ -145,7 +145,9 @@ def client_ip(request) -> str:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if len(hops) >= proxies:
             return hops[-proxies]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    # In-process logins (Django's test client, force_login) carry no address; axes stores the value in an
+    # inet column, which PostgreSQL refuses for anything but an address: the unspecified one stands in.
+    return request.META.get("REMOTE_ADDR", "") or "0.0.0.0"
 
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

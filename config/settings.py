@@ -324,9 +324,11 @@ _csp_policy = {
 }
 if STORAGE_BACKEND == "s3":
     # Films, posters and paintings then come from the bucket (presigned URLs) or its CDN domain.
+    # S3_PUBLIC_DOMAIN is a bare host name (django-storages' custom_domain): a CSP source needs its scheme.
+    _public_domain = env.str("S3_PUBLIC_DOMAIN", default="")
     _bucket_origins = [
         origin
-        for origin in (env.str("S3_ENDPOINT_URL", default=""), env.str("S3_PUBLIC_DOMAIN", default=""))
+        for origin in (env.str("S3_ENDPOINT_URL", default=""), f"https://{_public_domain}" if _public_domain else "")
         if origin
     ]
     for _directive in ("img-src", "media-src", "connect-src"):
@@ -351,6 +353,8 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.int("LOGIN_LOCKOUT_MINUTES", default=15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Failed attempts are what lockout needs; a log of every successful login with its address is not kept.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_CLIENT_IP_CALLABLE = "config.middleware.client_ip"
 AXES_LOCKOUT_CALLABLE = "config.middleware.login_locked_out"
 AXES_VERBOSE = False
