@@ -74,12 +74,13 @@ def test_a_camera_reading_moves_the_published_film(
             reader.wait_for_function(
                 "() => document.getElementById('camera-guide').classList.contains('good')", timeout=15_000
             )
-            reader.keyboard.press("r")
+            # The focus is on the consent box (where the r key types nothing): the Record button, as a reader would.
+            reader.click("#record-button")
             reader.wait_for_function(
                 "() => document.getElementById('record-status').textContent.includes('Recording')", timeout=15_000
             )
             reader.wait_for_timeout(6000)
-            reader.keyboard.press("r")
+            reader.click("#record-button")
             reader.wait_for_function("() => !document.getElementById('submit-button').disabled", timeout=10_000)
             reader.focus("#submit-button")
             reader.keyboard.press("Enter")
