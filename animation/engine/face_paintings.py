@@ -232,7 +232,8 @@ def candidates(rgb: np.ndarray, *, smallest: int = SMALLEST_FACE) -> list[tuple[
                 crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
                 for score, box in models.detect(which, crop):
                     found.append((score, box / scale + np.array([x0, y0, x0, y0])))
-            if side >= max(width, height):
+            # Tiles are squares no bigger than the short side: past it a level would repeat the last one.
+            if side >= min(width, height):
                 break
             side *= 2
     return merge_boxes(found)
