@@ -67,9 +67,9 @@
     });
   }
 
-  if (!window.isSecureContext) { say(text.insecure); section.hidden = false; recordButton.disabled = true; return; }
+  if (!window.isSecureContext) { say(text.insecure); section.classList.remove("pending"); recordButton.disabled = true; return; }
   if (!navigator.mediaDevices || !window.MediaRecorder) { say(text.unsupported); return; }
-  section.hidden = false;
+  section.classList.remove("pending");
 
   function pickMimeType() {
     var types = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4", "audio/webm"];
