@@ -158,6 +158,15 @@ def animation_render(animation_id: str) -> None:
                 from animation.engine.capture import MotionCurves
 
                 motion = MotionCurves.from_dict(recording.motion_curves)
+            elif recording.video and files.exists(recording.video.name):
+                # Approved before the upload's extraction finished (a rare race): measure here.
+                from animation.engine.capture import extract_motion
+
+                try:
+                    motion = extract_motion(files.fetch(recording.video.name, scratch))
+                except (EngineInputError, OSError):
+                    # Unreadable, or deleted meanwhile by the finished extraction: the voice moves the figure.
+                    logger.warning("animation %s: the reader's video could not be read", animation_id, exc_info=True)
             report = pipeline.animate(
                 painting_path=painting_path,
                 audio_path=audio_path,

@@ -254,3 +254,25 @@ def test_the_film_is_moved_by_the_readers_face(takes, festival, resident, modera
     reader_yaw = resample(motion, "head_yaw", times[inside])
     correlation = float(np.corrcoef(film_yaw[inside], reader_yaw)[0, 1])
     assert correlation > 0.8, f"the figure's head does not follow the reader's (r = {correlation:.2f})"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_reading_approved_before_its_extraction_is_still_moved_by_the_face(
+    takes, festival, resident, moderator, settings
+):
+    """The moderator was faster than the extraction: the render measures the video itself."""
+    from animation.models import Animation
+    from animation.tasks import animation_align, animation_render
+    from contributions.services import recording_approve
+
+    settings.ANIMATION_SIZE = 128
+    recording_id = upload(resident, festival["chinese"], takes["webm"], video_consent=True).json()["id"]
+    recording = recording_approve(recording=Recording.objects.get(id=recording_id), moderator=moderator)
+    assert recording.motion_curves == {}
+    animation = Animation.objects.get(recording_id=recording_id)
+    animation_align(str(animation.id))
+    animation_render(str(animation.id))
+    animation.refresh_from_db()
+    assert animation.status in (Animation.Status.READY, Animation.Status.PUBLISHED), animation.error
+    assert Recording.objects.get(id=recording_id).motion_source == "video"
