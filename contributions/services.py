@@ -851,3 +851,28 @@ def recording_record_motion_source(*, recording_id, source: str, note: str = "")
     if note:
         changes["motion_note"] = note
     Recording.objects.filter(id=recording_id).exclude(status=Recording.Status.WITHDRAWN).update(**changes)
+
+
+def recording_motion_sweep(*, now=None, limit: int = 100) -> int:
+    """Send again the extraction of camera readings that never ran (a message lost with the broker, or a
+    worker that died holding it); the task's claim makes duplicates harmless. Returns how many."""
+    from contributions.tasks import recording_extract_motion
+
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=handoff_resend_seconds())
+    due = (
+        Recording.objects.filter(motion_extracted_at__isnull=True, handoff_sent_at__lt=stale)
+        .exclude(video="")
+        .exclude(status=Recording.Status.WITHDRAWN)
+        .filter(Q(motion_started_at__isnull=True) | Q(motion_started_at__lt=stale))
+        .values_list("id", flat=True)[:limit]
+    )
+    sent = 0
+    for recording_id in list(due):
+        try:
+            recording_extract_motion.apply_async((str(recording_id),), retry=False)
+        except Exception:
+            logger.warning("recording %s: the broker did not take its motion extraction", recording_id)
+            break
+        sent += 1
+    return sent

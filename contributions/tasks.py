@@ -95,8 +95,11 @@ def recording_prepare_voice(recording_id: str) -> None:
 
 @shared_task
 def recording_sweep() -> dict[str, int]:
-    """Beat: hand-offs that never reached a worker are sent again; interrupted withdrawals finish."""
-    return services.recording_sweep()
+    """Beat: hand-offs that never reached a worker are sent again; interrupted withdrawals finish; camera
+    readings whose motion extraction never ran are sent again."""
+    done = services.recording_sweep()
+    done["motion_sent"] = services.recording_motion_sweep()
+    return done
 
 
 @shared_task(acks_late=True, soft_time_limit=300, time_limit=330)

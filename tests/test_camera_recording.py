@@ -276,3 +276,20 @@ def test_a_reading_approved_before_its_extraction_is_still_moved_by_the_face(
     animation.refresh_from_db()
     assert animation.status in (Animation.Status.READY, Animation.Status.PUBLISHED), animation.error
     assert Recording.objects.get(id=recording_id).motion_source == "video"
+
+
+@pytest.mark.django_db
+def test_the_sweep_sends_a_lost_extraction_again(takes, festival, resident):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contributions.services import recording_motion_sweep
+    from contributions.tasks import recording_extract_motion
+
+    recording_id = upload(resident, festival["chinese"], takes["webm"], video_consent=True).json()["id"]
+    long_ago = timezone.now() - timedelta(hours=1)
+    Recording.objects.filter(id=recording_id).update(handoff_sent_at=long_ago)
+    assert recording_motion_sweep() == 1
+    recording_extract_motion(recording_id)
+    assert recording_motion_sweep() == 0, "an extracted reading is never sent again"
