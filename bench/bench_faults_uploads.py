@@ -90,10 +90,9 @@ class PrivateBroker:
     def _point_at(url: str) -> None:
         from config.celery import app
 
-        if app._pool is not None:
-            app._pool.force_close_all()
         app.conf.broker_url = url
-        # The app caches its connection and producer pools; drop them so the next publish dials URL.
+        # The app caches its connection and producer pools; drop them so the next publish dials URL. The
+        # pools themselves are kombu's, shared by URL: left open, so the suite's own is intact afterwards.
         app._after_fork()
 
 
