@@ -251,6 +251,9 @@ SPECTACULAR_SETTINGS = {
 
 # Uploads and the engine.
 RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=25 * 1024 * 1024)
+# A camera reading's video is what will move the figure, so its moderators may watch it while the reading is
+# pending; their decision (or a withdrawal) deletes it. Off: deleted as soon as the motion curves are extracted.
+RECORDING_VIDEO_KEEP_FOR_REVIEW = env.bool("RECORDING_VIDEO_KEEP_FOR_REVIEW", default=True)
 # Any request body over REQUEST_MAX_BYTES is refused with 413 before it is read (config/middleware.py):
 # the largest upload plus room for the form around it.
 REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=RECORDING_MAX_BYTES + 1024 * 1024)

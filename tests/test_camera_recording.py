@@ -143,6 +143,8 @@ def test_the_video_cap_is_what_the_passage_needs(takes, festival, resident, sett
 def test_extraction_keeps_the_curves_and_deletes_the_video(takes, festival, resident, settings):
     from contributions.tasks import recording_extract_motion
 
+    settings.RECORDING_VIDEO_KEEP_FOR_REVIEW = False
+
     recording_id = upload(resident, festival["chinese"], takes["mp4"], video_consent=True).json()["id"]
     video_name = Recording.objects.get(id=recording_id).video.name
     recording_extract_motion(recording_id)
