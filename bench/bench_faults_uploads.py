@@ -91,6 +91,9 @@ class PrivateBroker:
         from config.celery import app
 
         app.conf.broker_url = url
+        # Separate read/write URLs, if anything set them, would still lead to the old broker.
+        app.conf.broker_write_url = None
+        app.conf.broker_read_url = None
         # The app caches its connection and producer pools; drop them so the next publish dials URL. The
         # pools themselves are kombu's, shared by URL: left open, so the suite's own is intact afterwards.
         app._after_fork()

@@ -43,13 +43,21 @@ def chromium(executable: str, *, fake_microphone_wav: Path | None = None) -> Ite
             f"--use-file-for-fake-audio-capture={fake_microphone_wav}",
         ]
     # Playwright's sync API runs an event loop in this thread; the test's database calls stay synchronous.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=flags, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=flags, headless=True)
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        # Only for the browser's lifetime: later tests (and their subprocesses) keep Django's async checks.
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def log_in(page, base_url: str, *, username: str, password: str, next_path: str) -> None:

@@ -31,7 +31,9 @@ def rabbitmq_app():
         pytest.skip("no RabbitMQ on 127.0.0.1:5672 (apt-get install rabbitmq-server)")
     from config.celery import app
 
-    previous = (app.conf.broker_url, app.conf.broker_write_url, app.conf.broker_read_url)
+    # The stored values, not the properties: those fall back to broker_url, and restoring that as an explicit
+    # write URL would pin every later publish of the session to it.
+    previous = (app.conf.broker_url, app.conf.get("broker_write_url"), app.conf.get("broker_read_url"))
 
     def switch(url, write, read) -> None:
         app.conf.broker_url, app.conf.broker_write_url, app.conf.broker_read_url = url, write, read

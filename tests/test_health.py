@@ -31,7 +31,7 @@ def test_liveness_and_readiness_check_every_dependency_for_real(client):
 def test_readiness_fails_and_names_the_broker_when_it_does_not_answer(client):
     from config.celery import app
 
-    previous = app.conf.broker_write_url
+    previous = app.conf.get("broker_write_url")  # the stored value (the property falls back to broker_url)
     app.conf.broker_write_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     try:
         response = client.get("/health/ready/")

@@ -530,7 +530,12 @@ PRODUCTION = {
 
 
 def manage(*arguments: str, environment: dict) -> subprocess.CompletedProcess:
-    clean = {key: value for key, value in os.environ.items() if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG"}}
+    # DJANGO_ALLOW_ASYNC_UNSAFE belongs to the browser tests' process (Playwright's loop), not to a deployment.
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *arguments],
         cwd=REPO,
