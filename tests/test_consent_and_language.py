@@ -78,3 +78,14 @@ def test_the_api_docs_page_needs_no_internet():
 
     # Served from our own static files (make run's ASGI static handler, or collectstatic in a deployment).
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+
+
+@pytest.mark.django_db
+def test_the_consent_api_says_in_chinese_that_no_consent_was_given():
+    from accounts.models import User
+
+    client = APIClient()
+    client.force_authenticate(User.objects.create_user("newcomer", password="newcomer-pass-1"))
+    response = client.get("/api/consent/", HTTP_ACCEPT_LANGUAGE="zh-Hans")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "尚未给出同意。"

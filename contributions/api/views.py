@@ -1,6 +1,7 @@
 """Thin DRF views over contributions.services and selectors."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -31,7 +32,7 @@ class ConsentView(APIView):
     def get(self, request):
         consent = selectors.consent_current(user=request.user)
         if consent is None:
-            return Response({"detail": "No consent given yet."}, status=status.HTTP_404_NOT_FOUND)
+            return Response({"detail": _("No consent given yet.")}, status=status.HTTP_404_NOT_FOUND)
         return Response(ConsentSerializer(consent).data)
 
     @extend_schema(request=ConsentSerializer, responses={201: ConsentSerializer})
