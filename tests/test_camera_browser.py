@@ -8,29 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import numpy as np
 import pytest
 
 from conftest import CHINESE_POEM, DEMO, transcode
 from contributions.models import Recording
-from tests.browser import BASE_FLAGS, PageWatch, log_in
+from tests.browser import BASE_FLAGS, REVIEW_SHOWN, PageWatch, log_in, wait_until
 
 FILM_TIMEOUT_SECONDS = 300
-SHOWN = (
-    "() => document.getElementById('review').dataset.recordingId === '{}' && !document.getElementById('review').hidden"
-)
-
-
-def wait_until(condition, *, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(message)
 
 
 @pytest.mark.browser
@@ -106,7 +92,7 @@ def test_a_camera_reading_moves_the_published_film(
             # The moderator sees the video beside the sound, listens, and approves with the keyboard.
             moderation = browser.new_context().new_page()
             log_in(moderation, base, username="moderator", password="moderator-pass-1", next_path="/moderation/")
-            moderation.wait_for_function(SHOWN.format(recording.id), timeout=20_000)
+            moderation.wait_for_function(REVIEW_SHOWN.format(recording.id), timeout=20_000)
             moderation.wait_for_function(
                 "() => { const v = document.getElementById('review-video'); return !v.hidden && v.readyState >= 1 "
                 "&& v.videoWidth > 0; }",

@@ -53,15 +53,6 @@ def wait_http(url: str, timeout: float = 120) -> None:
     raise AssertionError(f"{url} never answered")
 
 
-@pytest.fixture(scope="module")
-def seaweedfs(tmp_path_factory):
-    server = cluster.SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def object_storage(seaweedfs, settings):
     bucket = f"cluster-{uuid.uuid4().hex[:12]}"

@@ -9,11 +9,7 @@ from conftest import CHINESE_POEM, ENGLISH_CLIP
 from contributions import services
 from contributions.models import ModerationDecision, Recording
 from contributions.tasks import recording_transcribe
-from tests.browser import chromium
-
-SHOWN = (
-    "() => document.getElementById('review').dataset.recordingId === '{}' && !document.getElementById('review').hidden"
-)
+from tests.browser import REVIEW_SHOWN, chromium
 
 
 def submit(passage, resident, clip) -> Recording:
@@ -55,7 +51,7 @@ def test_a_moderator_clears_the_queue_with_the_keyboard_only(
         log_in(page, asgi_live_server.url, "moderator", "moderator-pass-1", "/moderation/")
 
         # The oldest recording opens first, with its transcript compared to the passage.
-        page.wait_for_function(SHOWN.format(first.id), timeout=15_000)
+        page.wait_for_function(REVIEW_SHOWN.format(first.id), timeout=15_000)
         assert page.locator("#passage-text").inner_text().replace("\n", "").startswith("床前明月光")
         assert "%" in page.locator("#match-score").inner_text()
         page.wait_for_function("() => document.getElementById('clock').textContent.endsWith('5.5 s')", timeout=15_000)
@@ -70,19 +66,19 @@ def test_a_moderator_clears_the_queue_with_the_keyboard_only(
         page.keyboard.press("a")
 
         # Second: skip ahead and back, then reject for background noise (reason 2).
-        page.wait_for_function(SHOWN.format(second.id), timeout=15_000)
+        page.wait_for_function(REVIEW_SHOWN.format(second.id), timeout=15_000)
         assert page.locator("#passage-text").get_attribute("lang") == "en"
         page.keyboard.press("j")
-        page.wait_for_function(SHOWN.format(third.id), timeout=15_000)
+        page.wait_for_function(REVIEW_SHOWN.format(third.id), timeout=15_000)
         # The third recording has no transcript yet; the console says so rather than showing nothing.
         assert "still listening" in page.locator("#transcript-text").inner_text()
         page.keyboard.press("k")
-        page.wait_for_function(SHOWN.format(second.id), timeout=15_000)
+        page.wait_for_function(REVIEW_SHOWN.format(second.id), timeout=15_000)
         page.keyboard.press("r")
         page.keyboard.press("2")
 
         # Third: reject as "other" with a note typed on the keyboard, undo it, then reject as cut off.
-        page.wait_for_function(SHOWN.format(third.id), timeout=15_000)
+        page.wait_for_function(REVIEW_SHOWN.format(third.id), timeout=15_000)
         page.keyboard.press("r")
         page.keyboard.press("7")
         page.wait_for_function("() => document.activeElement.id === 'note'")
@@ -90,7 +86,7 @@ def test_a_moderator_clears_the_queue_with_the_keyboard_only(
         page.keyboard.press("Enter")
         page.wait_for_function("() => !document.getElementById('empty').hidden", timeout=15_000)
         page.keyboard.press("u")
-        page.wait_for_function(SHOWN.format(third.id), timeout=15_000)
+        page.wait_for_function(REVIEW_SHOWN.format(third.id), timeout=15_000)
         page.keyboard.press("r")
         page.keyboard.press("6")
         page.wait_for_function("() => !document.getElementById('empty').hidden", timeout=15_000)

@@ -18,16 +18,6 @@ import pytest
 from rest_framework.test import APIClient
 
 from conftest import CHINESE_POEM
-from tests import cluster
-
-
-@pytest.fixture(scope="module")
-def seaweedfs(tmp_path_factory):
-    server = cluster.SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

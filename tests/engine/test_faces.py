@@ -142,17 +142,6 @@ def test_unusable_image_files_fail_with_a_clear_reason(tmp_path):
         load_painting(tmp_path / "missing.jpg")
 
 
-def test_a_photographed_painting_is_turned_upright_from_its_exif_orientation(tmp_path):
-    portrait = Image.open(PAINTINGS[0]).convert("RGB")
-    sideways = portrait.transpose(Image.Transpose.ROTATE_90)
-    exif = Image.Exif()
-    exif[0x0112] = 8  # "rotate 90 CW to view": the camera stored the picture on its side
-    path = tmp_path / "phone.jpg"
-    sideways.save(path, exif=exif)
-    image = load_painting(path)
-    assert image.shape[:2] == (portrait.height, portrait.width)
-
-
 # ---------------------------------------------------------------------------------------------------
 # Chinese figure paintings: small, brush-toned faces on paper (the painting path, face_paintings.py)
 
