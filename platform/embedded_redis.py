@@ -39,8 +39,13 @@ def answers(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def start(*, workdir: Path, preferred_port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """Start an in-memory Redis on 127.0.0.1; return the process and its URL once it answers."""
+def start(
+    *, workdir: Path, preferred_port: int | None = None, new_session: bool = False
+) -> tuple[subprocess.Popen, str]:
+    """Start an in-memory Redis on 127.0.0.1; return the process and its URL once it answers.
+
+    new_session: its own process group, so a terminal's Ctrl-C leaves it to its owner to stop (last).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port(preferred_port)
     process = subprocess.Popen(
@@ -61,6 +66,7 @@ def start(*, workdir: Path, preferred_port: int | None = None) -> tuple[subproce
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=new_session,
     )
     deadline = time.monotonic() + 10
     while not answers("127.0.0.1", port):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import os
 import re
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -39,7 +41,79 @@ def snapshot(folder: Path) -> dict[str, float]:
     return {str(path.relative_to(folder)): path.stat().st_mtime for path in folder.rglob("*") if path.is_file()}
 
 
-def start_make_run(port: int, var_dir: Path) -> subprocess.Popen:
+# Every process `make run` starts inherits this variable: a survivor is found by it whatever its group.
+RUN_MARK = "SHUOHUA_TEST_RUN_MARK"
+
+
+def processes_marked(mark: str) -> list[str]:
+    """'pid command' of every live process whose environment carries RUN_MARK=mark (zombies excluded)."""
+    needle = f"{RUN_MARK}={mark}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        found.append(f"{entry.name} {command.strip()}")
+    return found
+
+
+def descendants(root: int) -> set[int]:
+    """Every live process below ROOT, from the parent links (redis-server overwrites its environment
+    with its process title, so the mark alone would not find it)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> str | None:
+    """'pid command' while PID runs (zombies excluded), else None."""
+    try:
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return None
+        return f"{pid} " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+
+
+def survivors_after(mark: str, seconds: float, known: set[int]) -> list[str]:
+    """What still runs of the marked processes and of KNOWN (taken before the stop signal)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = sorted(set(processes_marked(mark)) | {line for pid in known if (line := alive(pid))})
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.2)
+
+
+def runner_of(process: subprocess.Popen, mark: str, seconds: float = 60) -> int:
+    """The pid of platform/shuohua_run.py under this `make run`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for line in processes_marked(mark):
+            pid, command = line.split(" ", 1)
+            if "shuohua_run.py" in command:
+                return int(pid)
+        time.sleep(0.05)
+    pytest.fail("shuohua_run.py never started")
+
+
+def start_make_run(port: int, var_dir: Path, mark: str = "") -> subprocess.Popen:
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -49,6 +123,7 @@ def start_make_run(port: int, var_dir: Path) -> subprocess.Popen:
     environment["PORT"] = str(port)
     environment["WORKER_CONCURRENCY"] = "1"
     environment["SHUOHUA_VAR_DIR"] = str(var_dir)
+    environment[RUN_MARK] = mark or uuid.uuid4().hex
     return subprocess.Popen(
         ["make", "run"],
         cwd=REPO,
@@ -71,15 +146,34 @@ def wait_for_page(process: subprocess.Popen, url: str) -> str | None:
     return None
 
 
-def stop_with_ctrl_c(process: subprocess.Popen) -> str:
-    # Ctrl-C in a terminal signals the whole foreground group: do the same.
-    os.killpg(process.pid, signal.SIGINT)
+STOP_SECONDS = 20  # Ctrl-C to the last process gone, grandchildren included (issue 19)
+
+
+def finish(process: subprocess.Popen, mark: str, what: str, known: set[int]) -> str:
+    """Wait for make run to end after a stop signal; fail if it, or anything it started, outlives 20 s.
+    KNOWN: the processes under make run just before the signal."""
+    started = time.monotonic()
     try:
-        output, _ = process.communicate(timeout=60)
+        output, _ = process.communicate(timeout=STOP_SECONDS)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        left = survivors_after(mark, 0, known)
+        for line in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(line.split()[0]), signal.SIGKILL)
         output, _ = process.communicate()
-        pytest.fail(f"make run did not stop within 60 s of Ctrl-C:\n{output[-3000:]}")
+        pytest.fail(f"make run's output still open {STOP_SECONDS} s after {what}; running: {left}\n{output[-3000:]}")
+    left = survivors_after(mark, max(0.0, STOP_SECONDS - (time.monotonic() - started)), known)
+    assert left == [], f"processes left running after {what}:\n" + "\n".join(left) + f"\n{output[-2000:]}"
+    return output
+
+
+def stop_with_ctrl_c(process: subprocess.Popen, mark: str) -> str:
+    # Ctrl-C in a terminal signals the whole foreground group (make and the runner): do the same.
+    known = descendants(process.pid)
+    os.killpg(process.pid, signal.SIGINT)
+    output = finish(process, mark, "Ctrl-C", known)
+    # make itself was interrupted: it waits for the runner, then dies of the same signal (a shell's 130).
+    assert process.returncode == -signal.SIGINT, (process.returncode, output[-2000:])
     return output
 
 
@@ -104,7 +198,8 @@ def test_make_run_serves_the_gallery_and_stops_cleanly_on_ctrl_c(tmp_path):
     port = 8000 if not port_open(8000) else free_port()
     var_dir = tmp_path / "var"
     developer_var = snapshot(REPO / "var")
-    process = start_make_run(port, var_dir)
+    mark = uuid.uuid4().hex
+    process = start_make_run(port, var_dir, mark)
     output = ""
     try:
         page = wait_for_page(process, f"http://127.0.0.1:{port}/events/spring-reading/")
@@ -112,20 +207,17 @@ def test_make_run_serves_the_gallery_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert "Spring Reading Festival" in page
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/js/gallery.js", timeout=5) as response:
             assert response.status == 200
+        # Wait for the worker's pool (and beat's process): Ctrl-C must take grandchildren too.
+        deadline = time.monotonic() + 120
+        while len([line for line in processes_marked(mark) if "celery" in line]) < 3:
+            assert time.monotonic() < deadline, processes_marked(mark)
+            time.sleep(0.5)
     finally:
-        output = stop_with_ctrl_c(process)
+        output = stop_with_ctrl_c(process, mark)
     assert "shuohua is running" in output
     assert f"http://127.0.0.1:{port}/events/spring-reading/" in output
+    assert "shuohua: stopped" in output
     assert not port_open(port), "the ASGI server still listens after Ctrl-C"
-    deadline = time.monotonic() + 10
-    while True:
-        leftovers = subprocess.run(
-            ["ps", "-o", "pid=,args=", "-g", str(process.pid)], capture_output=True, text=True
-        ).stdout.strip()
-        if not leftovers or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert leftovers == "", f"processes left running after Ctrl-C:\n{leftovers}"
     assert (var_dir / "db.sqlite3").exists(), "make run did not write into SHUOHUA_VAR_DIR"
     assert snapshot(REPO / "var") == developer_var, "the suite touched the developer's own var/"
     first_logins = dict(DEMO_LOGIN_LINE.findall(output))
@@ -135,14 +227,50 @@ def test_make_run_serves_the_gallery_and_stops_cleanly_on_ctrl_c(tmp_path):
 
     # A second start prints the same logins, and they still work.
     port = free_port()
-    process = start_make_run(port, var_dir)
+    mark = uuid.uuid4().hex
+    process = start_make_run(port, var_dir, mark)
     try:
         assert wait_for_page(process, f"http://127.0.0.1:{port}/events/spring-reading/") is not None
         assert log_in(f"http://127.0.0.1:{port}", "moderator", first_logins["moderator"])
         assert not log_in(f"http://127.0.0.1:{port}", "moderator", first_logins["moderator"] + "x")
     finally:
-        output = stop_with_ctrl_c(process)
+        # This time the runner alone is told to stop (a service manager's SIGTERM): its own stop_all
+        # must stop every child, since none of them heard the signal.
+        known = descendants(process.pid)
+        os.kill(runner_of(process, mark), signal.SIGTERM)
+        output = finish(process, mark, "SIGTERM to shuohua_run.py", known)
+    assert process.returncode == 0, output[-2000:]
+    assert "shuohua: stopped" in output
     assert dict(DEMO_LOGIN_LINE.findall(output)) == first_logins
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("moment", "stop"),
+    [
+        ("manage.py", "runner"),  # migrating a new database: Ctrl-C to the runner alone
+        ("celery", "group"),  # the worker and beat just starting: a terminal's Ctrl-C to everyone
+    ],
+)
+def test_make_run_interrupted_during_start_up_leaves_nothing_running(tmp_path, moment, stop):
+    """Ctrl-C while the platform starts: whatever had started (Redis, the migration, a worker still
+    connecting) stops with it, within 20 s, and nothing survives."""
+    mark = uuid.uuid4().hex
+    process = start_make_run(free_port(), tmp_path / "var", mark)
+    runner = runner_of(process, mark)
+    deadline = time.monotonic() + 120
+    while not any(moment in line.split(" ", 2)[-1] for line in processes_marked(mark)):
+        assert time.monotonic() < deadline and process.poll() is None, f"make run never reached {moment}"
+        time.sleep(0.02)
+    known = descendants(process.pid)
+    assert any("redis-server" in (alive(pid) or "") for pid in known)
+    if stop == "runner":
+        os.kill(runner, signal.SIGINT)
+    else:
+        os.killpg(process.pid, signal.SIGINT)
+    output = finish(process, mark, f"Ctrl-C at {moment}", known)
+    assert process.returncode == (0 if stop == "runner" else -signal.SIGINT), output[-2000:]
+    assert "shuohua: stopped" in output
 
 
 @pytest.mark.slow
