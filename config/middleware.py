@@ -17,11 +17,14 @@ middleware has not run yet.
 from __future__ import annotations
 
 import json
+import logging
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
+
+from accounts.login_limits import account_locked
 
 
 def request_max_bytes() -> int:
@@ -182,6 +185,8 @@ class RateLimitMiddleware:
         rule = self.VIEWS.get(request.resolver_match.url_name or "")
         if rule is None or rule not in settings.RATE_LIMITS:
             return None
+        if rule == "login" and account_locked(request.POST.get("username", "")):
+            return login_locked_out(request, None)
         limit, period = parse_rate(settings.RATE_LIMITS[rule])
         if rule == "record" and request.user.is_authenticated:
             who = f"user:{request.user.pk}"
@@ -201,12 +206,17 @@ def _count(key: str, period: int) -> int:
     from django.core.cache import cache
 
     window_key = f"{key}:{int(time.time()) // period}"
-    cache.add(window_key, 0, timeout=period + 5)
     try:
+        cache.add(window_key, 0, timeout=period + 5)
         return cache.incr(window_key)
     except ValueError:  # expired between add and incr
         cache.set(window_key, 1, timeout=period + 5)
         return 1
+    except Exception:
+        # The shared cache (Redis) is down: let the request through rather than fail every login; the
+        # failed-login lockout lives in the database and still holds.
+        logging.getLogger(__name__).warning("rate-limit counter unavailable", exc_info=True)
+        return 0
 
 
 def login_locked_out(request, credentials, *args, **kwargs):

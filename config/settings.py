@@ -361,4 +361,20 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_CLIENT_IP_CALLABLE = "config.middleware.client_ip"
 AXES_LOCKOUT_CALLABLE = "config.middleware.login_locked_out"
 AXES_VERBOSE = False
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://shuohua")}
+# Per account, whatever the address (accounts/login_limits.py): higher than the per-address limit, since
+# anyone who knows a username can spend it, but it stops a password guessed from many addresses.
+ACCOUNT_LOGIN_FAILURE_LIMIT = env.int("ACCOUNT_LOGIN_FAILURE_LIMIT", default=20)
+
+
+def _next_redis_database(url: str) -> str:
+    """REDIS_URL with the database number after its own: counters that survive the process and are
+    shared by every web process, and a cache.clear() that never touches the broker's or the channels' keys."""
+    base, _slash, database = url.rpartition("/")
+    if not base.startswith(("redis://", "rediss://")) or not database.isdigit():
+        return f"{url.rstrip('/')}/1"
+    return f"{base}/{int(database) + 1}"
+
+
+# Rate-limit counters live here: one shared store, or two web processes would each allow the full limit.
+CACHES = {"default": env.cache("CACHE_URL", default=_next_redis_database(REDIS_URL))}
+CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="shuohua"))

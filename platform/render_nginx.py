@@ -23,6 +23,7 @@ def render(
     max_body_bytes: int,
     operators_network: str = "10.0.0.0/8",
     mime_types: str = "/etc/nginx/mime.types",
+    sockets_per_address: int = 32,
 ) -> Path:
     prefix.mkdir(parents=True, exist_ok=True)
     for folder in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -35,6 +36,7 @@ def render(
         "CLIENT_MAX_BODY_SIZE": str(max_body_bytes),
         "OPERATORS_NETWORK": operators_network,
         "NGINX_MIME_TYPES": mime_types,
+        "SOCKETS_PER_ADDRESS": str(sockets_per_address),
     }
     # Only ${UPPER_CASE} placeholders: nginx's own $variables stay as they are.
     text = re.sub(r"\$\{([A-Z_]+)\}", lambda match: values[match.group(1)], TEMPLATE.read_text())
@@ -52,6 +54,7 @@ def main() -> None:
     default_limit = int(os.environ.get("RECORDING_MAX_BYTES", 25 * 1024 * 1024)) + 1024 * 1024
     parser.add_argument("--max-body-bytes", type=int, default=default_limit)
     parser.add_argument("--operators-network", default="10.0.0.0/8")
+    parser.add_argument("--sockets-per-address", type=int, default=32, help="open websockets one address may hold")
     arguments = parser.parse_args()
     print(
         render(
@@ -61,6 +64,7 @@ def main() -> None:
             static_root=arguments.static_root,
             max_body_bytes=arguments.max_body_bytes,
             operators_network=arguments.operators_network,
+            sockets_per_address=arguments.sockets_per_address,
         )
     )
 

@@ -273,6 +273,24 @@ def test_failed_logins_lock_the_username_from_that_address_and_say_so_in_chinese
 
 
 @pytest.mark.django_db
+def test_wrong_passwords_from_many_addresses_lock_the_account_itself(resident, other_resident):
+    """An attacker with a new address for every try never meets the per-address lockout: the account's
+    own count does (accounts/login_limits.py), and the right password is refused from any address."""
+    limit = settings.ACCOUNT_LOGIN_FAILURE_LIMIT
+    assert limit > settings.AXES_FAILURE_LIMIT
+    answers = [
+        login(Client(), "resident", "wrong-password", REMOTE_ADDR=f"198.51.100.{number + 1}").status_code
+        for number in range(limit + 3)
+    ]
+    assert answers[:limit] == [200] * limit  # every address is new: axes never locks one
+    assert answers[limit:] == [429] * 3
+    refused = login(Client(), "Resident", "resident-pass-1", REMOTE_ADDR="192.0.2.7", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert refused.status_code == 429 and "登录失败次数过多" in refused.content.decode()
+    # The neighbour's account is untouched.
+    assert login(Client(), "neighbour", "neighbour-pass-1", REMOTE_ADDR="198.51.100.1").status_code == 302
+
+
+@pytest.mark.django_db
 def test_a_successful_login_clears_earlier_failures(resident):
     client = Client()
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
@@ -417,6 +435,17 @@ def test_daphne_is_started_with_small_websocket_frame_caps():
     assert 0 < int(caps["--websocket-max-message-size"]) <= 65536
     source = (REPO / "platform" / "shuohua_run.py").read_text()
     assert "*DAPHNE_WEBSOCKET_CAPS" in source
+    # Every other shipped Daphne command (process manager, systemd) carries the same caps.
+    shipped = [
+        line
+        for path in [REPO / "platform" / "Procfile", *(REPO / "platform" / "systemd").glob("*.service")]
+        for line in path.read_text().splitlines()
+        if "/daphne " in line and not line.lstrip().startswith("#")
+    ]
+    assert len(shipped) >= 3, shipped
+    for line in shipped:
+        for flag, value in caps.items():
+            assert f"{flag} {value}" in line, line
 
 
 # ---------------------------------------------------------------------------------------------------
