@@ -46,7 +46,9 @@ MEDIA_TYPES = {
 # test films are served by views that check who asks.
 PUBLIC_PREFIXES = ("animations", "paintings")
 
-BYTE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# ASCII digits of a sane length only: a Range of thousands of digits (int() refuses past 4,300) or of
+# other scripts' digits is not a range this server understands, so the whole file is answered (RFC 9110).
+BYTE_RANGE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$", re.ASCII)
 
 
 def clean_media_name(raw: str) -> str | None:
