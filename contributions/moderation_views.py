@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from config.query_params import int_param, uuid_param
 from contributions import selectors, services
 from contributions.forms import RejectForm
 from contributions.models import ModerationDecision, Recording
@@ -112,7 +113,7 @@ def moderation_films(request):
 @curator_required
 def moderation_audit(request):
     decisions = selectors.moderation_audit(
-        event_id=request.GET.get("event") or None, moderator_id=request.GET.get("moderator") or None
+        event_id=uuid_param(request.GET, "event"), moderator_id=int_param(request.GET, "moderator")
     )
     page = Paginator(decisions, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

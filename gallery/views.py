@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from config.query_params import uuid_param
 from gallery import events, selectors
 from gallery.models import Event, Painting
 
@@ -26,7 +27,7 @@ def home(request):
 
 def event_detail(request, slug):
     event = get_object_or_404(Event, slug=slug)
-    painting_id = request.GET.get("painting") or ""
+    painting_id = uuid_param(request.GET, "painting") or ""
     language = request.GET.get("language") or ""
     animations = selectors.published_animations(event=event, painting_id=painting_id, language=language)
     page = Paginator(animations, selectors.PAGE_SIZE).get_page(request.GET.get("page"))

@@ -645,3 +645,40 @@ def test_malformed_uploads_and_paintings_get_a_clear_refusal_and_leave_nothing_b
     # ...and the server still answers normally.
     assert Client().get("/").status_code == 200
     assert uploader.get("/api/passages/").status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------------
+# Malformed filters
+
+
+BAD_FILTERS = [
+    ("moderator", "/api/moderation/queue/?event=not-an-id"),
+    ("moderator", "/api/moderation/queue/?painting=1%27%20OR%201=1"),
+    ("moderator", "/api/moderation/films/?event=12"),
+    ("curator", "/api/moderation/decisions/?event=xyz"),
+    ("curator", "/api/moderation/decisions/?moderator=abc"),
+    ("curator", "/moderation/audit/?event=xyz"),
+    ("curator", "/moderation/audit/?moderator=%D9%A1"),
+    ("public", "/events/{slug}/?painting=not-an-id"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("who", "url"), BAD_FILTERS)
+def test_a_filter_that_is_not_an_id_is_a_400_not_a_500(who, url, festival, moderator, curator):
+    client = Client(raise_request_exception=False)
+    if who != "public":
+        client.force_login({"moderator": moderator, "curator": curator}[who])
+    answer = client.get(url.format(slug=festival["event"].slug))
+    assert answer.status_code == 400, (url, answer.status_code)
+    if url.startswith("/api/"):
+        assert answer["Content-Type"].startswith("application/json")
+    # The same route with a well-formed filter answers.
+    good = (
+        url.split("?")[0]
+        + "?"
+        + url.split("?")[1].split("=")[0]
+        + "="
+        + ("7" if "moderator=" in url else "00000000-0000-0000-0000-000000000000")
+    )
+    assert client.get(good.format(slug=festival["event"].slug)).status_code == 200, good

@@ -11,6 +11,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.query_params import int_param, uuid_param
 from contributions import selectors, services
 from contributions.api.serializers import (
     ApproveSerializer,
@@ -66,8 +67,8 @@ class ModerationQueue(generics.ListAPIView):
         params = self.request.query_params
         return selectors.moderation_queue(
             moderator=self.request.user,
-            event_id=params.get("event") or None,
-            painting_id=params.get("painting") or None,
+            event_id=uuid_param(params, "event"),
+            painting_id=uuid_param(params, "painting"),
             language=params.get("language") or None,
         )
 
@@ -209,7 +210,7 @@ class FilmQueue(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.films_for_review(
-            moderator=self.request.user, event_id=self.request.query_params.get("event") or None
+            moderator=self.request.user, event_id=uuid_param(self.request.query_params, "event")
         )
 
 
@@ -261,7 +262,7 @@ class AuditLog(generics.ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         return selectors.moderation_audit(
-            event_id=params.get("event") or None, moderator_id=params.get("moderator") or None
+            event_id=uuid_param(params, "event"), moderator_id=int_param(params, "moderator")
         )
 
 
