@@ -53,7 +53,7 @@ def _pending_in_scope(*, moderator, event_id: Any = None, painting_id: Any = Non
     # A subquery on event ids keeps the M2M join out of the recording query: no duplicates, no DISTINCT.
     recordings = Recording.objects.filter(
         status=Recording.Status.PENDING, passage__event_id__in=moderated_events(moderator=moderator).values("id")
-    )
+    ).exclude(contributor=moderator)  # nobody moderates their own reading
     if event_id:
         recordings = recordings.filter(passage__event_id=event_id)
     if painting_id:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
@@ -369,6 +370,7 @@ def recording_claim(*, recording: Recording, moderator) -> bool:
     now = timezone.now()
     claimed = (
         Recording.objects.filter(id=recording.id, status=Recording.Status.PENDING)
+        .exclude(contributor=moderator)
         .filter(_claim_free_for(moderator, now))
         .update(claimed_by=moderator, claimed_until=now + timedelta(seconds=claim_seconds()))
     )
@@ -423,7 +425,10 @@ def recording_release_all(*, moderator) -> None:
 
 
 def _decide(recording: Recording, moderator, **changes) -> None:
-    """Move RECORDING out of pending unless it was decided already or someone else has it claimed."""
+    """Move RECORDING out of pending unless it was decided already or someone else has it claimed.
+    A moderator's own reading is never theirs to decide (another moderator reviews it)."""
+    if Recording.objects.filter(id=recording.id, contributor=moderator).exists():
+        raise PermissionDenied(_("You cannot moderate your own reading."))
     now = timezone.now()
     changed = (
         Recording.objects.filter(id=recording.id, status=Recording.Status.PENDING)

@@ -21,6 +21,7 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -682,3 +683,32 @@ def test_a_filter_that_is_not_an_id_is_a_400_not_a_500(who, url, festival, moder
         + ("7" if "moderator=" in url else "00000000-0000-0000-0000-000000000000")
     )
     assert client.get(good.format(slug=festival["event"].slug)).status_code == 200, good
+
+
+@pytest.mark.django_db
+def test_a_moderator_can_neither_see_claim_nor_decide_their_own_reading(festival, moderator, groups):
+    from accounts.models import User
+    from contributions import selectors, services
+    from contributions.models import Recording
+    from tests.roles import submit
+
+    services.consent_give(user=moderator, public_animation=True, open_dataset=False)
+    own = submit(festival["chinese"], moderator)
+    assert own.status == Recording.Status.PENDING
+    assert not selectors.moderation_queue(moderator=moderator).filter(id=own.id).exists()
+    assert services.recording_claim(recording=own, moderator=moderator) is False
+    client = Client()
+    client.force_login(moderator)
+    answer = client.post(f"/api/moderation/recordings/{own.id}/approve/", {}, content_type="application/json")
+    assert answer.status_code == 403, answer.content
+    with pytest.raises(PermissionDenied):
+        services.recording_approve(recording=own, moderator=moderator)
+    own.refresh_from_db()
+    assert own.status == Recording.Status.PENDING
+    # Another moderator reviews it as any other reading.
+    colleague = User.objects.create_user("colleague", password="colleague-pass-1")
+    colleague.groups.add(groups["moderators"])
+    assert selectors.moderation_queue(moderator=colleague).filter(id=own.id).exists()
+    services.recording_approve(recording=own, moderator=colleague)
+    own.refresh_from_db()
+    assert own.status == Recording.Status.APPROVED
