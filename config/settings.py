@@ -342,6 +342,12 @@ if DEBUG:
 else:
     CONTENT_SECURITY_POLICY = _csp_policy
 
+# Who may read /metrics (health/views.py) when Daphne answers without nginx in front: loopback and the
+# private networks an operators' Prometheus scrapes from.
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+)
+
 # Rate limits (config/middleware.py): "count/period", period in s, m, h or d; per client address, and per
 # user for the upload form. Failed logins: django-axes locks a username from an address after
 # LOGIN_FAILURE_LIMIT failures for LOGIN_LOCKOUT_MINUTES.

@@ -83,3 +83,11 @@ def test_metrics_count_requests_jobs_and_the_messages_waiting_in_the_broker(clie
         - metric_value(before, "shuohua_http_requests_total", method="GET", status="200")
         == 2  # the liveness probe and the first scrape
     )
+
+
+@pytest.mark.django_db
+def test_metrics_answer_only_the_operators_networks(client):
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 404
+    assert client.get("/metrics", REMOTE_ADDR="2001:db8::1").status_code == 404
