@@ -172,8 +172,9 @@ def stop_with_ctrl_c(process: subprocess.Popen, mark: str) -> str:
     known = descendants(process.pid)
     os.killpg(process.pid, signal.SIGINT)
     output = finish(process, mark, "Ctrl-C", known)
-    # make itself was interrupted: it waits for the runner, then dies of the same signal (a shell's 130).
-    assert process.returncode == -signal.SIGINT, (process.returncode, output[-2000:])
+    # make waits for the runner (exit 0), then dies of the same signal (a shell's 130); a make started
+    # inside another make (make test) returns the runner's 0 instead. Either is a clean stop.
+    assert process.returncode in (0, -signal.SIGINT), (process.returncode, output[-2000:])
     return output
 
 
@@ -269,7 +270,7 @@ def test_make_run_interrupted_during_start_up_leaves_nothing_running(tmp_path, m
     else:
         os.killpg(process.pid, signal.SIGINT)
     output = finish(process, mark, f"Ctrl-C at {moment}", known)
-    assert process.returncode == (0 if stop == "runner" else -signal.SIGINT), output[-2000:]
+    assert process.returncode in ((0,) if stop == "runner" else (0, -signal.SIGINT)), output[-2000:]
     assert "shuohua: stopped" in output
 
 
