@@ -299,3 +299,13 @@ class SeaweedFS:
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         self.log.close()
+
+
+def start_nginx(config: Path) -> subprocess.Popen:
+    """nginx in the foreground on a config written by platform/render_nginx.py, in its own group."""
+    return subprocess.Popen(
+        ["nginx", "-p", str(config.parent), "-c", str(config), "-g", "daemon off; user root;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )

@@ -118,12 +118,7 @@ def platform_cluster(object_storage, transactional_db, tmp_path):
         static_root=static_root,
         max_body_bytes=26 * 1024 * 1024,
     )
-    nginx = subprocess.Popen(
-        ["nginx", "-p", str(config.parent), "-c", str(config), "-g", "daemon off; user root;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    nginx = cluster.start_nginx(config)
     try:
         for port in web_ports:
             wait_http(f"http://127.0.0.1:{port}/health/live/")

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.cluster import start_nginx
+
 REPO = Path(__file__).resolve().parent.parent
 SOCKETS_PER_ADDRESS = 6
 LOGIN_RATE = "12/10m"
@@ -114,12 +116,7 @@ def edge(tmp_path_factory):
         max_body_bytes=26 * 1024 * 1024,
         sockets_per_address=SOCKETS_PER_ADDRESS,
     )
-    nginx = subprocess.Popen(
-        ["nginx", "-p", str(config.parent), "-c", str(config), "-g", "daemon off; user root;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    nginx = start_nginx(config)
     try:
         wait_http(f"http://127.0.0.1:{web_port}/health/live/")
         wait_http(f"http://127.0.0.1:{proxy_port}/health/live/")
