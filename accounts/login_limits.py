@@ -15,6 +15,8 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
 
+from core import counters
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,12 +45,8 @@ def count_failed_login(sender, credentials, request=None, **kwargs) -> None:
     username = (credentials or {}).get("username") or ""
     if not username:
         return
-    key = _key(username)
     try:
-        cache.add(key, 0, timeout=_period_seconds())
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=_period_seconds())
+        counters.increment(_key(username), timeout=_period_seconds())
     except Exception:
         logger.warning("a failed login could not be counted for its account", exc_info=True)
 

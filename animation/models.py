@@ -37,7 +37,7 @@ class Animation(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recording = models.ForeignKey("contributions.Recording", on_delete=models.CASCADE, related_name="animations")
-    event = models.ForeignKey("gallery.Event", on_delete=models.CASCADE, related_name="animations")
+    event = models.ForeignKey("catalogue.Event", on_delete=models.CASCADE, related_name="animations")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.FloatField(default=0)
     video = models.FileField(max_length=300, blank=True)

@@ -23,11 +23,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from animation import files
+from animation import signals
 from animation.models import Alignment, Animation
-from gallery import events
-from gallery.selectors import animations_in_progress_count
+from contributions import services as contribution_services
+from contributions.models import ModerationDecision
+from core import storage
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +54,7 @@ def _enqueue_stage(animation_id, status: str) -> bool:
 
 
 def _broadcast_progress(animation: Animation, *, stage: str) -> None:
-    events.broadcast_recording_status(
-        recording_id=animation.recording_id,
-        payload={
-            "recording_id": str(animation.recording_id),
-            "animation_id": str(animation.id),
-            "status": stage,
-            "progress": round(animation.progress, 3),
-        },
-    )
-    events.broadcast_event_progress(
-        event_id=animation.event_id, in_progress=animations_in_progress_count(event_id=animation.event_id)
-    )
+    signals.animation_progress.send(sender=None, animation=animation, stage=stage)
 
 
 @transaction.atomic
@@ -228,7 +219,7 @@ def animation_publish(*, animation: Animation) -> bool:
     )
     if published:
         animation.refresh_from_db()
-        events.broadcast_animation_published(animation)
+        signals.animation_published.send(sender=None, animation=animation)
         _broadcast_progress(animation, stage=animation.status)
     return bool(published)
 
@@ -250,15 +241,6 @@ def animation_fail(*, animation_id, reason: str) -> None:
         _broadcast_progress(animation, stage=animation.status)
 
 
-def animation_release(*, animation_id, status: str) -> None:
-    """Give a claim back so the stage runs again (a worker died or a transient error)."""
-    released = {"claimed_at": None, "heartbeat_at": None, "claim_token": "", "enqueued_at": None}
-    if status == Animation.Status.ALIGNING:
-        Animation.objects.filter(id=animation_id, status=status).update(status=Animation.Status.QUEUED, **released)
-    else:
-        Animation.objects.filter(id=animation_id, status=status).update(**released)
-
-
 def animation_remove_for_recording(*, recording, delete_files: bool) -> None:
     """Take every film of RECORDING out of public view; with DELETE_FILES also delete them."""
     animations = list(Animation.objects.filter(recording=recording).exclude(status=Animation.Status.REMOVED))
@@ -268,15 +250,13 @@ def animation_remove_for_recording(*, recording, delete_files: bool) -> None:
             status=Animation.Status.REMOVED, video="", poster="", subtitles="", curves="", updated_at=timezone.now()
         )
         if was_public:
-            events.broadcast_animation_removed(animation_id=animation.id, event_id=animation.event_id)
+            signals.animation_removed.send(sender=None, animation_id=animation.id, event_id=animation.event_id)
         if delete_files:
-            prefix = files.animation_prefix(animation.id)
-            transaction.on_commit(lambda prefix=prefix: files.delete_prefix(prefix))
+            prefix = storage.animation_prefix(animation.id)
+            transaction.on_commit(lambda prefix=prefix: storage.delete_prefix(prefix))
     if animations:
         Alignment.objects.filter(recording=recording).delete()
-        events.broadcast_event_progress(
-            event_id=animations[0].event_id, in_progress=animations_in_progress_count(event_id=animations[0].event_id)
-        )
+        signals.event_progress_changed.send(sender=None, event_id=animations[0].event_id)
 
 
 def animation_sweep_stuck(*, now: datetime | None = None) -> list[str]:
@@ -356,7 +336,7 @@ def animation_unpublish(*, animation_id) -> bool:
     )
     if moved:
         animation = Animation.objects.get(id=animation_id)
-        events.broadcast_animation_removed(animation_id=animation.id, event_id=animation.event_id)
+        signals.animation_removed.send(sender=None, animation_id=animation.id, event_id=animation.event_id)
     return bool(moved)
 
 
@@ -370,7 +350,7 @@ def animation_hold_back(*, animation_id, from_status: str, reason: str) -> bool:
     )
     if moved and from_status == Animation.Status.PUBLISHED:
         animation = Animation.objects.get(id=animation_id)
-        events.broadcast_animation_removed(animation_id=animation.id, event_id=animation.event_id)
+        signals.animation_removed.send(sender=None, animation_id=animation.id, event_id=animation.event_id)
     return bool(moved)
 
 
@@ -380,3 +360,61 @@ def animation_return_to_review(*, animation_id) -> bool:
         status=Animation.Status.READY, error="", updated_at=timezone.now()
     )
     return bool(moved)
+
+
+@transaction.atomic
+def film_publish(*, animation: Animation, moderator) -> ModerationDecision:
+    """The second gate: a moderator has watched the finished film and lets it into the gallery."""
+    if not animation_publish(animation=animation):
+        raise contribution_services.InvalidTransition(_("This film has already been decided."))
+    return contribution_services.film_decision_record(
+        animation=animation, moderator=moderator, verdict=ModerationDecision.Verdict.APPROVE
+    )
+
+
+@transaction.atomic
+def film_reject(*, animation: Animation, moderator, reason: str, note: str = "") -> ModerationDecision:
+    """Hold a finished film back. It becomes "failed" with the reason, which the resident sees and a
+    curator acts on (fix the face points, re-render); the files stay until a curator decides."""
+    if reason not in ModerationDecision.FilmRejectionReason.values:
+        raise ValueError(f"unknown film rejection reason {reason!r}")
+    message = contribution_services.film_rejection_message(reason, note)
+    if not animation_hold_back(animation_id=animation.id, from_status=Animation.Status.READY, reason=message):
+        raise contribution_services.InvalidTransition(_("This film has already been decided."))
+    animation_broadcast_status(animation_id=animation.id)
+    return contribution_services.film_decision_record(
+        animation=animation, moderator=moderator, verdict=ModerationDecision.Verdict.REJECT, reason=reason, note=note
+    )
+
+
+def film_decision_undo(*, decision: ModerationDecision) -> None:
+    """Return a film to "ready" (the review queue) from published or from held back."""
+    if decision.verdict == ModerationDecision.Verdict.APPROVE:
+        moved = animation_unpublish(animation_id=decision.animation_id)
+    else:
+        moved = animation_return_to_review(animation_id=decision.animation_id)
+    if not moved:
+        raise contribution_services.UndoRefused(_("The film has changed since; it cannot be undone."))
+    animation_broadcast_status(animation_id=decision.animation_id)
+
+
+def film_decision_reverse(*, decision: ModerationDecision, to_reject: bool, reason: str, note: str) -> None:
+    """A curator's reversal: a published film is held back with REASON; a held-back one is published."""
+    if to_reject:
+        moved = animation_hold_back(
+            animation_id=decision.animation_id,
+            from_status=Animation.Status.PUBLISHED,
+            reason=contribution_services.film_rejection_message(reason, note),
+        )
+    else:
+        moved = animation_return_to_review(animation_id=decision.animation_id)
+        moved = moved and animation_publish(animation=Animation.objects.get(id=decision.animation_id))
+    if not moved:
+        raise contribution_services.InvalidTransition(_("The film has changed since this decision."))
+    animation_broadcast_status(animation_id=decision.animation_id)
+
+
+def recording_films_erase(*, recording) -> None:
+    """A withdrawn recording is being erased: its films (and their files) and its alignment go."""
+    animation_remove_for_recording(recording=recording, delete_files=True)
+    Alignment.objects.filter(recording_id=recording.id).delete()

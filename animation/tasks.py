@@ -23,15 +23,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from animation import files, services
+from animation import services
 from animation.engine.errors import EngineInputError
 from animation.models import Animation
+from core import storage
+from core.speech_models import whisper_model_for
 
 logger = logging.getLogger(__name__)
-
-
-def whisper_model_for(language: str) -> str:
-    return settings.WHISPER_MODEL_ENGLISH if language.lower().startswith("en") else settings.WHISPER_MODEL
 
 
 def worker_name() -> str:
@@ -87,18 +85,18 @@ def animation_align(animation_id: str) -> None:
     recording = animation.recording
     passage = recording.passage
     try:
-        with heartbeat(animation_id, token), files.scratch_folder(f"align-{animation_id}") as scratch:
+        with heartbeat(animation_id, token), storage.scratch_folder(f"align-{animation_id}") as scratch:
             clock = time.monotonic()
             voice_name = recording.voice_wav.name
-            if not voice_name or not files.exists(voice_name):
+            if not voice_name or not storage.exists(voice_name):
                 # Normally made when the reading arrived (recording_prepare_voice); this covers a lost task.
-                original = files.fetch(recording.original.name, scratch)
+                original = storage.fetch(recording.original.name, scratch)
                 voice = scratch / "voice48k.wav"
                 audio.convert_for_voice(original, voice)
-                voice_name = files.put(voice, str(PurePosixPath(recording.original.name).parent / "voice48k.wav"))
+                voice_name = storage.put(voice, str(PurePosixPath(recording.original.name).parent / "voice48k.wav"))
                 Recording.objects.filter(id=recording.id).update(voice_wav=voice_name)
             prepare_seconds = time.monotonic() - clock
-            speech = files.fetch(recording.speech_wav.name, scratch, as_name="speech16k.wav")
+            speech = storage.fetch(recording.speech_wav.name, scratch, as_name="speech16k.wav")
             model_name = whisper_model_for(passage.language)
             clock = time.monotonic()
             result = align.align_text(speech, text=passage.text, language=passage.language, model=model_name)
@@ -140,14 +138,14 @@ def animation_render(animation_id: str) -> None:
     passage = recording.passage
     painting = passage.painting
     alignment = recording.alignment
-    prefix = files.animation_prefix(animation.id)
+    prefix = storage.animation_prefix(animation.id)
     started = time.monotonic()
     try:
-        with heartbeat(animation_id, token) as lost, files.scratch_folder(f"render-{animation_id}") as scratch:
-            painting_path = files.fetch(
+        with heartbeat(animation_id, token) as lost, storage.scratch_folder(f"render-{animation_id}") as scratch:
+            painting_path = storage.fetch(
                 painting.image.name, scratch, as_name="painting" + Path(painting.image.name).suffix
             )
-            audio_path = files.fetch(
+            audio_path = storage.fetch(
                 recording.voice_wav.name or recording.speech_wav.name, scratch, as_name="voice.wav"
             )
             scratch_film = scratch / "film.mp4"
@@ -158,12 +156,12 @@ def animation_render(animation_id: str) -> None:
                 from animation.engine.capture import MotionCurves
 
                 motion = MotionCurves.from_dict(recording.motion_curves)
-            elif recording.video and files.exists(recording.video.name):
+            elif recording.video and storage.exists(recording.video.name):
                 # Approved before the upload's extraction finished (a rare race): measure here.
                 from animation.engine.capture import extract_motion
 
                 try:
-                    motion = extract_motion(files.fetch(recording.video.name, scratch))
+                    motion = extract_motion(storage.fetch(recording.video.name, scratch))
                 except (EngineInputError, OSError):
                     # Unreadable, or deleted meanwhile by the finished extraction: the voice moves the figure.
                     logger.warning("animation %s: the reader's video could not be read", animation_id, exc_info=True)
@@ -197,7 +195,7 @@ def animation_render(animation_id: str) -> None:
             placed = {}
             try:
                 for key in ("poster", "subtitles", "curves", "video"):
-                    placed[key] = files.put(local[key], f"{prefix}/{FILM_FILES[key]}")
+                    placed[key] = storage.put(local[key], f"{prefix}/{FILM_FILES[key]}")
             except OSError as error:
                 raise StoringFailed(error.strerror or str(error)) from error
             store_seconds = time.monotonic() - clock
@@ -226,21 +224,21 @@ def animation_render(animation_id: str) -> None:
     except ClaimLost:
         logger.warning("animation %s: claim taken back mid-render; stopping", animation_id)
     except EngineInputError as error:
-        files.delete_prefix(prefix)
+        storage.delete_prefix(prefix)
         services.animation_fail(animation_id=animation_id, reason=f"The painting could not be animated: {error}")
     except SoftTimeLimitExceeded:
-        files.delete_prefix(prefix)
+        storage.delete_prefix(prefix)
         services.animation_fail(animation_id=animation_id, reason="Animating the painting took too long.")
     except StoringFailed as error:
         # A full disk: nothing half-written stays behind, and the reader is told.
         logger.exception("render of animation %s could not store its files", animation_id)
-        files.delete_prefix(prefix)
+        storage.delete_prefix(prefix)
         services.animation_fail(
             animation_id=animation_id, reason=f"The film could not be stored ({error}); try again later."
         )
     except Exception:
         logger.exception("render of animation %s failed", animation_id)
-        files.delete_prefix(prefix)
+        storage.delete_prefix(prefix)
         services.animation_fail(animation_id=animation_id, reason="Animating the painting failed unexpectedly.")
         raise
 

@@ -7,7 +7,7 @@ seconds per audio second, on however many cores this machine has). Then aligns t
 in demo/speech and compares them with boundaries measured by hand from their energy plots.
 
 The set has two splits with no sentence in common (bench/align_dataset.py). The constants of the
-aligner that were fitted (align.py: DTW_BOUNDARY_WEIGHT, SNAP_WINDOW_SECONDS,
+aligner that were fitted (align/boundaries.py: DTW_BOUNDARY_WEIGHT, SNAP_WINDOW_SECONDS,
 SNAP_DISTANCE_DB_PER_SECOND) were chosen on ``train`` only; the figures to quote are on ``test``, the
 held-out split, which is the default. ``--split train`` shows the training figures.
 

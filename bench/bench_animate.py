@@ -30,7 +30,8 @@ OUT = REPO / "bench" / "out"
 
 import numpy as np  # noqa: E402
 
-from animation.engine.audio import SPEECH_SAMPLE_RATE, decode_audio, ffmpeg_executable, loudness_envelope  # noqa: E402
+from animation.engine.audio import SPEECH_SAMPLE_RATE, decode_audio, loudness_envelope  # noqa: E402
+from animation.engine.ffmpeg import ffmpeg_executable  # noqa: E402
 
 SPEECH = REPO / "demo/speech/english_radio.flac"
 TEXT = (
@@ -116,7 +117,7 @@ def jitter(track: np.ndarray) -> float:
 def intended_offsets(rig, controls, points: np.ndarray) -> np.ndarray:
     """(frames, P, 2): where the rig means to move each painted point, frame by frame (forward fields:
     the head family bilinear on its coarse grid, plus the mouth and brow fields where they reach)."""
-    from animation.engine.render import Planner, values_at
+    from animation.engine.render.frame_plan import Planner, values_at
 
     planner = Planner(rig)
     offsets = np.zeros((controls.frame_count, len(points), 2))
@@ -234,7 +235,8 @@ def main() -> None:
     from animation.engine.encode import FilmWriter
     from animation.engine.faces import find_faces
     from animation.engine.pipeline import animate
-    from animation.engine.render import build_rig, render_frames
+    from animation.engine.render import render_frames
+    from animation.engine.render.rig import build_rig
 
     align = alignment()
     voice10, align10 = looped(10.0, align)

@@ -64,7 +64,8 @@ def known_controls(seconds: float = 8.0, *, fps: float = FPS, seed: int = 7) -> 
 def render_film(painting: Path, controls: Controls, out: Path, *, size: int = 512, audio: Path | None = None) -> None:
     from animation.engine.encode import FilmWriter
     from animation.engine.faces import find_faces
-    from animation.engine.render import build_rig, render_frames
+    from animation.engine.render import render_frames
+    from animation.engine.render.rig import build_rig
 
     image, faces = find_faces(painting)
     rig = build_rig(image, faces[0], size=size)
@@ -125,7 +126,7 @@ def still_mask(painting: Path, size: int = 512) -> np.ndarray:
     import cv2
 
     from animation.engine.faces import find_faces
-    from animation.engine.render import build_rig
+    from animation.engine.render.rig import build_rig
 
     image, faces = find_faces(painting)
     rig = build_rig(image, faces[0], size=size)
@@ -155,7 +156,8 @@ def folds(painting: Path, controls: Controls, size: int = 512) -> tuple[float, i
     import cv2
 
     from animation.engine.faces import find_faces
-    from animation.engine.render import Planner, build_rig, values_at
+    from animation.engine.render.frame_plan import Planner, values_at
+    from animation.engine.render.rig import build_rig
 
     image, faces = find_faces(painting)
     rig = build_rig(image, faces[0], size=size)

@@ -110,7 +110,7 @@ class Stack:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        from tests import cluster
+        from testkit import cluster
 
         self.cluster = cluster
         self.environment = cluster.process_environment(
@@ -188,9 +188,8 @@ class Festival:
         from django.test import Client
 
         from accounts.models import User
-        from contributions.models import Passage
+        from catalogue.models import Event, Painting, Passage
         from contributions.services import consent_give
-        from gallery.models import Event, Painting
 
         self.event = Event.objects.create(slug=f"faults-{os.getpid()}", title="Fault festival")
         painting = Painting(event=self.event, title="Portrait", artist="Unknown")
@@ -282,8 +281,8 @@ def wait_finished(recording_ids: list[str], timeout: float) -> float:
 
 def audit(recording_ids: list[str], listener) -> dict:
     """Lost, duplicated, orphan files: what a resident, a moderator and an operator would check."""
-    from animation import files
     from animation.models import Alignment, Animation
+    from core import storage
 
     published = 0
     lost = duplicated = 0
@@ -299,11 +298,11 @@ def audit(recording_ids: list[str], listener) -> dict:
         if messages > 1:
             duplicated += 1
     known = {str(animation_id) for animation_id in Animation.objects.values_list("id", flat=True)}
-    film_names = files.list_names("animations")
+    film_names = storage.list_names("animations")
     orphans = [name for name in film_names if name.split("/")[1] not in known]
     incomplete = []
     for animation in Animation.objects.filter(status=Animation.Status.PUBLISHED):
-        names = sorted(name.rsplit("/", 1)[1] for name in files.list_names(f"animations/{animation.id}"))
+        names = sorted(name.rsplit("/", 1)[1] for name in storage.list_names(f"animations/{animation.id}"))
         if names != ["curves.json", "film.mp4", "poster.jpg", "subtitles.vtt"]:
             incomplete.append(str(animation.id))
     return {
@@ -424,8 +423,8 @@ def phase_postgres(stack: Stack, festival: Festival, listener) -> dict:
 
 
 def phase_disk(stack: Stack, festival: Festival, listener) -> dict:
-    from animation import files
     from animation.models import Animation
+    from core import storage
 
     if not stack.tmpfs:
         return {"skipped": "media is not on a filesystem of its own (needs root to mount a tmpfs)"}
@@ -437,7 +436,7 @@ def phase_disk(stack: Stack, festival: Festival, listener) -> dict:
     subprocess.run(["dd", "if=/dev/zero", f"of={ballast}", "bs=1M", "count=1024"], capture_output=True)
     wait_finished([recording_id], timeout=PUBLISH_DEADLINE)
     animation = animation_of(recording_id)
-    half_written = files.list_names(f"animations/{animation.id}")
+    half_written = storage.list_names(f"animations/{animation.id}")
     failed_clearly = animation.status == Animation.Status.FAILED and "stored" in animation.error
     ballast.unlink()
     recovered_id = festival.read_and_approve()
@@ -463,7 +462,7 @@ def main() -> int:
     results: dict[str, dict] = {"clocks": dict(CLOCKS), "storage": {"tmpfs": stack.tmpfs}}
     listener = None
     try:
-        from tests.cluster import EventListener
+        from testkit.cluster import EventListener
 
         festival = Festival()
         listener = EventListener(f"event.{festival.event.id}")

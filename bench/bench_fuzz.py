@@ -1,7 +1,7 @@
 """Fuzzing under abuse: ``python platform/with_redis.py .venv/bin/python bench/bench_fuzz.py``.
 
 1. 10,000 malformed readings through the upload API as a logged-in resident (truncated, bit-flipped,
-   wrong container, lying headers, huge durations, bomb-like; tests/fuzz_inputs.py), and
+   wrong container, lying headers, huge durations, bomb-like; testkit/fuzz_inputs.py), and
 2. 1,000 malformed paintings through the curators' upload form,
 through Django's full request stack in this process, on a scratch SQLite database and media folder.
 Prints: server errors (must be 0), refusals without a clear message (0), refusals that left a row or a
@@ -55,10 +55,9 @@ def festival():
     from django.core.files import File
 
     from accounts.models import User
-    from conftest import CHINESE_POEM_TEXT, DEMO
-    from contributions.models import Passage
+    from catalogue.models import Event, Painting, Passage
     from contributions.services import consent_give
-    from gallery.models import Event, Painting
+    from testkit.media import CHINESE_POEM_TEXT, DEMO
 
     event = Event.objects.create(slug="fuzz-festival", title="Fuzz Festival")
     painting = Painting(event=event, title="Portrait")
@@ -112,7 +111,7 @@ def main() -> int:
     from rest_framework.test import APIClient
 
     from accounts.models import User
-    from tests.fuzz_inputs import run_painting_fuzz, run_upload_fuzz
+    from testkit.fuzz_inputs import run_painting_fuzz, run_upload_fuzz
 
     call_command("migrate", verbosity=0)
     media = Path(os.environ["MEDIA_ROOT"])
@@ -151,8 +150,8 @@ def schemathesis_roles(place, resident, neighbour, groups) -> int:
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections
 
-    from tests.roles import ROLES, build_world
-    from tests.test_api_schemathesis import credentials, fuzz, load_schema
+    from testkit.api_fuzz import credentials, fuzz, load_schema
+    from testkit.roles import ROLES, build_world
 
     # One connection for the in-process handler and this script (as Django's test client does).
     request_started.disconnect(close_old_connections)

@@ -60,8 +60,8 @@ def seed_database() -> tuple[str, str]:
 
     from accounts.models import User
     from animation.models import Animation
-    from contributions.models import Consent, Passage, Recording
-    from gallery.models import Event, Painting
+    from catalogue.models import Event, Painting, Passage
+    from contributions.models import Consent, Recording
 
     event = Event.objects.create(slug="bench", title="Bench festival")
     painting = Painting(event=event, title="Bench portrait")

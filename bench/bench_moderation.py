@@ -77,9 +77,8 @@ def setup_festival():
     from django.contrib.auth.models import Group
 
     from accounts.models import User
+    from catalogue.models import Event, Painting, Passage
     from contributions import services
-    from contributions.models import Passage
-    from gallery.models import Event, Painting
 
     call_command("migrate", verbosity=0)
     event = Event.objects.create(slug="bench", title="Bench")

@@ -27,7 +27,8 @@ import numpy as np  # noqa: E402
 from animation.engine.audio import SPEECH_SAMPLE_RATE, decode_audio, loudness_envelope  # noqa: E402
 from animation.engine.faces import find_faces  # noqa: E402
 from animation.engine.motion import controls_from_alignment  # noqa: E402
-from animation.engine.render import build_rig, render_frames  # noqa: E402
+from animation.engine.render import render_frames  # noqa: E402
+from animation.engine.render.rig import build_rig  # noqa: E402
 
 FPS = 25
 SECONDS = 10

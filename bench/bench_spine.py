@@ -115,10 +115,9 @@ async def measure(*, passage, resident, moderator, clip: Path, event) -> list[tu
 
 def main() -> None:
     from accounts.models import User
+    from catalogue.models import Event, Painting, Passage
     from config.celery import app
     from contributions import services
-    from contributions.models import Passage
-    from gallery.models import Event, Painting
 
     call_command("migrate", verbosity=0)
     event = Event.objects.create(slug="bench", title="Bench")

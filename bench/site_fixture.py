@@ -58,9 +58,10 @@ call_command("migrate", verbosity=0)
 call_command("load_demo", stdout=open("/dev/null", "w"))
 from accounts.models import User
 from animation.models import Alignment, Animation
-from contributions.models import Passage, Recording
+from catalogue.models import Passage
+from contributions.models import Recording
 from contributions.services import consent_give
-from gallery.models import Event
+from catalogue.models import Event
 event = Event.objects.get(slug="spring-reading")
 resident = User.objects.get(username="resident")
 consent = consent_give(user=resident, public_animation=True, open_dataset=False)

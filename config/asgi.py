@@ -15,13 +15,13 @@ if settings.SERVE_MEDIA:
     # The embedded setup has no separate web server for /static/.
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
-from config.middleware import BodyLimitASGI  # noqa: E402
+from config.body_limits import BodyLimitASGI  # noqa: E402
 
 # Outermost: Django's handler reads (and spools) the whole body before any Django middleware runs.
 django_asgi_app = BodyLimitASGI(django_asgi_app)
 if "daphne.server" in sys.modules:
-    # Daphne itself reads a whole body before calling us: the same limit inside it (config/middleware.py).
-    from config.middleware import limit_daphne_request_bodies
+    # Daphne itself reads a whole body before calling us: the same limit inside it (config/daphne_limits.py).
+    from config.daphne_limits import limit_daphne_request_bodies
 
     limit_daphne_request_bodies()
 

@@ -47,30 +47,33 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "axes",
+    # The apps in their layers, lowest first: each imports only the ones above it in this list
+    # (tests/test_layers.py; the README's "Layers").
     "accounts",
-    "gallery",
+    "catalogue",
     "contributions",
     "animation",
+    "gallery",
 ]
 
 MIDDLEWARE = [
-    # First: an oversized body is refused before sessions, authentication or any view (config/middleware.py).
-    "config.middleware.RequestBodyLimitMiddleware",
+    # First: an oversized body is refused before sessions, authentication or any view (config/body_limits.py).
+    "config.body_limits.RequestBodyLimitMiddleware",
     # Counts and times every answer that passed the body limit, for /metrics (health/).
     "health.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    # Errors under /api/ as JSON in the client's language, whatever raised them (config/middleware.py).
-    "config.middleware.ApiErrorsAsJsonMiddleware",
+    # Errors under /api/ as JSON in the client's language, whatever raised them (config/api_errors.py).
+    "config.api_errors.ApiErrorsAsJsonMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Rate limits on login, signup, password reset and the upload form (config/middleware.py).
-    "config.middleware.RateLimitMiddleware",
+    # Rate limits on login, signup, password reset and the upload form (config/rate_limits.py).
+    "config.rate_limits.RateLimitMiddleware",
     # Last, as django-axes requires: counts failed logins and locks out username + address.
     "axes.middleware.AxesMiddleware",
 ]
@@ -195,7 +198,7 @@ CELERY_TASK_ROUTES = {
     "contributions.tasks.recording_transcribe": {"queue": "speech"},
     "animation.tasks.animation_align": {"queue": "speech"},
     "animation.tasks.animation_render": {"queue": "render"},
-    "gallery.tasks.painting_detect_faces": {"queue": "render"},
+    "catalogue.tasks.painting_detect_faces": {"queue": "render"},
     "gallery.tasks.passage_preview_render": {"queue": "render"},
 }
 # A GPU render worker consumes `render-gpu` (ANIMATION_DEVICE=cuda); RENDER_QUEUE sends films there.
@@ -229,8 +232,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Not-found answers in the client's language, without model names (config/middleware.py).
-    "EXCEPTION_HANDLER": "config.middleware.api_exception_handler",
+    # Not-found answers in the client's language, without model names (config/api_errors.py).
+    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"uploads": env.str("UPLOAD_THROTTLE_RATE", default="30/hour")},
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
@@ -254,7 +257,16 @@ RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=25 * 1024 * 1024)
 # A camera reading's video is what will move the figure, so its moderators may watch it while the reading is
 # pending; their decision (or a withdrawal) deletes it. Off: deleted as soon as the motion curves are extracted.
 RECORDING_VIDEO_KEEP_FOR_REVIEW = env.bool("RECORDING_VIDEO_KEEP_FOR_REVIEW", default=True)
-# Any request body over REQUEST_MAX_BYTES is refused with 413 before it is read (config/middleware.py):
+# The ceiling of a camera reading's upload; each passage's own cap is what its length needs (contributions/services.py).
+RECORDING_VIDEO_MAX_BYTES = env.int("RECORDING_VIDEO_MAX_BYTES", default=RECORDING_MAX_BYTES)
+# The hand-off of a reading to the workers (contributions/services.py): the sweeper leaves a reading committed
+# less than GRACE seconds ago to its own request, and sends again a message no worker started within RESEND.
+RECORDING_HANDOFF_GRACE_SECONDS = 30
+RECORDING_HANDOFF_RESEND_SECONDS = 600
+# A moderator's claim on a recording lapses after CLAIM seconds; a decision can be undone for UNDO seconds.
+MODERATION_CLAIM_SECONDS = 180
+MODERATION_UNDO_SECONDS = 30
+# Any request body over REQUEST_MAX_BYTES is refused with 413 before it is read (config/body_limits.py):
 # the largest upload plus room for the form around it.
 REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=RECORDING_MAX_BYTES + 1024 * 1024)
 # Bodies without files (forms, JSON) stay small; files stream to disk above FILE_UPLOAD_MAX_MEMORY_SIZE.
@@ -348,7 +360,7 @@ METRICS_ALLOWED_NETWORKS = env.list(
     "METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
 )
 
-# Rate limits (config/middleware.py): "count/period", period in s, m, h or d; per client address, and per
+# Rate limits (config/rate_limits.py): "count/period", period in s, m, h or d; per client address, and per
 # user for the upload form. Failed logins: django-axes locks a username from an address after
 # LOGIN_FAILURE_LIMIT failures for LOGIN_LOCKOUT_MINUTES.
 RATE_LIMITS = {
@@ -364,8 +376,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Failed attempts are what lockout needs; a log of every successful login with its address is not kept.
 AXES_DISABLE_ACCESS_LOG = True
-AXES_CLIENT_IP_CALLABLE = "config.middleware.client_ip"
-AXES_LOCKOUT_CALLABLE = "config.middleware.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.rate_limits.login_locked_out"
 AXES_VERBOSE = False
 # Per account, whatever the address (accounts/login_limits.py): higher than the per-address limit, since
 # anyone who knows a username can spend it, but it stops a password guessed from many addresses.

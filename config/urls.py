@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from contributions import moderation_views
 from contributions import views as contribution_views
-from gallery import media as gallery_media
+from gallery import media_views as gallery_media
 from gallery import views as gallery_views
 
 urlpatterns = [
@@ -35,6 +35,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("contributions.api.urls")),
+    path("api/", include("animation.urls")),
     path("api/", include("gallery.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the CSP forbids inline script.

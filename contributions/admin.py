@@ -1,12 +1,6 @@
 from django.contrib import admin
 
-from contributions.models import Consent, ModerationDecision, Passage, Recording
-
-
-@admin.register(Passage)
-class PassageAdmin(admin.ModelAdmin):
-    list_display = ("title", "painting", "language", "max_seconds", "is_open")
-    list_filter = ("event", "language", "is_open")
+from contributions.models import Consent, ModerationDecision, Recording
 
 
 @admin.register(Recording)

@@ -11,27 +11,6 @@ def recording_original_path(recording: "Recording", filename: str) -> str:
     return f"recordings/{recording.id}/original.{recording.original_extension or 'bin'}"
 
 
-class Passage(models.Model):
-    """A text residents read aloud beside a painting: a poem, a line of a classic."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    event = models.ForeignKey("gallery.Event", on_delete=models.CASCADE, related_name="passages")
-    painting = models.ForeignKey("gallery.Painting", on_delete=models.CASCADE, related_name="passages")
-    title = models.CharField(_("title"), max_length=200)
-    text = models.TextField(_("text"))
-    language = models.CharField(_("language"), max_length=16, help_text="BCP-47 code, e.g. zh or en")
-    speaking_face = models.PositiveSmallIntegerField(_("face that speaks"), default=0)
-    max_seconds = models.PositiveSmallIntegerField(_("longest recording in seconds"), default=60)
-    is_open = models.BooleanField(_("open for recordings"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["painting__title", "title"]
-
-    def __str__(self) -> str:
-        return self.title
-
-
 class Consent(models.Model):
     """What a resident agreed to, and when. A new row for every change keeps the history."""
 
@@ -67,7 +46,7 @@ class Recording(models.Model):
         OTHER = "other", _("Other")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    passage = models.ForeignKey(Passage, on_delete=models.PROTECT, related_name="recordings")
+    passage = models.ForeignKey("catalogue.Passage", on_delete=models.PROTECT, related_name="recordings")
     contributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recordings")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     original = models.FileField(upload_to=recording_original_path, max_length=300)

@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from config.query_params import int_param, uuid_param
 from contributions import selectors, services
 from contributions.forms import RejectForm
 from contributions.models import ModerationDecision, Recording
+from core.query_params import int_param, uuid_param
 
 AUDIT_PAGE_SIZE = 50
 

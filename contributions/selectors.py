@@ -7,7 +7,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from contributions.models import Consent, ModerationDecision, Passage, Recording
+from catalogue.models import Passage
+from contributions.models import Consent, ModerationDecision, Recording
 
 
 def recording_owned_by(*, recording_id: Any, user_id: Any) -> bool:
@@ -40,7 +41,7 @@ def passages_open(*, event=None) -> QuerySet[Passage]:
 
 def moderated_events(*, moderator) -> QuerySet:
     """Events MODERATOR may review: those with no assigned moderators, and those they are assigned to."""
-    from gallery.models import Event
+    from catalogue.models import Event
 
     if not moderator.is_authenticated or not moderator.is_moderator():
         return Event.objects.none()
@@ -120,7 +121,7 @@ def moderator_may_review_event(*, moderator, event_id: Any) -> bool:
 
 def moderation_filters(*, moderator) -> dict[str, list]:
     """Choices for the console's filters: the moderator's events, their paintings, their languages."""
-    from gallery.models import Painting
+    from catalogue.models import Painting
 
     events = list(moderated_events(moderator=moderator).order_by("title").values("id", "title"))
     event_ids = [event["id"] for event in events]
@@ -212,20 +213,6 @@ def _warnings(recording: Recording) -> list[dict[str, str]]:
     if recording.duration_seconds >= recording.passage.max_seconds - CUT_OFF_MARGIN_SECONDS:
         warnings.append({"code": "cut_off", "text": _("Reaches the time limit: it may be cut off")})
     return warnings
-
-
-def films_for_review(*, moderator, event_id: Any = None) -> QuerySet:
-    """Finished films waiting for the second gate (events whose publish_mode is "review"), oldest first."""
-    from animation.models import Animation
-    from gallery.models import Event
-
-    films = Animation.objects.filter(
-        status=Animation.Status.READY,
-        event_id__in=moderated_events(moderator=moderator).filter(publish_mode=Event.PublishMode.REVIEW).values("id"),
-    ).select_related("recording__passage__painting", "event")
-    if event_id:
-        films = films.filter(event_id=event_id)
-    return films.order_by("updated_at", "id")
 
 
 def moderation_audit(*, event_id: Any = None, moderator_id: Any = None) -> QuerySet[ModerationDecision]:

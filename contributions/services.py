@@ -11,8 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Q
@@ -21,10 +19,11 @@ from django.utils.translation import gettext as _
 
 from animation.engine import audio
 from animation.engine.errors import EngineInputError
-from contributions import selectors
-from contributions.models import Consent, ModerationDecision, Passage, Recording
+from catalogue.models import Passage
+from contributions import selectors, signals
+from contributions.models import Consent, ModerationDecision, Recording
 from contributions.selectors import consent_current
-from gallery import events
+from core import storage
 
 logger = logging.getLogger(__name__)
 
@@ -168,11 +167,11 @@ def recording_submit(*, contributor, passage: Passage, upload: UploadedFile, vid
         saved: list[str] = []
         committed: list[bool] = []
         try:
-            saved.append(_store(original, f"{folder}/original.{recording.original_extension}"))
-            saved.append(_store(speech, f"{folder}/speech16k.wav"))
+            saved.append(storage.save(original, f"{folder}/original.{recording.original_extension}"))
+            saved.append(storage.save(speech, f"{folder}/speech16k.wav"))
             recording.original.name, recording.speech_wav.name = saved
             if camera_video is not None:
-                saved.append(_store(camera_video, f"{folder}/video{camera_video.suffix}"))
+                saved.append(storage.save(camera_video, f"{folder}/video{camera_video.suffix}"))
                 recording.video.name = saved[-1]
             with transaction.atomic():
                 # Registered first, so it runs first: from here on the reading is the resident's, kept.
@@ -188,21 +187,14 @@ def recording_submit(*, contributor, passage: Passage, upload: UploadedFile, vid
                 recording.save(force_insert=True)
                 # The hand-off never fails the upload: if the broker is down, recording_sweep sends it later.
                 transaction.on_commit(lambda: recording_hand_off(recording_id=recording.id), robust=True)
-                events.broadcast_queue_changed(event_id=passage.event_id)
+                signals.moderation_queue_changed.send(sender=None, event_id=passage.event_id)
         except BaseException:
             # Never delete the files of a reading whose row was committed: only an upload that was not
             # kept leaves nothing behind.
             if not committed:
-                for name in saved:
-                    default_storage.delete(name)
+                storage.delete(*saved)
             raise
     return recording
-
-
-def _store(local: Path, name: str) -> str:
-    """Put a local file into storage under NAME; the name actually used is returned."""
-    with local.open("rb") as handle:
-        return default_storage.save(name, File(handle, name=Path(name).name))
 
 
 def _extension_for(format_name: str, codec: str) -> str:
@@ -219,13 +211,13 @@ def _extension_for(format_name: str, codec: str) -> str:
 
 def handoff_grace_seconds() -> int:
     # A reading committed a moment ago is being handed off by its own request: leave it to that.
-    return int(getattr(settings, "RECORDING_HANDOFF_GRACE_SECONDS", 30))
+    return int(settings.RECORDING_HANDOFF_GRACE_SECONDS)
 
 
 def handoff_resend_seconds() -> int:
     # A message the broker took but no worker started this long after (a Redis restarted without its
     # data, a worker that died holding it) is sent again. Duplicates are harmless: tasks claim first.
-    return int(getattr(settings, "RECORDING_HANDOFF_RESEND_SECONDS", 600))
+    return int(settings.RECORDING_HANDOFF_RESEND_SECONDS)
 
 
 MAX_HANDOFF_ATTEMPTS = 5
@@ -353,11 +345,11 @@ class UndoRefused(InvalidTransition):
 def claim_seconds() -> int:
     # Long enough to listen twice to the longest passage and decide; short enough that a moderator
     # who walks away does not hide a recording for long.
-    return int(getattr(settings, "MODERATION_CLAIM_SECONDS", 180))
+    return int(settings.MODERATION_CLAIM_SECONDS)
 
 
 def undo_seconds() -> int:
-    return int(getattr(settings, "MODERATION_UNDO_SECONDS", 30))
+    return int(settings.MODERATION_UNDO_SECONDS)
 
 
 def _claim_free_for(moderator, now):
@@ -436,7 +428,7 @@ def _decide(recording: Recording, moderator, **changes) -> None:
         .update(claimed_by=None, claimed_until=None, updated_at=now, **changes)
     )
     if changed:
-        events.broadcast_queue_changed(event_id=recording.passage.event_id)
+        signals.moderation_queue_changed.send(sender=None, event_id=recording.passage.event_id)
         return
     current = Recording.objects.select_related("claimed_by").filter(id=recording.id).first()
     if current is not None and current.status == Recording.Status.PENDING:
@@ -449,8 +441,6 @@ def _decide(recording: Recording, moderator, **changes) -> None:
 @transaction.atomic
 def recording_approve(*, recording: Recording, moderator, listened_seconds: float | None = None) -> Recording:
     """Approve a pending recording and start its animation once the transaction commits."""
-    from animation.services import animation_start
-
     _decide(recording, moderator, status=Recording.Status.APPROVED)
     # The camera video was kept for this review only (curves are what the film uses).
     transaction.on_commit(lambda: recording_discard_video(recording_id=recording.id), robust=True)
@@ -461,7 +451,7 @@ def recording_approve(*, recording: Recording, moderator, listened_seconds: floa
         listened_seconds=listened_seconds,
     )
     recording.refresh_from_db()
-    animation_start(recording=recording)
+    signals.recording_approved.send(sender=None, recording=recording)
     return recording
 
 
@@ -495,11 +485,9 @@ def _supersede(decision: ModerationDecision, *, extra_filter: Q | None = None) -
 
 
 def _take_films_down(recording: Recording) -> None:
-    from animation.services import animation_remove_for_recording
-
     # The films are public files: they go, so that a taken-back approval leaves nothing playable.
     # The recording's own audio stays; a later approval makes a new film from it.
-    animation_remove_for_recording(recording=recording, delete_files=True)
+    signals.recording_approval_taken_back.send(sender=None, recording=recording)
 
 
 @transaction.atomic
@@ -516,7 +504,7 @@ def decision_undo(*, decision: ModerationDecision, moderator) -> ModerationDecis
     if not _supersede(decision, extra_filter=Q(created_at__gte=deadline)):
         raise UndoRefused(_("This decision can no longer be undone; a curator can reverse it."))
     if decision.subject == ModerationDecision.Subject.ANIMATION:
-        _film_back_to_review(decision)
+        signals.send_to_the_one_listener(signals.film_decision_undone, decision=decision)
     else:
         _recording_back_to_queue(decision, moderator=moderator)
     return ModerationDecision.objects.create(
@@ -547,62 +535,20 @@ def _recording_back_to_queue(decision: ModerationDecision, *, moderator) -> None
         _take_films_down(Recording.objects.get(id=decision.recording_id))
 
 
-def _film_back_to_review(decision: ModerationDecision) -> None:
-    """Return a film to "ready" (the review queue) from published or from rejected."""
-    from animation.services import animation_broadcast_status, animation_return_to_review, animation_unpublish
-
-    if decision.verdict == ModerationDecision.Verdict.APPROVE:
-        moved = animation_unpublish(animation_id=decision.animation_id)
-    else:
-        moved = animation_return_to_review(animation_id=decision.animation_id)
-    if not moved:
-        raise UndoRefused(_("The film has changed since; it cannot be undone."))
-    animation_broadcast_status(animation_id=decision.animation_id)
-
-
-@transaction.atomic
-def film_publish(*, animation, moderator) -> ModerationDecision:
-    """The second gate: a moderator has watched the finished film and lets it into the gallery."""
-    from animation.services import animation_publish
-
-    if not animation_publish(animation=animation):
-        raise InvalidTransition(_("This film has already been decided."))
-    return ModerationDecision.objects.create(
-        subject=ModerationDecision.Subject.ANIMATION,
-        recording_id=animation.recording_id,
-        animation=animation,
-        moderator=moderator,
-        verdict=ModerationDecision.Verdict.APPROVE,
-    )
-
-
 def film_rejection_message(reason: str, note: str) -> str:
     label = ModerationDecision.FilmRejectionReason(reason).label
     message = _("A moderator held the film back: %(reason)s.") % {"reason": label}
     return f"{message} {note}".strip()
 
 
-@transaction.atomic
-def film_reject(*, animation, moderator, reason: str, note: str = "") -> ModerationDecision:
-    """Hold a finished film back. It becomes "failed" with the reason, which the resident sees and a
-    curator acts on (fix the face points, re-render); the files stay until a curator decides."""
-    from animation.models import Animation
-    from animation.services import animation_broadcast_status, animation_hold_back
-
-    if reason not in ModerationDecision.FilmRejectionReason.values:
-        raise ValueError(f"unknown film rejection reason {reason!r}")
-    held = animation_hold_back(
-        animation_id=animation.id, from_status=Animation.Status.READY, reason=film_rejection_message(reason, note)
-    )
-    if not held:
-        raise InvalidTransition(_("This film has already been decided."))
-    animation_broadcast_status(animation_id=animation.id)
+def film_decision_record(*, animation, moderator, verdict: str, reason: str = "", note: str = "") -> ModerationDecision:
+    """The audit row of a moderator's decision about a finished film (animation.services decides it)."""
     return ModerationDecision.objects.create(
         subject=ModerationDecision.Subject.ANIMATION,
         recording_id=animation.recording_id,
         animation=animation,
         moderator=moderator,
-        verdict=ModerationDecision.Verdict.REJECT,
+        verdict=verdict,
         reason=reason,
         note=note,
     )
@@ -616,15 +562,6 @@ def decision_reverse(*, decision: ModerationDecision, curator, reason: str = "",
     rejected recording -> approved (the animation is queued again);
     published film -> held back with REASON; held-back film -> published.
     """
-    from animation.models import Animation
-    from animation.services import (
-        animation_broadcast_status,
-        animation_hold_back,
-        animation_publish,
-        animation_return_to_review,
-        animation_start,
-    )
-
     if decision.verdict not in (ModerationDecision.Verdict.APPROVE, ModerationDecision.Verdict.REJECT):
         raise InvalidTransition(_("Only an approval or a rejection can be reversed."))
     if decision.reversed_at is not None:
@@ -638,18 +575,9 @@ def decision_reverse(*, decision: ModerationDecision, curator, reason: str = "",
         raise InvalidTransition(_("This decision has already been taken back."))
     now = timezone.now()
     if film:
-        if to_reject:
-            moved = animation_hold_back(
-                animation_id=decision.animation_id,
-                from_status=Animation.Status.PUBLISHED,
-                reason=film_rejection_message(reason, note),
-            )
-        else:
-            moved = animation_return_to_review(animation_id=decision.animation_id)
-            moved = moved and animation_publish(animation=Animation.objects.get(id=decision.animation_id))
-        if not moved:
-            raise InvalidTransition(_("The film has changed since this decision."))
-        animation_broadcast_status(animation_id=decision.animation_id)
+        signals.send_to_the_one_listener(
+            signals.film_decision_reversed, decision=decision, to_reject=to_reject, reason=reason, note=note
+        )
     else:
         recording = Recording.objects.select_related("passage").get(id=decision.recording_id)
         if to_reject:
@@ -664,7 +592,7 @@ def decision_reverse(*, decision: ModerationDecision, curator, reason: str = "",
             )
             if moved:
                 recording.refresh_from_db()
-                animation_start(recording=recording)
+                signals.recording_approved.send(sender=None, recording=recording)
         if not moved:
             raise InvalidTransition(_("The recording has changed since this decision."))
     return ModerationDecision.objects.create(
@@ -695,7 +623,7 @@ def recording_withdraw(*, recording: Recording) -> None:
     if changed:
         event_id = Recording.objects.filter(id=recording.id).values_list("passage__event_id", flat=True).first()
         with transaction.atomic():
-            events.broadcast_queue_changed(event_id=event_id)
+            signals.moderation_queue_changed.send(sender=None, event_id=event_id)
     recording_erase(recording_id=recording.id)
 
 
@@ -703,9 +631,6 @@ def recording_erase(*, recording_id) -> bool:
     """Delete everything voice-derived of a WITHDRAWN recording: its files (original, speech and voice
     copies, anything else in its folder), transcript, match score, audio figures, its alignment and its
     films (through the animation side). Safe to repeat; False when the recording is not withdrawn."""
-    from animation.models import Alignment
-    from animation.services import animation_remove_for_recording
-
     recording = Recording.objects.filter(id=recording_id, status=Recording.Status.WITHDRAWN).first()
     if recording is None:
         return False
@@ -715,8 +640,7 @@ def recording_erase(*, recording_id) -> bool:
         if name
     ]
     with transaction.atomic():
-        animation_remove_for_recording(recording=recording, delete_files=True)
-        Alignment.objects.filter(recording_id=recording_id).delete()
+        signals.recording_erasing.send(sender=None, recording=recording)
         Recording.objects.filter(id=recording_id, status=Recording.Status.WITHDRAWN).update(
             original="",
             speech_wav="",
@@ -733,18 +657,10 @@ def recording_erase(*, recording_id) -> bool:
             motion_source="",
         )
     # Files after the commit: a failure here leaves erased_at empty and the sweep deletes them again.
-    _delete_folder(recording_folder_name(recording_id), also=names)
+    storage.delete(*names)
+    storage.delete_prefix(recording_folder_name(recording_id))
     Recording.objects.filter(id=recording_id, status=Recording.Status.WITHDRAWN).update(erased_at=timezone.now())
     return True
-
-
-def _delete_folder(folder: str, *, also: list[str]) -> None:
-    try:
-        _directories, files = default_storage.listdir(folder)
-    except FileNotFoundError:
-        files = []
-    for name in {*also, *(f"{folder}/{file}" for file in files)}:
-        default_storage.delete(name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -759,19 +675,19 @@ VIDEO_MIN_BYTES = 2 * 2**20
 def video_max_bytes(passage: Passage) -> int:
     """The upload cap of a reading with the camera: what the passage's length needs, no more than
     RECORDING_VIDEO_MAX_BYTES (by default the audio cap: a short video fits in it)."""
-    ceiling = int(getattr(settings, "RECORDING_VIDEO_MAX_BYTES", settings.RECORDING_MAX_BYTES))
+    ceiling = int(settings.RECORDING_VIDEO_MAX_BYTES)
     needed = int((passage.max_seconds + DURATION_TOLERANCE_SECONDS) * VIDEO_BYTES_PER_SECOND) + VIDEO_MIN_BYTES
     return min(ceiling, needed)
 
 
 def video_kept_for_review() -> bool:
-    return bool(getattr(settings, "RECORDING_VIDEO_KEEP_FOR_REVIEW", False))
+    return bool(settings.RECORDING_VIDEO_KEEP_FOR_REVIEW)
 
 
 def _separate_video(original: Path, *, passage: Passage, video_consent: bool) -> tuple[Path, Path | None]:
     """(the sound to check and keep, the camera video to keep or None). A file with a picture is split;
     the picture is kept only with VIDEO_CONSENT, within the video size cap and in a codec we decode."""
-    from contributions import video
+    from animation.engine import video
 
     stream = video.video_stream(original)
     if stream is None:
@@ -846,7 +762,7 @@ def recording_discard_video(*, recording_id, force: bool = False) -> bool:
     # The row first: from here nobody is pointed at the file, then the file goes.
     if not Recording.objects.filter(id=recording_id, video=name).update(video=""):
         return False
-    default_storage.delete(name)
+    storage.delete(name)
     return True
 
 

@@ -12,32 +12,20 @@ import tempfile
 from pathlib import Path
 
 from celery import shared_task
-from django.core.files import File
-from django.core.files.storage import default_storage
 
 from animation.engine.errors import EngineInputError
 from contributions import services
 from contributions.models import Recording
+from core import storage
 
 logger = logging.getLogger(__name__)
-
-
-def _fetch(name: str, destination: Path) -> bool:
-    """Copy a stored file to a local path; False when it is gone (the recording was withdrawn)."""
-    try:
-        with default_storage.open(name, "rb") as source, destination.open("wb") as target:
-            for chunk in iter(lambda: source.read(1 << 20), b""):
-                target.write(chunk)
-    except FileNotFoundError:
-        return False
-    return True
 
 
 @shared_task(acks_late=True, soft_time_limit=300, time_limit=330)
 def recording_transcribe(recording_id: str) -> None:
     """Whisper's free transcript and match score, ready before a moderator opens the recording."""
     from animation.engine import align
-    from animation.tasks import whisper_model_for
+    from core.speech_models import whisper_model_for
 
     if not services.recording_claim_transcription(recording_id=recording_id):
         return  # done, withdrawn, decided, or another worker has it
@@ -47,7 +35,7 @@ def recording_transcribe(recording_id: str) -> None:
     language = recording.passage.language
     with tempfile.TemporaryDirectory(prefix="transcribe-") as scratch:
         speech = Path(scratch) / "speech16k.wav"
-        if not _fetch(recording.speech_wav.name, speech):
+        if not storage.fetch_if_present(recording.speech_wav.name, speech):
             return
         try:
             transcript = align.transcribe(speech, language=language, model=whisper_model_for(language))
@@ -75,7 +63,7 @@ def recording_prepare_voice(recording_id: str) -> None:
     with tempfile.TemporaryDirectory(prefix="voice-") as scratch:
         original = Path(scratch) / Path(recording.original.name).name
         voice = Path(scratch) / "voice48k.wav"
-        if not _fetch(recording.original.name, original):
+        if not storage.fetch_if_present(recording.original.name, original):
             return
         try:
             audio.convert_for_voice(original, voice)
@@ -83,14 +71,13 @@ def recording_prepare_voice(recording_id: str) -> None:
             logger.warning("recording %s: no normalised voice copy", recording_id, exc_info=True)
             return
         folder = services.recording_folder_name(recording.id)
-        with voice.open("rb") as handle:
-            saved = default_storage.save(f"{folder}/voice48k.wav", File(handle, name="voice48k.wav"))
+        saved = storage.save(voice, f"{folder}/voice48k.wav")
     if not services.recording_record_voice(recording_id=recording.id, voice_name=saved):
         # Withdrawn while we converted (the copy must not outlive the resident's decision), or a
         # duplicate message's copy is already in place: this one goes.
         current = Recording.objects.filter(id=recording.id).values_list("voice_wav", flat=True).first()
         if current != saved:
-            default_storage.delete(saved)
+            storage.delete(saved)
 
 
 @shared_task
@@ -115,7 +102,7 @@ def recording_extract_motion(recording_id: str) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="motion-") as scratch:
         video = Path(scratch) / Path(recording.video.name).name
-        if not _fetch(recording.video.name, video):
+        if not storage.fetch_if_present(recording.video.name, video):
             return
         try:
             motion = capture.extract_motion(video)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from contributions import selectors, services
 from contributions.forms import ConsentForm, SignupForm, UploadForm
 from contributions.models import Recording
-from gallery.media import storage_file_response
+from core.media import storage_file_response
 
 
 def signup(request):

@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 
 from animation.models import Alignment, Animation
-from gallery.models import Event, Painting, PassagePreview
+from catalogue.models import Event, Painting
+from gallery.models import PassagePreview
 
 # The grid's page size; the catch-up API returns the same first page so a reconnect redraws it exactly.
 PAGE_SIZE = 24
@@ -88,10 +89,6 @@ def animation_alignment(*, animation: Animation) -> Alignment | None:
     return Alignment.objects.filter(recording_id=animation.recording_id).first()
 
 
-def animations_in_progress_count(*, event_id: Any) -> int:
-    return Animation.objects.filter(event_id=event_id, status__in=Animation.IN_PROGRESS).count()
-
-
 def painting_list(*, event: Event) -> QuerySet[Painting]:
     return event.paintings.all()
 
@@ -119,7 +116,7 @@ def curated_paintings(*, event: Event) -> QuerySet[Painting]:
 
 
 def curated_passages(*, painting: Painting):
-    from contributions.models import Passage
+    from catalogue.models import Passage
 
     return Passage.objects.filter(painting=painting).order_by("title")
 

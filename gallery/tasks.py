@@ -1,4 +1,4 @@
-"""Curator work off the request path: face detection and test films. Tasks take ids and call services.
+"""Curator work off the request path: test films of passages. Tasks take ids and call services.
 
 Files go through the storage API: inputs are copied into a scratch folder, results put back (no shared disk).
 """
@@ -12,43 +12,21 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from animation import files
+from core import storage
 from gallery import services
-from gallery.models import Painting, PassagePreview
+from gallery.models import PassagePreview
 
 logger = logging.getLogger(__name__)
 
 
-# Both belong on the render queue (CELERY_TASK_ROUTES), where the GPU workers are in a deployment.
-@shared_task(soft_time_limit=300, time_limit=330)
-def painting_detect_faces(painting_id: str) -> None:
-    """Find the painting's faces and keep them. Running it twice stores the same result twice."""
-    from animation.engine import faces
-    from animation.engine.errors import EngineInputError
-
-    painting = Painting.objects.filter(id=painting_id).first()
-    if painting is None:
-        return  # deleted before the worker got to it
-    try:
-        with files.scratch_folder(f"faces-{painting_id}") as scratch:
-            image = faces.load_painting(files.fetch(painting.image.name, scratch))
-        found = faces.detect_faces(image)
-    except EngineInputError as error:
-        services.painting_record_face_error(painting_id=painting_id, reason=str(error))
-        return
-    except SoftTimeLimitExceeded:
-        services.painting_record_face_error(painting_id=painting_id, reason="Looking for faces took too long.")
-        return
-    services.painting_record_faces(painting_id=painting_id, faces=[face.to_dict() for face in found])
-
-
+# On the render queue (CELERY_TASK_ROUTES), where the GPU workers are in a deployment.
 @shared_task(acks_late=True, soft_time_limit=900, time_limit=960)
 def passage_preview_render(preview_id: str) -> None:
     """A test film of the passage read by the sample voice: the same alignment and render as a
     resident's film, so what the curator watches is what residents will get."""
     from animation.engine import align, audio, pipeline
     from animation.engine.errors import EngineInputError
-    from animation.tasks import whisper_model_for
+    from core.speech_models import whisper_model_for
 
     if not services.passage_preview_claim(preview_id=preview_id):
         return
@@ -56,11 +34,11 @@ def passage_preview_render(preview_id: str) -> None:
     passage, painting = preview.passage, preview.passage.painting
     prefix = f"previews/{preview.id}"
     try:
-        with files.scratch_folder(f"preview-{preview.id}") as scratch:
-            sample = files.fetch(
+        with storage.scratch_folder(f"preview-{preview.id}") as scratch:
+            sample = storage.fetch(
                 preview.sample_voice.name, scratch, as_name="sample" + Path(preview.sample_voice.name).suffix
             )
-            painting_path = files.fetch(
+            painting_path = storage.fetch(
                 painting.image.name, scratch, as_name="painting" + Path(painting.image.name).suffix
             )
             speech = scratch / "speech16k.wav"
@@ -84,9 +62,9 @@ def passage_preview_render(preview_id: str) -> None:
             )
             # The film goes last: whoever sees film.mp4 in storage sees a complete set.
             placed = {
-                "poster": files.put(film.with_suffix(".jpg"), f"{prefix}/poster.jpg"),
-                "subtitles": files.put(film.with_suffix(".vtt"), f"{prefix}/subtitles.vtt"),
-                "video": files.put(film, f"{prefix}/film.mp4"),
+                "poster": storage.put(film.with_suffix(".jpg"), f"{prefix}/poster.jpg"),
+                "subtitles": storage.put(film.with_suffix(".vtt"), f"{prefix}/subtitles.vtt"),
+                "video": storage.put(film, f"{prefix}/film.mp4"),
             }
         services.passage_preview_record(preview_id=preview_id, files=placed)
     except EngineInputError as error:

@@ -7,9 +7,10 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from config.query_params import uuid_param
+from animation import selectors as animation_selectors
+from catalogue.models import Event, Painting
+from core.query_params import uuid_param
 from gallery import events, selectors
-from gallery.models import Event, Painting
 
 
 def home(request):
@@ -44,7 +45,7 @@ def event_detail(request, slug):
             "cards": [events.animation_card(animation) for animation in page.object_list],
             "paintings": selectors.painting_list(event=event),
             "passage_languages": selectors.event_languages(event=event),
-            "in_progress": selectors.animations_in_progress_count(event_id=event.id),
+            "in_progress": animation_selectors.animations_in_progress_count(event_id=event.id),
             "selected_painting": painting_id,
             "selected_language": language,
             "filter_query": filter_query,

@@ -22,7 +22,7 @@ def _database() -> None:
 
 
 def _broker() -> None:
-    from config.celery import app
+    from celery import current_app as app
 
     with app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT_SECONDS)
@@ -33,15 +33,13 @@ def _broker() -> None:
 
 
 def _storage() -> None:
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
+    from core import storage
 
-    name = default_storage.save(f"health/{socket.gethostname()}-{uuid.uuid4().hex}.txt", ContentFile(b"ok"))
+    name = storage.save_bytes(b"ok", f"health/{socket.gethostname()}-{uuid.uuid4().hex}.txt")
     try:
-        with default_storage.open(name, "rb") as handle:
-            assert handle.read() == b"ok"
+        assert storage.read_bytes(name) == b"ok"
     finally:
-        default_storage.delete(name)
+        storage.delete(name)
 
 
 async def _channel_layer() -> None:

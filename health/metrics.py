@@ -31,7 +31,7 @@ REQUEST_SECONDS = Histogram(
 
 
 def queue_lengths() -> dict[str, int]:
-    from config.celery import app
+    from celery import current_app as app
 
     lengths: dict[str, int] = {}
     with app.connection_for_write() as connection:

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from config.middleware import client_ip
+from core.client_address import client_ip
 from health.checks import run_checks
 from health.metrics import render_latest
 

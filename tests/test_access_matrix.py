@@ -16,7 +16,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.roles import PASSWORDS, ROLES, build_world
+from testkit.roles import PASSWORDS, ROLES, build_world
 
 A, RA, RB, MX, MY, CU = ROLES  # anonymous, resident A, resident B, moderator X, moderator Y, curator
 

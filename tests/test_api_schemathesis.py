@@ -1,7 +1,7 @@
 """schemathesis over our OpenAPI schema, as real users of every role: no 500, nothing off-schema.
 
 Requests go through the whole Django stack (middleware, sessions, CSRF, DRF) of the WSGI handler,
-against the test database of a festival seen by every role (tests/roles.py). Examples per operation
+against the test database of a festival seen by every role (testkit/roles.py). Examples per operation
 are bounded here (EXAMPLES); bench/bench_fuzz.py runs many more.
 """
 
@@ -10,18 +10,12 @@ from __future__ import annotations
 import re
 
 import pytest
-import schemathesis
-from django.conf import settings
 from django.test import Client
-from hypothesis import HealthCheck, Phase, given
-from hypothesis import settings as hypothesis_settings
-from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
-from tests.roles import ROLES, build_world
+from testkit.api_fuzz import credentials, fuzz, load_schema
+from testkit.roles import ROLES, build_world
 
 EXAMPLES = 4
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
-CSRF_SECRET = "schemathesisschemathesisschemat"  # 32 characters: Django accepts it as cookie and header
 
 
 @pytest.fixture
@@ -39,57 +33,6 @@ def world(festival, resident, other_resident, groups):
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
-
-
-def load_schema():
-    from django.core.wsgi import get_wsgi_application
-
-    return schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
-
-
-def credentials(world, role: str) -> dict[str, str]:
-    """Headers of a browser session of ROLE: its session cookie and a matching CSRF pair."""
-    cookies = {settings.CSRF_COOKIE_NAME: CSRF_SECRET}
-    if role != "anonymous":
-        client = Client()
-        client.force_login(world.users[role])
-        cookies[settings.SESSION_COOKIE_NAME] = client.cookies[settings.SESSION_COOKIE_NAME].value
-    return {
-        "Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items()),
-        "X-CSRFToken": CSRF_SECRET,
-        "Accept-Language": "zh-hans",
-    }
-
-
-def fuzz(schema, headers: dict, *, examples: int) -> tuple[list[str], int]:
-    """Every operation of SCHEMA with EXAMPLES generated cases; (failures, calls made)."""
-    failures: list[str] = []
-    calls = [0]
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        try:
-            runner(operation, headers, examples, calls)()
-        except Exception as error:  # every failure is reported with its operation
-            failures.append(f"{operation.method.upper()} {operation.path}: {str(error)[:600]}")
-    return failures, calls[0]
-
-
-def runner(operation, headers: dict, examples: int, calls: list[int]):
-    @hypothesis_settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=operation.as_strategy())
-    def run(case):
-        calls[0] += 1
-        response = case.call(headers=headers)
-        case.validate_response(response, checks=CHECKS)
-
-    return run
 
 
 @pytest.mark.django_db

@@ -10,8 +10,8 @@ import time
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from conftest import CHINESE_POEM
-from tests import cluster
+from testkit import cluster
+from testkit.media import CHINESE_POEM
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import CHINESE_POEM, transcode
 from contributions.models import Recording
-from tests.browser import REVIEW_SHOWN, PageWatch, chromium, log_in, wait_until
+from testkit.browser import REVIEW_SHOWN, PageWatch, chromium, log_in, wait_until
+from testkit.media import CHINESE_POEM, transcode
 
 FILM_TIMEOUT_MS = 300_000
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from animation.engine import audio
-from conftest import CHINESE_POEM, transcode
 from contributions.models import Recording
-from tests.browser import PHONE, PageWatch, chromium, horizontal_overflow, line_breaks, log_in, takes_kept
+from testkit.browser import PHONE, PageWatch, chromium, horizontal_overflow, line_breaks, log_in, takes_kept
+from testkit.media import CHINESE_POEM, transcode
 
 
 def fake_microphone_wav(tmp_path):

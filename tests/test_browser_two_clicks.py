@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gallery.models import Painting
-from tests.browser import chromium, log_in
+from catalogue.models import Painting
+from testkit.browser import chromium, log_in
 
 
 @pytest.mark.browser

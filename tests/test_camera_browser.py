@@ -12,9 +12,9 @@ import os
 import numpy as np
 import pytest
 
-from conftest import CHINESE_POEM, DEMO, transcode
 from contributions.models import Recording
-from tests.browser import BASE_FLAGS, REVIEW_SHOWN, PageWatch, log_in, wait_until
+from testkit.browser import BASE_FLAGS, REVIEW_SHOWN, PageWatch, log_in, wait_until
+from testkit.media import CHINESE_POEM, DEMO, transcode
 
 FILM_TIMEOUT_SECONDS = 300
 

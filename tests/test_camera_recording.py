@@ -18,8 +18,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from conftest import CHINESE_POEM, DEMO, ffmpeg
 from contributions.models import Recording
+from testkit.media import CHINESE_POEM, DEMO, ffmpeg
 
 TALKING_HEAD = DEMO / "video" / "talking_head_1.mp4"
 SECONDS = "5.5"

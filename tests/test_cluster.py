@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import CHINESE_POEM
-from tests import cluster
+from testkit import cluster
+from testkit.media import CHINESE_POEM
 
 REPO = Path(__file__).resolve().parent.parent
 HEARTBEAT = {

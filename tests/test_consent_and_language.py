@@ -7,9 +7,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
-from conftest import CHINESE_POEM
 from contributions import selectors, services
 from contributions.models import Recording
+from testkit.media import CHINESE_POEM
 
 
 @pytest.mark.django_db

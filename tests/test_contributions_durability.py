@@ -20,10 +20,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from animation.models import Alignment, Animation
-from bench.bench_faults_uploads import PrivateBroker, outage_run
-from conftest import ENGLISH_CLIP
 from contributions import services, tasks
 from contributions.models import Consent, Recording
+from testkit.media import ENGLISH_CLIP
+from testkit.outages import PrivateBroker, outage_run
 
 
 @pytest.fixture

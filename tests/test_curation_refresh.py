@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gallery.models import Painting
-from tests.browser import chromium, log_in
+from catalogue.models import Painting
+from testkit.browser import chromium, log_in
 
 
 @pytest.mark.browser
@@ -15,7 +15,7 @@ def test_the_painting_page_updates_itself_when_face_detection_finishes(
     asgi_live_server, festival, groups, chromium_path
 ):
     from accounts.models import User
-    from gallery.tasks import painting_detect_faces
+    from catalogue.tasks import painting_detect_faces
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
@@ -40,7 +40,7 @@ def test_a_curator_drags_a_key_point_and_the_saved_points_override_detection(
     asgi_live_server, festival, groups, chromium_path
 ):
     from accounts.models import User
-    from gallery.tasks import painting_detect_faces
+    from catalogue.tasks import painting_detect_faces
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import CHINESE_POEM, transcode
-from gallery.testing import asgi_live_server, in_another_thread, submit_and_approve, withdraw  # noqa: F401
-from tests.browser import chromium
+from testkit.browser import chromium
+from testkit.live_server import asgi_live_server, in_another_thread, submit_and_approve, withdraw  # noqa: F401
+from testkit.media import CHINESE_POEM, transcode
 
 FILM_TIMEOUT_MS = 240_000
 

@@ -15,10 +15,13 @@ from django.utils import timezone
 from PIL import Image
 
 from animation.models import Animation
-from conftest import CHINESE_POEM
+from catalogue import services as catalogue_services
+from catalogue import tasks as catalogue_tasks
+from catalogue.models import Painting
 from contributions import services as contribution_services
-from gallery import services, tasks
-from gallery.models import Painting, PassagePreview
+from gallery import tasks
+from gallery.models import PassagePreview
+from testkit.media import CHINESE_POEM
 
 ORIGIN = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 
@@ -208,7 +211,7 @@ def test_a_curator_creates_an_event_that_asks_for_a_second_review(curator):
          "publish_mode": "auto"},
     )  # fmt: skip
     assert "The festival cannot end before it starts." in backwards.content.decode()
-    from gallery.models import Event
+    from catalogue.models import Event
 
     assert Event.objects.get(slug="lanterns").publish_mode == "review"
     assert not Event.objects.filter(slug="backwards").exists()
@@ -241,19 +244,19 @@ def test_a_truncated_image_is_refused(festival):
     whole = io.BytesIO()
     Image.effect_noise((600, 600), 50).convert("RGB").save(whole, "JPEG")
     truncated = SimpleUploadedFile("cut.jpg", whole.getvalue()[: len(whole.getvalue()) // 2])
-    with pytest.raises(services.CurationError) as refused:
-        services.painting_create(event=festival["event"], title="Cut", image=truncated)
+    with pytest.raises(catalogue_services.CurationError) as refused:
+        catalogue_services.painting_create(event=festival["event"], title="Cut", image=truncated)
     assert refused.value.code == "format"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_faces_are_found_shown_and_corrected_by_hand(festival, curator, demo_media):
     with open(demo_media["paintings"][0], "rb") as handle:
-        painting = services.painting_create(
+        painting = catalogue_services.painting_create(
             event=festival["event"], title="Detected", image=SimpleUploadedFile("upload.JPG", handle.read())
         )
     assert painting.image.name == f"paintings/{painting.id}/image.jpg"
-    tasks.painting_detect_faces(str(painting.id))  # what the render worker runs
+    catalogue_tasks.painting_detect_faces(str(painting.id))  # what the render worker runs
     painting.refresh_from_db()
     assert painting.face_status == Painting.FaceStatus.FOUND, painting.face_error
     face = painting.faces[0]
@@ -276,7 +279,7 @@ def test_faces_are_found_shown_and_corrected_by_hand(festival, curator, demo_med
     refused = client.post(url, {"landmarks": broken}, content_type="application/json")
     assert refused.status_code == 400 and "mouth_outer" in refused.json()["error"]
     # Running detection again keeps the curator's points in charge.
-    tasks.painting_detect_faces(str(painting.id))
+    catalogue_tasks.painting_detect_faces(str(painting.id))
     painting.refresh_from_db()
     assert painting.face_status == Painting.FaceStatus.MANUAL
     client.post(f"/curation/paintings/{painting.id}/landmarks/reset/")
@@ -295,7 +298,7 @@ def test_a_passage_opens_only_after_a_test_film_with_a_sample_voice(festival, cu
          "max_seconds": 20, "speaking_face": 0},
     )  # fmt: skip
     assert response.status_code == 302
-    from contributions.models import Passage
+    from catalogue.models import Passage
 
     passage = Passage.objects.get(title="静夜思 (test)")
     assert passage.is_open is False

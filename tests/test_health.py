@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from conftest import CHINESE_POEM
+from testkit.media import CHINESE_POEM
 
 
 def metric_value(text: str, name: str, **labels: str) -> float:

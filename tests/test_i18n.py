@@ -88,8 +88,8 @@ def site(festival, resident, groups):
 
     from accounts.models import User
     from animation.models import Animation
-    from conftest import CHINESE_POEM
     from contributions.services import recording_submit
+    from testkit.media import CHINESE_POEM
 
     recording = recording_submit(
         contributor=resident,

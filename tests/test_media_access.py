@@ -17,9 +17,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import AsyncClient, Client
 
 from animation.models import Animation
-from conftest import CHINESE_POEM, ffmpeg
-from gallery import media
-from tests.roles import build_world
+from core import media
+from testkit.media import CHINESE_POEM, ffmpeg
+from testkit.roles import build_world
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from rest_framework.test import APIClient
 
-from conftest import CHINESE_POEM
 from contributions import services
 from contributions.models import ModerationDecision, Recording
+from testkit.media import CHINESE_POEM
 
 ORIGIN = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 

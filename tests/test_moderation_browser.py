@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from conftest import CHINESE_POEM, ENGLISH_CLIP
 from contributions import services
 from contributions.models import ModerationDecision, Recording
 from contributions.tasks import recording_transcribe
-from tests.browser import REVIEW_SHOWN, chromium
+from testkit.browser import REVIEW_SHOWN, chromium
+from testkit.media import CHINESE_POEM, ENGLISH_CLIP
 
 
 def submit(passage, resident, clip) -> Recording:
@@ -137,7 +137,7 @@ def make_film(folder, painting_image, voice) -> None:
     import subprocess
 
     from animation.engine.pipeline import animate
-    from conftest import ffmpeg
+    from testkit.media import ffmpeg
 
     folder.mkdir(parents=True, exist_ok=True)
     clip = folder / "voice.wav"
@@ -163,7 +163,7 @@ def test_a_moderator_reviews_finished_films_with_the_keyboard(
     asgi_live_server, festival, resident, moderator, chromium_path, settings
 ):
     from animation.models import Animation
-    from gallery.models import Event
+    from catalogue.models import Event
 
     Event.objects.filter(id=festival["event"].id).update(publish_mode=Event.PublishMode.REVIEW)
     import shutil

@@ -15,9 +15,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from animation.models import Animation
-from conftest import CHINESE_POEM, ENGLISH_CLIP
 from contributions import services
 from contributions.models import ModerationDecision, Recording
+from testkit.media import CHINESE_POEM, ENGLISH_CLIP
 
 
 def submit(passage, resident, clip=CHINESE_POEM) -> Recording:
@@ -92,7 +92,7 @@ def finished_film(recording, settings, *, status=Animation.Status.READY) -> Anim
 
 @pytest.mark.django_db
 def test_the_queue_is_oldest_first_and_filters_by_event_painting_and_language(festival, resident, moderator):
-    from gallery.models import Event
+    from catalogue.models import Event
 
     chinese = submit(festival["chinese"], resident)
     english = submit(festival["english"], resident, ENGLISH_CLIP)
@@ -389,7 +389,7 @@ def test_a_curator_reverses_an_approval_which_takes_the_film_down_then_reverses_
 def test_the_film_gate_publishes_or_holds_back_with_a_reason_the_resident_sees(
     festival, resident, moderator, groups, settings, django_capture_on_commit_callbacks
 ):
-    from gallery.models import Event
+    from catalogue.models import Event
 
     curator = make_user("curator", groups["curators"])
     Event.objects.filter(id=festival["event"].id).update(publish_mode=Event.PublishMode.REVIEW)

@@ -7,10 +7,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from conftest import CHINESE_POEM, ENGLISH_CLIP
+from catalogue.models import Passage
 from contributions import services
-from contributions.models import Passage
 from contributions.tasks import recording_transcribe
+from testkit.media import CHINESE_POEM, ENGLISH_CLIP
 
 
 def review_after_transcription(festival, resident, moderator, *, text: str, language: str, clip) -> dict:

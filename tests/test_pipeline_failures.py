@@ -18,8 +18,8 @@ from PIL import Image
 
 from animation import services as animation_services
 from animation.models import Animation
-from conftest import CHINESE_POEM
 from contributions import services
+from testkit.media import CHINESE_POEM
 
 
 def approve_new_reading(festival, resident, moderator) -> Animation:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.cluster import start_nginx
+from testkit.cluster import start_nginx
 
 REPO = Path(__file__).resolve().parent.parent
 SOCKETS_PER_ADDRESS = 6
@@ -88,7 +88,7 @@ def edge(tmp_path_factory):
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=REPO, env=environment, check=True, timeout=300)
     event_id = uuid.uuid4()
     setup = (
-        "from accounts.models import User; from gallery.models import Event; "
+        "from accounts.models import User; from catalogue.models import Event; "
         "User.objects.create_user('resident', password='resident-pass-1'); "
         f"Event.objects.create(id='{event_id}', slug='edge', title='Edge')"
     )

@@ -8,8 +8,8 @@ import zipfile
 import pytest
 from rest_framework.test import APIClient
 
-from conftest import CHINESE_POEM, ENGLISH_CLIP, ffmpeg, transcode
 from contributions.models import Recording
+from testkit.media import CHINESE_POEM, ENGLISH_CLIP, ffmpeg, transcode
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import time
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from conftest import CHINESE_POEM
-from tests import cluster
+from testkit import cluster
+from testkit.media import CHINESE_POEM
 
 # Short clocks so the test takes seconds, not minutes: the same code as the production defaults.
 HEARTBEAT = {
@@ -72,9 +72,9 @@ def mid_render(animation):
 
 
 def stored_files(prefix: str) -> list[str]:
-    from animation import files
+    from core import storage
 
-    return sorted(name.rsplit("/", 1)[1] for name in files.list_names(prefix))
+    return sorted(name.rsplit("/", 1)[1] for name in storage.list_names(prefix))
 
 
 def assert_published_once(animation, listener) -> None:

@@ -25,7 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from conftest import CHINESE_POEM, DEMO, REPO, ffmpeg
+from testkit.media import CHINESE_POEM, DEMO, REPO, ffmpeg
 
 ORIGIN = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 HUGE = str(5 * 1024**3)  # a declared 5 GB body
@@ -609,7 +609,7 @@ def test_malformed_uploads_and_paintings_get_a_clear_refusal_and_leave_nothing_b
 ):
     from rest_framework.test import APIClient
 
-    from tests.fuzz_inputs import run_painting_fuzz, run_upload_fuzz
+    from testkit.fuzz_inputs import run_painting_fuzz, run_upload_fuzz
 
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
@@ -690,7 +690,7 @@ def test_a_moderator_can_neither_see_claim_nor_decide_their_own_reading(festival
     from accounts.models import User
     from contributions import selectors, services
     from contributions.models import Recording
-    from tests.roles import submit
+    from testkit.roles import submit
 
     services.consent_give(user=moderator, public_animation=True, open_dataset=False)
     own = submit(festival["chinese"], moderator)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import PHONE, WALL_4K, WALL_HD, PageWatch, chromium, horizontal_overflow, publish_still_film
+from testkit.browser import PHONE, WALL_4K, WALL_HD, PageWatch, chromium, horizontal_overflow, publish_still_film
 
 LANGUAGES = {"en": "Read a poem", "zh-hans": "朗读一首诗"}
 

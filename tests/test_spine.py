@@ -15,7 +15,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from rest_framework.test import APIClient
 
-from conftest import CHINESE_POEM, transcode
+from testkit.media import CHINESE_POEM, transcode
 
 PUBLISH_TIMEOUT_SECONDS = 300
 

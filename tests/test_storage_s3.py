@@ -17,7 +17,7 @@ import av
 import pytest
 from rest_framework.test import APIClient
 
-from conftest import CHINESE_POEM
+from testkit.media import CHINESE_POEM
 
 
 @pytest.fixture
@@ -38,13 +38,13 @@ def test_the_storage_api_round_trips_objects_in_seaweedfs(s3_storage):
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from animation import files
+    from core import storage
 
     name = default_storage.save("animations/probe/film.mp4", ContentFile(b"\0\0\0\x18ftypisom" + b"x" * 5000))
     assert name == "animations/probe/film.mp4"
     assert bucket_keys(s3_storage) == [name]
-    assert files.list_names("animations/probe") == [name]
-    assert files.delete_prefix("animations/probe") == 1
+    assert storage.list_names("animations/probe") == [name]
+    assert storage.delete_prefix("animations/probe") == 1
     assert bucket_keys(s3_storage) == []
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import CHINESE_POEM, transcode
-from gallery.testing import asgi_live_server, submit_and_approve, wait_for_published  # noqa: F401
-from tests.browser import chromium
+from testkit.browser import chromium
+from testkit.live_server import asgi_live_server, submit_and_approve, wait_for_published  # noqa: F401
+from testkit.media import CHINESE_POEM, transcode
 
 
 def playing(page) -> str:

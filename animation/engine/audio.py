@@ -1,8 +1,8 @@
 """Audio in and out of the engine: decode anything ffmpeg reads, normalise, measure, find the voice.
 
 Every decode goes through the ffmpeg binary that imageio-ffmpeg ships, in a subprocess with a time
-limit, so a hostile or broken upload can neither hang a worker nor crash the Python process. File
-extensions are never trusted: ffmpeg sniffs the content.
+limit (``ffmpeg.run_ffmpeg``), so a hostile or broken upload can neither hang a worker nor crash the
+Python process. File extensions are never trusted: ffmpeg sniffs the content.
 
 Sample arrays are float32, mono, in [-1, 1]. Levels are in dBFS (0 dB = full scale sine peak).
 """
@@ -14,16 +14,17 @@ import itertools
 import json
 import os
 import re
-import subprocess
 import tempfile
 import wave
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from animation.engine.errors import EngineInputError
+from animation.engine.ffmpeg import ffmpeg_executable as ffmpeg_executable  # re-exported: audio.ffmpeg_executable
+from animation.engine.ffmpeg import run_ffmpeg
 
 SPEECH_SAMPLE_RATE = 16000
 VOICE_SAMPLE_RATE = 48000
@@ -82,27 +83,6 @@ class AudioStats:
         return {key: round(float(value), 4) for key, value in dataclasses.asdict(self).items()}
 
 
-def ffmpeg_executable() -> str:
-    import imageio_ffmpeg
-
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
-# The only containers ffmpeg may open for an input. Without a list, a file's name or content can select
-# any of ffmpeg's readers: an uploaded ".m3u8" playlist made the HLS reader open other files on the disk.
-INPUT_FORMATS = "wav,flac,ogg,mp3,matroska,webm,mov,mp4,m4a,aac,aiff,avi"
-
-
-def _run_ffmpeg(arguments: Sequence[str], *, timeout: float, what: str) -> subprocess.CompletedProcess[bytes]:
-    command = [ffmpeg_executable(), "-hide_banner", "-nostdin", "-format_whitelist", INPUT_FORMATS, *arguments]
-    try:
-        return subprocess.run(command, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as error:
-        raise EngineInputError(
-            f"{what} took longer than {timeout:g} s; the file may be damaged or far too long"
-        ) from error
-
-
 def _last_error_line(stderr: bytes) -> str:
     lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
     return lines[-1] if lines else "ffmpeg gave no reason"
@@ -129,7 +109,7 @@ def probe_audio(path: str | os.PathLike[str], *, timeout: float = 20) -> AudioPr
     """
     path = Path(path)
     _check_readable(path)
-    completed = _run_ffmpeg(
+    completed = run_ffmpeg(
         ["-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn", "-f", "null", "-"],
         timeout=timeout,
         what=f"reading {path.name}",
@@ -192,7 +172,7 @@ def decode_audio(
     if max_seconds is not None:
         arguments += ["-t", f"{max_seconds:.3f}"]
     arguments += ["-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
-    completed = _run_ffmpeg(arguments, timeout=timeout, what=f"decoding {path.name}")
+    completed = run_ffmpeg(arguments, timeout=timeout, what=f"decoding {path.name}")
     if completed.returncode != 0:
         stderr = completed.stderr.decode("utf-8", "replace")
         if "matches no streams" in stderr or "does not contain any stream" in stderr:
@@ -243,7 +223,7 @@ def convert_for_speech(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     source, destination = Path(src), Path(dst)
     probe = probe_audio(source, timeout=timeout)
     with _atomic_destination(destination) as temporary:
-        completed = _run_ffmpeg(
+        completed = run_ffmpeg(
             [
                 "-y",
                 "-i",
@@ -286,7 +266,7 @@ def convert_for_voice(
     source, destination = Path(src), Path(dst)
     probe_audio(source, timeout=timeout)
     settings = f"I={target_lufs:g}:TP={VOICE_TRUE_PEAK_DBFS:g}:LRA=11"
-    measuring = _run_ffmpeg(
+    measuring = run_ffmpeg(
         [
             "-i",
             str(source),
@@ -316,7 +296,7 @@ def convert_for_voice(
             f":offset={measured['target_offset']}"
         )
     with _atomic_destination(destination) as temporary:
-        completed = _run_ffmpeg(
+        completed = run_ffmpeg(
             [
                 "-y",
                 "-i",

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from animation.engine.errors import EngineInputError
+from animation.engine.model_cache import cached_model
 from animation.engine.smoothing import spring_smooth
 
 # Frames are meshed at most this big (longest side): the mesh crops the face to 192 px anyway, so a
@@ -317,16 +318,8 @@ class _Tracker:
         return results
 
 
-_TRACKER: _Tracker | None = None
-_TRACKER_LOCK = threading.Lock()
-
-
 def _tracker() -> _Tracker:
-    global _TRACKER
-    with _TRACKER_LOCK:
-        if _TRACKER is None:
-            _TRACKER = _Tracker()
-        return _TRACKER
+    return cached_model("capture.tracker", _Tracker)
 
 
 def track_landmarks(frames: Iterable[np.ndarray]) -> list[np.ndarray | None]:
@@ -561,8 +554,3 @@ def extract_motion(video_path: str | os.PathLike[str], *, max_side: int = ANALYS
         note=note,
         seconds=time.perf_counter() - started,
     )
-
-
-def cli_motion(args: Any) -> dict[str, Any]:
-    """``python -m animation.engine motion VIDEO --json``: the extracted curves."""
-    return extract_motion(args.video).to_dict()

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from animation.engine.errors import EngineInputError
 
@@ -69,24 +72,107 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_command(args: argparse.Namespace) -> dict:
-    # Imported lazily: `faces` should not pay for loading Whisper, nor `align` for mediapipe.
     if args.command == "faces":
-        from animation.engine.faces import cli_faces
-
         return cli_faces(args)
     if args.command == "align":
-        from animation.engine.align import cli_align
-
         return cli_align(args)
     if args.command == "animate":
-        from animation.engine.pipeline import cli_animate
-
         return cli_animate(args)
     if args.command == "motion":
-        from animation.engine.capture import cli_motion
-
         return cli_motion(args)
     raise AssertionError(args.command)
+
+
+# Each command imports what it runs when it runs: `faces` should not pay for loading Whisper, nor
+# `align` for mediapipe.
+
+
+def cli_faces(args: argparse.Namespace) -> dict[str, Any]:
+    """``python -m animation.engine faces PAINTING [--box X,Y,W,H | --at X,Y] --json``: faces and landmarks."""
+    from animation.engine.faces import face_from_mesh, find_faces, load_painting
+
+    box, at = getattr(args, "box", None), getattr(args, "at", None)
+    if box or at:
+        from animation.engine.face_paintings import fit_in_box
+
+        image = load_painting(args.painting)
+        try:
+            numbers = [float(v) for v in (box or at).split(",")]
+        except ValueError:
+            numbers = []
+        if len(numbers) != (4 if box else 2):
+            raise EngineInputError("--box takes X,Y,W,H and --at takes X,Y (pixels of the painting)")
+        fit = fit_in_box(image, numbers if box else None, centre=None if box else numbers)
+        return {"faces": [face_from_mesh(fit.points, image.shape, score=fit.presence).to_dict()]}
+    _, faces = find_faces(args.painting)
+    return {"faces": [face.to_dict() for face in faces]}
+
+
+def cli_align(args: argparse.Namespace) -> dict[str, Any]:
+    """``python -m animation.engine align AUDIO --text TEXT --language LANG [--model M] [--vtt OUT]``."""
+    from animation.engine.align.aligner import align_text
+    from animation.engine.align.subtitles import alignment_to_webvtt
+
+    result = align_text(Path(args.audio), text=args.text, language=args.language, model=args.model)
+    data = result.to_dict()
+    if getattr(args, "vtt", None):
+        vtt_path = Path(args.vtt)
+        vtt_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = vtt_path.with_name(f".{vtt_path.name}.tmp")
+        temporary.write_text(alignment_to_webvtt(data), encoding="utf-8")
+        os.replace(temporary, vtt_path)
+    return data
+
+
+def cli_animate(args: argparse.Namespace) -> dict[str, Any]:
+    """``python -m animation.engine animate PAINTING AUDIO_OR_VIDEO --text T --language L --out OUT.mp4 ...``.
+
+    Aligns first (the render worker gets its alignment from the speech worker instead). With
+    ``--motion-from VIDEO`` the reader's face in VIDEO moves the figure (AUDIO may be that video).
+    """
+    from animation.engine.align.aligner import align_text
+    from animation.engine.faces import load_painting
+    from animation.engine.pipeline import animate
+
+    # Check the painting before spending seconds on Whisper.
+    load_painting(args.painting)
+    motion = None
+    capture_seconds = 0.0
+    if getattr(args, "motion_from", None) is not None:
+        from animation.engine.capture import extract_motion
+
+        clock = time.perf_counter()
+        motion = extract_motion(args.motion_from)
+        capture_seconds = time.perf_counter() - clock
+    clock = time.perf_counter()
+    alignment = align_text(Path(args.audio), text=args.text, language=args.language, model=args.model)
+    align_seconds = time.perf_counter() - clock
+    result = animate(
+        painting_path=args.painting,
+        audio_path=args.audio,
+        alignment=alignment.to_dict(),
+        out_path=args.out,
+        face_index=args.face,
+        size=args.size,
+        fps=args.fps,
+        device=args.device,
+        curves_path=args.curves,
+        seed=args.seed,
+        motion=motion,
+        aspect=getattr(args, "aspect", None),
+        push_in=getattr(args, "push_in", False),
+    )
+    capture = {"capture": round(capture_seconds, 3)} if motion is not None else {}
+    result["seconds"] = {**capture, "align": round(align_seconds, 3), **result["seconds"]}
+    result["seconds"]["total"] = round(result["seconds"]["total"] + align_seconds + capture_seconds, 3)
+    return result
+
+
+def cli_motion(args: argparse.Namespace) -> dict[str, Any]:
+    """``python -m animation.engine motion VIDEO --json``: the extracted curves."""
+    from animation.engine.capture import extract_motion
+
+    return extract_motion(args.video).to_dict()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

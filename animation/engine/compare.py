@@ -34,14 +34,6 @@ _NEAR_FINALS = [("ang", "an"), ("eng", "en"), ("ing", "in"), ("iang", "ian"), ("
 _INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s")
 
 
-@dataclasses.dataclass(frozen=True)
-class Sound:
-    """How one token sounds: the syllable(s) without tone, and the tone(s) ('' outside Mandarin)."""
-
-    base: tuple[str, ...]
-    tones: tuple[str, ...]
-
-
 @functools.lru_cache(maxsize=20000)
 def _character_readings(character: str) -> tuple[tuple[str, str], ...]:
     """(syllable, tone) of each reading of a Han character, most common first."""

@@ -23,8 +23,8 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-from animation.engine.audio import ffmpeg_executable
 from animation.engine.errors import EngineInputError
+from animation.engine.ffmpeg import ffmpeg_executable
 
 
 class EncodeError(RuntimeError):

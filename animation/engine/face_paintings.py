@@ -5,7 +5,7 @@ only does when its own photo-trained detector fires on the crop. On ink and gong
 does, and the faces are small (5 to 80 px on a 450 px photo of a scroll). Here the two halves are run
 separately, so each can be used where it is strong:
 
-1. Candidates: BlazeFace short-range and full-range (mediapipe, bundled models) on a pyramid of tiles
+1. Candidates: BlazeFace short-range (mediapipe, bundled models) on a pyramid of tiles
    sized to the painting, so that faces from ~16 px up reach the detectors at the size they like, at a
    low score threshold. Many candidates are wrong (seals, flowers, animal faces, folds of a robe).
 2. Verification and landmarks: the face-mesh landmark network itself (``face_landmark.tflite`` from the
@@ -30,6 +30,9 @@ import threading
 from pathlib import Path
 
 import numpy as np
+
+from animation.engine.boxes import iou, same_face
+from animation.engine.model_cache import cached_model
 
 MESH_SIDE = 192  # the landmark network's input
 # Crop side around a face box: the landmark network was trained on the face filling ~2/3 of its input.
@@ -105,16 +108,8 @@ class _Landmarker:
         return MeshFit(presence=float(1 / (1 + np.exp(-np.clip(logit, -30, 30)))), points=points, tilt=tilt)
 
 
-_LANDMARKER: _Landmarker | None = None
-_LANDMARKER_LOCK = threading.Lock()
-
-
 def landmarker() -> _Landmarker:
-    global _LANDMARKER
-    with _LANDMARKER_LOCK:
-        if _LANDMARKER is None:
-            _LANDMARKER = _Landmarker()
-        return _LANDMARKER
+    return cached_model("face_paintings.landmarker", _Landmarker)
 
 
 def _face_square(points: np.ndarray) -> tuple[np.ndarray, float]:
@@ -168,16 +163,16 @@ class _Detectors:
         os.environ.setdefault("GLOG_minloglevel", "2")
         import mediapipe as mp
 
-        self.short = mp.solutions.face_detection.FaceDetection(
-            model_selection=0, min_detection_confidence=DETECT_MIN_SCORE
-        )
-        self.full = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=DETECT_MIN_SCORE
-        )
+        # Only short-range: full-range added almost nothing at twice the cost (see PASSES).
+        self.models = {
+            "short": mp.solutions.face_detection.FaceDetection(
+                model_selection=0, min_detection_confidence=DETECT_MIN_SCORE
+            )
+        }
         self.lock = threading.Lock()
 
     def detect(self, which: str, rgb: np.ndarray) -> list[tuple[float, np.ndarray]]:
-        model = self.short if which == "short" else self.full
+        model = self.models[which]
         with self.lock:
             result = model.process(rgb)
         height, width = rgb.shape[:2]
@@ -191,15 +186,8 @@ class _Detectors:
         return found
 
 
-_DETECTORS: _Detectors | None = None
-
-
 def detectors() -> _Detectors:
-    global _DETECTORS
-    with _LANDMARKER_LOCK:
-        if _DETECTORS is None:
-            _DETECTORS = _Detectors()
-        return _DETECTORS
+    return cached_model("face_paintings.detectors", _Detectors)
 
 
 def _tile_grid(width: int, height: int, side: int, overlap: float) -> list[tuple[int, int, int]]:
@@ -237,14 +225,6 @@ def candidates(rgb: np.ndarray, *, smallest: int = SMALLEST_FACE) -> list[tuple[
                 break
             side *= 2
     return merge_boxes(found)
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def merge_boxes(found: list[tuple[float, np.ndarray]], threshold: float = 0.3) -> list[tuple[float, np.ndarray]]:
@@ -367,24 +347,24 @@ class _Verifier:
         return float(1 / (1 + np.exp(-np.clip(z @ self.weights + self.bias, -30, 30))))
 
 
-_VERIFIER: _Verifier | None = None
 VERIFIER_PATH = Path(__file__).resolve().parent / "models" / "face_verifier.json"
 
 
-def verifier() -> _Verifier:
-    global _VERIFIER
-    if _VERIFIER is None:
-        import json
+def _load_verifier() -> _Verifier:
+    import json
 
-        data = json.loads(VERIFIER_PATH.read_text())
-        _VERIFIER = _Verifier(
-            mean=np.asarray(data["mean"], np.float64),
-            scale=np.asarray(data["scale"], np.float64),
-            weights=np.asarray(data["weights"], np.float64),
-            bias=float(data["bias"]),
-            threshold=float(data["threshold"]),
-        )
-    return _VERIFIER
+    data = json.loads(VERIFIER_PATH.read_text())
+    return _Verifier(
+        mean=np.asarray(data["mean"], np.float64),
+        scale=np.asarray(data["scale"], np.float64),
+        weights=np.asarray(data["weights"], np.float64),
+        bias=float(data["bias"]),
+        threshold=float(data["threshold"]),
+    )
+
+
+def verifier() -> _Verifier:
+    return cached_model("face_paintings.verifier", _load_verifier)
 
 
 def face_probability(rgb: np.ndarray, fit: MeshFit, detector_score: float) -> float:
@@ -407,14 +387,6 @@ def smallest_face(width: int, height: int) -> int:
     return int(max(SMALLEST_FACE, min(width, height) / 40))
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    if iou(a, b) > 0.3:
-        return True
-    small, large = (a, b) if (a[2] - a[0]) < (b[2] - b[0]) else (b, a)
-    cx, cy = (small[0] + small[2]) / 2, (small[1] + small[3]) / 2
-    return bool(large[0] <= cx <= large[2] and large[1] <= cy <= large[3])
-
-
 def find_painted_faces(rgb: np.ndarray, *, offset: tuple[int, int] = (0, 0)) -> list[tuple[float, MeshFit]]:
     """Faces on an RGB painting (or a strip of one at ``offset``): (probability, mesh), best first."""
     height, width = rgb.shape[:2]
@@ -425,7 +397,7 @@ def find_painted_faces(rgb: np.ndarray, *, offset: tuple[int, int] = (0, 0)) -> 
         fit = fit_mesh(rgb, (box[:2] + box[2:]) / 2, float(max(box[2:] - box[:2])) * MESH_CROP)
         if fit.presence < 0.05 or max(np.ptp(fit.points, axis=0)) < 0.75 * minimum:
             continue
-        if any(_same(fit.box, other.box) for _, other in found):
+        if any(same_face(fit.box, other.box) for _, other in found):
             continue
         probability = face_probability(rgb, fit, score)
         if probability >= threshold:

@@ -35,7 +35,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from animation.engine.boxes import iou, same_face
 from animation.engine.errors import EngineInputError
+from animation.engine.model_cache import cached_model
 
 # Smaller than this has no face worth animating; bigger is a scan nobody should render from (the
 # renderer works at --size anyway) and would cost gigabytes to decode.
@@ -314,16 +316,8 @@ class _Mediapipe:
         return meshes
 
 
-_MEDIAPIPE: _Mediapipe | None = None
-_MEDIAPIPE_LOCK = threading.Lock()
-
-
 def _mediapipe() -> _Mediapipe:
-    global _MEDIAPIPE
-    with _MEDIAPIPE_LOCK:
-        if _MEDIAPIPE is None:
-            _MEDIAPIPE = _Mediapipe()
-        return _MEDIAPIPE
+    return cached_model("faces.mediapipe", _Mediapipe)
 
 
 # Tiles: each level's tile is this much smaller than the one above, overlapping by a third so a face
@@ -351,24 +345,6 @@ def _tiles(width: int, height: int) -> list[tuple[int, int, int]]:
     return tiles[:MAX_TILES]
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def _same_face(a: np.ndarray, b: np.ndarray) -> bool:
-    # A face seen whole in one tile and cut in another gives boxes of different sizes; the centre of
-    # the smaller inside the larger catches those where IoU does not.
-    if _iou(a, b) > 0.3:
-        return True
-    small, large = (a, b) if (a[2] - a[0]) < (b[2] - b[0]) else (b, a)
-    cx, cy = (small[0] + small[2]) / 2, (small[1] + small[3]) / 2
-    return bool(large[0] <= cx <= large[2] and large[1] <= cy <= large[3])
-
-
 def _candidates(mediapipe: _Mediapipe, rgb: np.ndarray) -> list[tuple[float, np.ndarray]]:
     import cv2
 
@@ -394,7 +370,7 @@ def _candidates(mediapipe: _Mediapipe, rgb: np.ndarray) -> list[tuple[float, np.
     found.sort(key=lambda item: -item[0])
     kept: list[tuple[float, np.ndarray]] = []
     for score, box in found:
-        if not any(_same_face(box, other) for _, other in kept):
+        if not any(same_face(box, other) for _, other in kept):
             kept.append((score, box))
     return kept
 
@@ -427,7 +403,7 @@ def _mesh_on_crop(mediapipe: _Mediapipe, rgb: np.ndarray, box: np.ndarray) -> np
         points = min(meshes, key=lambda p: float(np.linalg.norm(p.mean(axis=0) - MESH_INPUT / 2)))
         points = (points - matrix[:, 2]) / scale
         mesh_box = np.array([*points.min(axis=0), *points.max(axis=0)])
-        if _same_face(mesh_box, box) and np.all(mesh_box[2:] > 0) and mesh_box[0] < width and mesh_box[1] < height:
+        if same_face(mesh_box, box) and np.all(mesh_box[2:] > 0) and mesh_box[0] < width and mesh_box[1] < height:
             return points
     return None
 
@@ -442,7 +418,7 @@ def detect_faces(image: np.ndarray) -> list[Face]:
         if points is None:
             continue
         mesh_box = np.array([*points.min(axis=0), *points.max(axis=0)])
-        if any(_iou(mesh_box, np.array([*other.min(axis=0), *other.max(axis=0)])) > 0.4 for _, other in meshed):
+        if any(iou(mesh_box, np.array([*other.min(axis=0), *other.max(axis=0)])) > 0.4 for _, other in meshed):
             continue
         meshed.append((score, points))
     # Then the painting path (face_paintings.py): small, brush-drawn and turned faces the mesh graph's
@@ -450,7 +426,7 @@ def detect_faces(image: np.ndarray) -> list[Face]:
     from animation.engine.face_paintings import find_painted_faces
 
     for probability, fit in find_painted_faces(rgb):
-        if any(_same_face(fit.box, np.array([*other.min(axis=0), *other.max(axis=0)])) for _, other in meshed):
+        if any(same_face(fit.box, np.array([*other.min(axis=0), *other.max(axis=0)])) for _, other in meshed):
             continue
         meshed.append((probability, fit.points))
     meshed.sort(key=lambda item: -float(np.ptp(item[1][:, 0]) * np.ptp(item[1][:, 1])))
@@ -543,21 +519,3 @@ def select_face(faces: list[Face], index: int) -> Face:
             f"(indices 0 to {len(faces) - 1})"
         )
     return faces[index]
-
-
-def cli_faces(args: Any) -> dict[str, Any]:
-    box, at = getattr(args, "box", None), getattr(args, "at", None)
-    if box or at:
-        from animation.engine.face_paintings import fit_in_box
-
-        image = load_painting(args.painting)
-        try:
-            numbers = [float(v) for v in (box or at).split(",")]
-        except ValueError:
-            numbers = []
-        if len(numbers) != (4 if box else 2):
-            raise EngineInputError("--box takes X,Y,W,H and --at takes X,Y (pixels of the painting)")
-        fit = fit_in_box(image, numbers if box else None, centre=None if box else numbers)
-        return {"faces": [face_from_mesh(fit.points, image.shape, score=fit.presence).to_dict()]}
-    _, faces = find_faces(args.painting)
-    return {"faces": [face.to_dict() for face in faces]}

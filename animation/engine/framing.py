@@ -83,13 +83,6 @@ def crop_box(
     return _fit(cx, centre_y, w, h, width, height)
 
 
-def output_size(crop: tuple[int, int, int, int], size: int) -> tuple[int, int]:
-    """The film's (width, height) for a crop: longest side ``size``, both even (H.264 yuv420p)."""
-    crop_w, crop_h = crop[2] - crop[0], crop[3] - crop[1]
-    scale = size / max(crop_w, crop_h)
-    return max(2, round(crop_w * scale / 2) * 2), max(2, round(crop_h * scale / 2) * 2)
-
-
 def scene_box(
     image_shape: tuple[int, ...], crop: tuple[int, int, int, int], *, widest: float = 12.0
 ) -> tuple[int, int, int, int]:

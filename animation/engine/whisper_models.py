@@ -13,7 +13,6 @@ A name may also be the path of any existing CTranslate2 Whisper folder, which is
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib.util
 import os
 import shutil
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from animation.engine.errors import EngineInputError
+from animation.engine.model_cache import cached_model
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -137,8 +137,7 @@ def _cpu_thread_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-@functools.lru_cache(maxsize=4)
-def _load_model_cached(path: str) -> WhisperModel:
+def _load_model(path: str) -> WhisperModel:
     import ctranslate2
     from faster_whisper import WhisperModel
 
@@ -152,4 +151,5 @@ def load_model(path: str | os.PathLike[str]) -> WhisperModel:
 
     int8 on CPU; float16 on a CUDA GPU when one is visible, unless SHUOHUA_WHISPER_DEVICE=cpu.
     """
-    return _load_model_cached(str(Path(path).resolve()))
+    folder = str(Path(path).resolve())
+    return cached_model(("whisper", folder), lambda: _load_model(folder))

@@ -11,14 +11,11 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.query_params import int_param, uuid_param
 from contributions import selectors, services
 from contributions.api.serializers import (
     ApproveSerializer,
     ClaimNextSerializer,
     DecisionSerializer,
-    FilmRejectSerializer,
-    FilmSerializer,
     ModerationDetailSerializer,
     ModerationItemSerializer,
     RecordingSerializer,
@@ -26,6 +23,7 @@ from contributions.api.serializers import (
     ReverseSerializer,
 )
 from contributions.models import ModerationDecision, Recording
+from core.query_params import int_param, uuid_param
 
 FILTER_PARAMETERS = [
     OpenApiParameter("event", str, description="event id"),
@@ -44,7 +42,7 @@ class IsCurator(permissions.BasePermission):
         return bool(request.user.is_authenticated and request.user.is_curator())
 
 
-def _conflict(error: Exception) -> Response:
+def conflict(error: Exception) -> Response:
     code = "claimed" if isinstance(error, services.RecordingClaimed) else "conflict"
     return Response({"detail": str(error), "code": code}, status=status.HTTP_409_CONFLICT)
 
@@ -123,8 +121,8 @@ class ClaimRecording(_RecordingView):
         if not services.recording_claim(recording=recording, moderator=request.user):
             current = selectors.moderation_recording(recording_id=recording.id)
             if current.status != Recording.Status.PENDING:
-                return _conflict(services.InvalidTransition(_("This recording has already been decided.")))
-            return _conflict(
+                return conflict(services.InvalidTransition(_("This recording has already been decided.")))
+            return conflict(
                 services.RecordingClaimed(
                     _("%(name)s is reviewing this recording right now.") % {"name": current.claimed_by.public_name}
                 )
@@ -157,7 +155,7 @@ class ApproveRecording(_RecordingView):
                 listened_seconds=serializer.validated_data.get("listened_seconds"),
             )
         except services.InvalidTransition as error:
-            return _conflict(error)
+            return conflict(error)
         return _decided(recording)
 
 
@@ -174,7 +172,7 @@ class RejectRecording(_RecordingView):
                 **serializer.validated_data,
             )
         except services.InvalidTransition as error:
-            return _conflict(error)
+            return conflict(error)
         return _decided(recording)
 
 
@@ -191,62 +189,11 @@ class UndoDecision(APIView):
         try:
             undo = services.decision_undo(decision=decision, moderator=request.user)
         except services.InvalidTransition as error:
-            return _conflict(error)
+            return conflict(error)
         body = {"decision": DecisionSerializer(undo).data}
         if decision.subject == ModerationDecision.Subject.RECORDING:
             body["recording"] = _detail(decision.recording)
         return Response(body)
-
-
-class FilmQueue(generics.ListAPIView):
-    """Finished films waiting for the second gate, in events that ask for it."""
-
-    permission_classes = [IsModerator]
-    serializer_class = FilmSerializer
-
-    @extend_schema(parameters=FILTER_PARAMETERS[:1])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self):
-        return selectors.films_for_review(
-            moderator=self.request.user, event_id=uuid_param(self.request.query_params, "event")
-        )
-
-
-class _FilmView(APIView):
-    permission_classes = [IsModerator]
-
-    def get_film(self, request, animation_id):
-        from animation.models import Animation
-
-        animation = get_object_or_404(Animation.objects.select_related("recording"), id=animation_id)
-        if not selectors.moderator_may_review_event(moderator=request.user, event_id=animation.event_id):
-            raise PermissionDenied(_("You do not moderate this event."))
-        return animation
-
-
-class PublishFilm(_FilmView):
-    @extend_schema(request=None, responses=DecisionSerializer)
-    def post(self, request, animation_id):
-        try:
-            decision = services.film_publish(animation=self.get_film(request, animation_id), moderator=request.user)
-        except services.InvalidTransition as error:
-            return _conflict(error)
-        return Response(DecisionSerializer(decision).data)
-
-
-class RejectFilm(_FilmView):
-    @extend_schema(request=FilmRejectSerializer, responses=DecisionSerializer)
-    def post(self, request, animation_id):
-        animation = self.get_film(request, animation_id)
-        serializer = FilmRejectSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            decision = services.film_reject(animation=animation, moderator=request.user, **serializer.validated_data)
-        except services.InvalidTransition as error:
-            return _conflict(error)
-        return Response(DecisionSerializer(decision).data)
 
 
 class AuditLog(generics.ListAPIView):
@@ -281,5 +228,5 @@ class ReverseDecision(APIView):
         except ValueError as error:
             return Response({"detail": str(error), "code": "reason_required"}, status=status.HTTP_400_BAD_REQUEST)
         except services.InvalidTransition as error:
-            return _conflict(error)
+            return conflict(error)
         return Response(DecisionSerializer(reversal).data)

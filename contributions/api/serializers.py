@@ -1,7 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from contributions.models import Consent, ModerationDecision, Passage, Recording
+from catalogue.models import Passage
+from contributions.models import Consent, ModerationDecision, Recording
 
 
 class PassageSerializer(serializers.ModelSerializer):
@@ -251,27 +252,3 @@ class DecisionSerializer(serializers.ModelSerializer):
         if decision.verdict not in ("approve", "reject") or decision.reversed_at or decision.reverses_id:
             return None
         return (decision.created_at + timedelta(seconds=undo_seconds())).isoformat()
-
-
-class FilmSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    recording = serializers.UUIDField(source="recording_id")
-    event = serializers.UUIDField(source="event_id")
-    event_title = serializers.CharField(source="event.title")
-    passage_title = serializers.CharField(source="recording.passage.title")
-    passage_text = serializers.CharField(source="recording.passage.text")
-    language = serializers.CharField(source="recording.passage.language")
-    painting_title = serializers.CharField(source="recording.passage.painting.title")
-    video_url = serializers.SerializerMethodField()
-    poster_url = serializers.SerializerMethodField()
-    subtitles_url = serializers.SerializerMethodField()
-    status = serializers.CharField()
-
-    def get_video_url(self, animation) -> str:
-        return animation.video.url if animation.video else ""
-
-    def get_poster_url(self, animation) -> str:
-        return animation.poster.url if animation.poster else ""
-
-    def get_subtitles_url(self, animation) -> str:
-        return animation.subtitles.url if animation.subtitles else ""

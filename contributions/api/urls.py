@@ -21,7 +21,4 @@ urlpatterns = [
     path("moderation/decisions/", moderation.AuditLog.as_view(), name="api-audit"),
     path("moderation/decisions/<int:decision_id>/undo/", moderation.UndoDecision.as_view(), name="api-undo"),
     path("moderation/decisions/<int:decision_id>/reverse/", moderation.ReverseDecision.as_view(), name="api-reverse"),
-    path("moderation/films/", moderation.FilmQueue.as_view(), name="api-film-queue"),
-    path("moderation/films/<uuid:animation_id>/publish/", moderation.PublishFilm.as_view(), name="api-film-publish"),
-    path("moderation/films/<uuid:animation_id>/reject/", moderation.RejectFilm.as_view(), name="api-film-reject"),
 ]

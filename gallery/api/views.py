@@ -6,8 +6,9 @@ from rest_framework import permissions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from animation import selectors as animation_selectors
+from catalogue.models import Event
 from gallery import events, selectors
-from gallery.models import Event
 
 
 class EventAnimations(APIView):
@@ -29,7 +30,7 @@ class EventAnimations(APIView):
         )[: selectors.PAGE_SIZE]
         return Response(
             {
-                "in_progress": selectors.animations_in_progress_count(event_id=event.id),
+                "in_progress": animation_selectors.animations_in_progress_count(event_id=event.id),
                 "animations": [events.animation_card(animation) for animation in animations],
             }
         )

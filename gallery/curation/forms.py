@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from gallery.models import Event
+from catalogue.models import Event
 
 
 class DateInput(forms.DateInput):

@@ -14,10 +14,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from contributions.models import Passage
+from catalogue import services as catalogue_services
+from catalogue.models import Event, Painting, Passage
 from gallery import selectors, services
 from gallery.curation.forms import EventForm, PaintingForm, PaintingStoryForm, PassageForm, PreviewForm
-from gallery.models import Event, Painting, PassagePreview
+from gallery.models import PassagePreview
 
 
 def curator_required(view):
@@ -42,8 +43,8 @@ def event_new(request):
     form = EventForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            event = services.event_create(**form.cleaned_data)
-        except services.CurationError as error:
+            event = catalogue_services.event_create(**form.cleaned_data)
+        except catalogue_services.CurationError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("Festival created."))
@@ -60,8 +61,8 @@ def event_edit(request, slug):
         painting_form = PaintingForm(request.POST, request.FILES)
         if painting_form.is_valid():
             try:
-                painting = services.painting_create(event=event, **painting_form.cleaned_data)
-            except services.CurationError as error:
+                painting = catalogue_services.painting_create(event=event, **painting_form.cleaned_data)
+            except catalogue_services.CurationError as error:
                 painting_form.add_error("image", error.message)
             else:
                 messages.success(request, _("Painting uploaded: its faces are being looked for."))
@@ -70,8 +71,8 @@ def event_edit(request, slug):
         form = EventForm(request.POST, instance=Event.objects.get(id=event.id))
         if form.is_valid():
             try:
-                services.event_update(event=event, **form.cleaned_data)
-            except services.CurationError as error:
+                catalogue_services.event_update(event=event, **form.cleaned_data)
+            except catalogue_services.CurationError as error:
                 form.add_error(None, error.message)
             else:
                 messages.success(request, _("Festival saved."))
@@ -96,15 +97,15 @@ def painting_edit(request, painting_id):
     if request.method == "POST" and request.POST.get("action") == "story":
         story_form = PaintingStoryForm(request.POST)
         if story_form.is_valid():
-            services.painting_update(painting=painting, **story_form.cleaned_data)
+            catalogue_services.painting_update(painting=painting, **story_form.cleaned_data)
             messages.success(request, _("Painting saved."))
             return redirect("curation-painting", painting_id=painting.id)
     elif request.method == "POST" and request.POST.get("action") == "passage":
         passage_form = PassageForm(request.POST, face_count=len(painting.faces))
         if passage_form.is_valid():
             try:
-                passage = services.passage_create(painting=painting, **passage_form.cleaned_data)
-            except services.CurationError as error:
+                passage = catalogue_services.passage_create(painting=painting, **passage_form.cleaned_data)
+            except catalogue_services.CurationError as error:
                 passage_form.add_error(None, error.message)
             else:
                 messages.success(request, _("Passage written. Make a test film before opening it."))
@@ -126,7 +127,7 @@ def painting_edit(request, painting_id):
 @require_POST
 def painting_detect(request, painting_id):
     painting = get_object_or_404(Painting, id=painting_id)
-    services.painting_detect_faces_again(painting=painting)
+    catalogue_services.painting_detect_faces_again(painting=painting)
     messages.success(request, _("The faces are being looked for again."))
     return redirect("curation-painting", painting_id=painting.id)
 
@@ -141,8 +142,8 @@ def landmarks_editor(request, painting_id):
         except ValueError:
             return JsonResponse({"error": _("The editor sent something that is not JSON.")}, status=400)
         try:
-            services.painting_save_landmarks(painting=painting, landmarks=payload)
-        except services.CurationError as error:
+            catalogue_services.painting_save_landmarks(painting=painting, landmarks=payload)
+        except catalogue_services.CurationError as error:
             return JsonResponse({"error": error.message}, status=400)
         return JsonResponse({"saved": True, "face_status": painting.face_status})
     face_number = request.GET.get("face")
@@ -151,7 +152,7 @@ def landmarks_editor(request, painting_id):
         start = painting.faces[int(face_number)]
     start = start or painting.speaking_landmarks()
     if start is None:
-        start = services.landmarks_template(width=painting.width, height=painting.height)
+        start = catalogue_services.landmarks_template(width=painting.width, height=painting.height)
     return render(
         request,
         "gallery/curation/landmarks.html",
@@ -197,8 +198,10 @@ def landmarks_fit(request, painting_id):
     if not isinstance(payload, dict):
         return JsonResponse({"error": _("The editor sent something that is not JSON.")}, status=400)
     try:
-        fitted = services.landmarks_fit(painting=painting, box=payload.get("box"), centre=payload.get("centre"))
-    except services.CurationError as error:
+        fitted = catalogue_services.landmarks_fit(
+            painting=painting, box=payload.get("box"), centre=payload.get("centre")
+        )
+    except catalogue_services.CurationError as error:
         return JsonResponse({"error": error.message}, status=400)
     return JsonResponse(fitted)
 
@@ -207,7 +210,7 @@ def landmarks_fit(request, painting_id):
 @require_POST
 def landmarks_reset(request, painting_id):
     painting = get_object_or_404(Painting, id=painting_id)
-    services.painting_clear_landmarks(painting=painting)
+    catalogue_services.painting_clear_landmarks(painting=painting)
     messages.success(request, _("Hand-placed key points removed: detection is used again."))
     return redirect("curation-painting", painting_id=painting.id)
 
@@ -226,7 +229,7 @@ def passage_edit(request, passage_id):
                 services.passage_preview_request(
                     passage=passage, sample_voice=preview_form.cleaned_data["sample_voice"], requested_by=request.user
                 )
-            except services.CurationError as error:
+            except catalogue_services.CurationError as error:
                 preview_form.add_error("sample_voice", error.message)
             else:
                 messages.success(request, _("The test film is being made; this page shows it as soon as it is ready."))
@@ -235,8 +238,8 @@ def passage_edit(request, passage_id):
         form = PassageForm(request.POST, face_count=len(painting.faces))
         if form.is_valid():
             try:
-                services.passage_update(passage=passage, **form.cleaned_data)
-            except services.CurationError as error:
+                catalogue_services.passage_update(passage=passage, **form.cleaned_data)
+            except catalogue_services.CurationError as error:
                 form.add_error(None, error.message)
             else:
                 messages.success(request, _("Passage saved."))
@@ -261,7 +264,7 @@ def passage_set_open(request, passage_id):
     if request.POST.get("open") == "1":
         try:
             services.passage_open(passage=passage)
-        except services.CurationError as error:
+        except catalogue_services.CurationError as error:
             messages.error(request, error.message)
         else:
             messages.success(request, _("The passage is open for recordings."))

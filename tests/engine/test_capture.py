@@ -20,7 +20,7 @@ from animation.engine.motion import (
 )
 from animation.engine.retarget import blink_events, retarget
 from animation.engine.smoothing import perlin_noise, spring_smooth
-from conftest import PAINTINGS, REPO
+from testkit.media import PAINTINGS, REPO
 
 PERSON = REPO / "demo" / "video" / "talking_head_1.mp4"
 PERSON_TEXT = (
@@ -57,7 +57,8 @@ def known_controls(seconds=6.0, seed=3):
 def render_film(painting, controls, out, size=320):
     from animation.engine.encode import FilmWriter
     from animation.engine.faces import find_faces
-    from animation.engine.render import build_rig, render_frames
+    from animation.engine.render import render_frames
+    from animation.engine.render.rig import build_rig
 
     image, faces = find_faces(painting)
     rig = build_rig(image, faces[0], size=size)
@@ -267,7 +268,7 @@ def test_the_cli_prints_a_real_persons_motion_and_animates_with_it(tmp_path):
 
 def test_a_phones_rotated_video_is_read_upright(tmp_path):
     from animation.engine.capture import decode_video
-    from conftest import ffmpeg
+    from testkit.media import ffmpeg
 
     sideways = tmp_path / "sideways.mp4"
     tagged = tmp_path / "tagged.mp4"

@@ -20,8 +20,10 @@ from animation.engine.faces import face_from_landmarks, find_faces, load_paintin
 from animation.engine.framing import plan_opening
 from animation.engine.motion import controls_from_alignment
 from animation.engine.pipeline import animate, poster_index
-from animation.engine.render import Planner, build_rig, render_frames
-from conftest import ENGLISH_CLIP, PAINTINGS, ffmpeg
+from animation.engine.render import render_frames
+from animation.engine.render.frame_plan import Planner
+from animation.engine.render.rig import build_rig
+from testkit.media import ENGLISH_CLIP, PAINTINGS, ffmpeg
 
 
 def painting(stem: str):

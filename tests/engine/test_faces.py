@@ -22,7 +22,7 @@ from animation.engine.faces import (
     load_painting,
     select_face,
 )
-from conftest import PAINTINGS, REPO
+from testkit.media import PAINTINGS, REPO
 
 
 def _inside(points, box, slack):

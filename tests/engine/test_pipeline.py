@@ -13,7 +13,7 @@ import pytest
 from animation.engine.encode import probe_film
 from animation.engine.errors import EngineInputError
 from animation.engine.pipeline import animate
-from conftest import ENGLISH_CLIP, ENGLISH_CLIP_TEXT, PAINTINGS, REPO, ffmpeg
+from testkit.media import ENGLISH_CLIP, ENGLISH_CLIP_TEXT, PAINTINGS, REPO, ffmpeg
 
 
 def decode_frames(path, width, height):

@@ -8,8 +8,9 @@ import pytest
 
 from animation.engine.controls import Controls
 from animation.engine.faces import find_faces
-from animation.engine.render import build_rig, render_frames
-from conftest import PAINTINGS
+from animation.engine.render import render_frames
+from animation.engine.render.rig import build_rig
+from testkit.media import PAINTINGS
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +153,7 @@ def test_cpu_and_torch_backends_give_the_same_frames(rigs):
 
 
 def test_remapping_only_the_moving_spans_gives_the_full_remap_bit_for_bit(rigs, monkeypatch):
-    from animation.engine import render
+    from animation.engine.render import backend_opencv as render
 
     settings = [
         {},
@@ -178,7 +179,7 @@ def test_remapping_only_the_moving_spans_gives_the_full_remap_bit_for_bit(rigs, 
 
 
 def test_spans_cover_every_pixel_the_head_field_moves(rigs):
-    from animation.engine.render import _Bands
+    from animation.engine.render.backend_opencv import _Bands
 
     rig = rigs["art_12"]
     roi = rig.roi

@@ -17,8 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
-from contributions.models import Passage
-from gallery.models import Event, Painting
+from catalogue.models import Event, Painting, Passage
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo"
 DEMO_LOGINS_FILE = Path(settings.VAR_DIR) / "demo-logins.txt"

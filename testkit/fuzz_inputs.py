@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from conftest import CHINESE_POEM, DEMO, ffmpeg
+from testkit.media import CHINESE_POEM, DEMO, ffmpeg
 
 AUDIO_KINDS = ("truncated", "bit_flipped", "wrong_container", "lying_header", "huge_duration", "bomb", "tiny")
 PAINTING_KINDS = ("truncated", "bit_flipped", "wrong_container", "lying_header", "tiny", "bomb")
@@ -244,7 +244,7 @@ def run_painting_fuzz(client, *, event_slug: str, media_root: Path, count: int, 
     """COUNT malformed paintings through the curators' upload form; counts of what came back."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from gallery.models import Painting
+    from catalogue.models import Painting
 
     counts = {"sent": 0, "accepted": 0, "refused": 0, "server_errors": 0, "unclear": 0, "stored_on_refusal": 0}
     for number, (_kind, name, content) in enumerate(malformed_paintings(count, seed=seed)):

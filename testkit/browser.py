@@ -158,9 +158,9 @@ def publish_still_film(*, festival: dict, resident, passage_key: str = "chinese"
     from django.utils import timezone
 
     from animation.models import Alignment, Animation
-    from conftest import CHINESE_POEM, ffmpeg
     from contributions import services
     from contributions.models import Recording
+    from testkit.media import CHINESE_POEM, ffmpeg
 
     passage = festival[passage_key]
     recording = services.recording_submit(

@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from conftest import CHINESE_POEM, DEMO, ffmpeg
+from testkit.media import CHINESE_POEM, DEMO, ffmpeg
 
 PASSWORDS = {
     "resident_a": "resident-pass-1",
@@ -94,8 +94,7 @@ def submit(passage, user):
 def build_world(festival, resident, other_resident, groups) -> World:
     from accounts.models import User
     from animation.models import Animation
-    from contributions.models import Passage
-    from gallery.models import Event, Painting
+    from catalogue.models import Event, Painting, Passage
 
     event_x = festival["event"]
     event_y = Event.objects.create(slug="other-festival", title="Other Festival")

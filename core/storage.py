@@ -1,4 +1,4 @@
-"""Files of the pipeline through Django's storage API: the same code on the local disk and on S3.
+"""Every stored file, through Django's storage API: the same code on the local disk and on S3.
 
 Workers share no disk. A task copies its inputs from storage into a scratch folder of its own
 (``scratch_folder``), the engine works on plain local paths there, and finished files go back to
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,22 @@ def fetch(name: str, folder: Path, *, as_name: str | None = None) -> Path:
     return target
 
 
+def fetch_if_present(name: str, destination: Path) -> bool:
+    """Copy the stored file NAME to the local path DESTINATION; False when it is gone (withdrawn)."""
+    try:
+        with default_storage.open(name, "rb") as source, destination.open("wb") as target:
+            shutil.copyfileobj(source, target, length=1024 * 1024)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def save(path: Path, name: str) -> str:
+    """Store the local file PATH under NAME, or the free name storage picks beside it; returns the name."""
+    with path.open("rb") as handle:
+        return default_storage.save(name, File(handle, name=Path(name).name))
+
+
 def put(path: Path, name: str) -> str:
     """Store the local file PATH under exactly NAME, replacing what was there (a rerun of the same job)."""
     if default_storage.exists(name):
@@ -67,6 +84,23 @@ def put(path: Path, name: str) -> str:
         default_storage.delete(stored)
         raise FileExistsError(name)
     return stored
+
+
+def delete(*names: str) -> None:
+    """Delete each stored file NAME; one already gone is not an error."""
+    for name in names:
+        if name:
+            default_storage.delete(name)
+
+
+def read_bytes(name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+def save_bytes(content: bytes, name: str) -> str:
+    """Store CONTENT under NAME, or the free name storage picks beside it; returns the name."""
+    return default_storage.save(name, ContentFile(content, name=Path(name).name))
 
 
 def exists(name: str) -> bool:

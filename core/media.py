@@ -1,4 +1,7 @@
-"""Media files over HTTP: which names may be served, to whom, and how (byte ranges, streamed).
+"""Stored files over HTTP: which names are sound, and how they are sent (byte ranges, streamed).
+
+Who may fetch which file is decided by the views that call storage_file_response (gallery.views
+for the public media, contributions.views for recordings).
 
 Everything goes through Django's storage API, so the same code serves the local disk and object
 storage. Visibility is decided from the cleaned storage name, never from the raw URL: a name with a
@@ -14,7 +17,6 @@ from __future__ import annotations
 
 import mimetypes
 import re
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import unquote
 
@@ -41,10 +43,6 @@ MEDIA_TYPES = {
     ".png": "image/png",
     ".webp": "image/webp",
 }
-
-# The only folders of the media storage that are ever served as files; recordings and curators'
-# test films are served by views that check who asks.
-PUBLIC_PREFIXES = ("animations", "paintings")
 
 # ASCII digits of a sane length only: a Range of thousands of digits (int() refuses past 4,300) or of
 # other scripts' digits is not a range this server understands, so the whole file is answered (RFC 9110).
@@ -76,37 +74,6 @@ def clean_media_name(raw: str) -> str | None:
 def media_type(name: str) -> str:
     suffix = name[name.rfind(".") :].lower() if "." in name else ""
     return MEDIA_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-def public_media(request, path):
-    """Films, posters, subtitles and paintings when Django serves media itself (SERVE_MEDIA).
-
-    A film's files are public only once it is published; until then (being made, held for review,
-    rejected, withdrawn) only the reader, curators and the moderators of the film's event may fetch
-    them. Byte ranges are honoured, since phones (Safari) refuse to play a video from a server that
-    ignores them.
-    """
-    from gallery import selectors
-
-    name = clean_media_name(path)
-    if name is None:
-        raise Http404
-    parts = name.split("/")
-    if parts[0] not in PUBLIC_PREFIXES or len(parts) < 3:
-        raise Http404
-    if parts[0] == "animations" and not selectors.film_files_visible(folder=parts[1], user=request.user):
-        raise Http404
-    if parts[0] == "paintings" and not _is_uuid(parts[1]):
-        raise Http404
-    return storage_file_response(request, name)
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def storage_file_response(

@@ -2,7 +2,8 @@
 
 The upload keeps two files apart: an audio-only original (what every existing step reads: transcript,
 voice copy, the moderator's player) and, with the resident's video consent, the private video the
-motion curves are taken from. Both are made by ffmpeg stream copy, so nothing is re-encoded.
+motion curves are taken from. Both are made by ffmpeg stream copy, so nothing is re-encoded. Django-free:
+the upload service (contributions) calls it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import os
 import re
 from pathlib import Path
 
-from animation.engine.audio import INPUT_FORMATS, ffmpeg_executable
+from animation.engine.errors import EngineInputError
+from animation.engine.ffmpeg import run_ffmpeg
 
 # What MediaRecorder writes (webm: VP8/VP9, Chrome may pick AV1 or H.264 in Matroska; Safari: H.264 in
 # mp4, HEVC from an iPhone's own camera app) and the motion extractor (PyAV) decodes.
@@ -29,12 +31,10 @@ class VideoStream:
 
 
 def _ffmpeg(arguments: list[str], *, timeout: float) -> tuple[int, str]:
-    import subprocess
-
-    command = [ffmpeg_executable(), "-hide_banner", "-nostdin", "-format_whitelist", INPUT_FORMATS, *arguments]
+    """ffmpeg's exit status and stderr; a run past TIMEOUT is a failure like any other here."""
     try:
-        completed = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
+        completed = run_ffmpeg(arguments, timeout=timeout, what="ffmpeg")
+    except EngineInputError:  # run_ffmpeg's time limit
         return 1, "timed out"
     return completed.returncode, completed.stderr.decode("utf-8", "replace")
 

@@ -1,4 +1,4 @@
-"""The torch backend of ``render``: the same rig and plans, maps summed and sampled in batches.
+"""The torch back end: the same rig and plans, maps summed and sampled in batches.
 
 Frames are built ``batch_size`` at a time: the head field as one matrix product and one bilinear
 upsample, the local fields per frame, then one ``grid_sample`` over the batch. Sampling conventions
@@ -18,7 +18,9 @@ import torch
 import torch.nn.functional as functional
 
 from animation.engine.controls import Controls
-from animation.engine.render import HEAD_CONTROLS, Planner, Rig, paint_overlays, values_at
+from animation.engine.render.frame_plan import Planner, values_at
+from animation.engine.render.painted import paint_overlays
+from animation.engine.render.rig import HEAD_CONTROLS, Rig
 
 
 def render_frames_torch(

@@ -1,0 +1,34 @@
+"""The animation layer listening to contributions (contributions/signals.py): approvals make films,
+taken-back approvals and withdrawals take them down, film decisions are carried out here."""
+
+from __future__ import annotations
+
+from contributions import signals as contribution_signals
+
+
+def connect() -> None:
+    from animation import services
+
+    def on_approved(sender, *, recording, **kwargs) -> None:
+        services.animation_start(recording=recording)
+
+    def on_approval_taken_back(sender, *, recording, **kwargs) -> None:
+        services.animation_remove_for_recording(recording=recording, delete_files=True)
+
+    def on_erasing(sender, *, recording, **kwargs) -> None:
+        services.recording_films_erase(recording=recording)
+
+    def on_film_undone(sender, *, decision, **kwargs) -> None:
+        services.film_decision_undo(decision=decision)
+
+    def on_film_reversed(sender, *, decision, to_reject, reason, note, **kwargs) -> None:
+        services.film_decision_reverse(decision=decision, to_reject=to_reject, reason=reason, note=note)
+
+    for signal, receiver in (
+        (contribution_signals.recording_approved, on_approved),
+        (contribution_signals.recording_approval_taken_back, on_approval_taken_back),
+        (contribution_signals.recording_erasing, on_erasing),
+        (contribution_signals.film_decision_undone, on_film_undone),
+        (contribution_signals.film_decision_reversed, on_film_reversed),
+    ):
+        signal.connect(receiver, weak=False, dispatch_uid=f"animation.{receiver.__name__}")

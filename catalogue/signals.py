@@ -1,0 +1,6 @@
+"""What the catalogue announces to the layers above it, which listen (it imports none of them)."""
+
+from django.dispatch import Signal
+
+# passage: its text, language or speaking face changed; test films made before no longer vouch for it.
+passage_needs_new_test_film = Signal()

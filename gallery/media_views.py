@@ -1,0 +1,46 @@
+"""The public media under /media/ when Django serves media itself (SERVE_MEDIA): who may fetch what.
+
+How a file is sent (ranges, streaming, refused names) is core.media.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.http import Http404
+
+from core.media import clean_media_name, storage_file_response
+from gallery import selectors
+
+# The only folders of the media storage that are ever served as files; recordings and curators'
+# test films are served by views that check who asks.
+PUBLIC_PREFIXES = ("animations", "paintings")
+
+
+def public_media(request, path):
+    """Films, posters, subtitles and paintings when Django serves media itself (SERVE_MEDIA).
+
+    A film's files are public only once it is published; until then (being made, held for review,
+    rejected, withdrawn) only the reader, curators and the moderators of the film's event may fetch
+    them. Byte ranges are honoured, since phones (Safari) refuse to play a video from a server that
+    ignores them.
+    """
+    name = clean_media_name(path)
+    if name is None:
+        raise Http404
+    parts = name.split("/")
+    if parts[0] not in PUBLIC_PREFIXES or len(parts) < 3:
+        raise Http404
+    if parts[0] == "animations" and not selectors.film_files_visible(folder=parts[1], user=request.user):
+        raise Http404
+    if parts[0] == "paintings" and not _is_uuid(parts[1]):
+        raise Http404
+    return storage_file_response(request, name)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
