@@ -39,6 +39,7 @@ bench: install-dev system-packages
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python platform/check_types.py
 
 format: install-dev
 	$(BIN)/ruff format .
