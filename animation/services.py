@@ -241,6 +241,11 @@ def animation_fail(*, animation_id, reason: str) -> None:
         _broadcast_progress(animation, stage=animation.status)
 
 
+def animation_is_removed(*, animation_id) -> bool:
+    """True once the film was taken down for good (its recording withdrawn or its approval taken back)."""
+    return Animation.objects.filter(id=animation_id, status=Animation.Status.REMOVED).exists()
+
+
 def animation_remove_for_recording(*, recording, delete_files: bool) -> None:
     """Take every film of RECORDING out of public view; with DELETE_FILES also delete them."""
     animations = list(Animation.objects.filter(recording=recording).exclude(status=Animation.Status.REMOVED))

@@ -220,8 +220,18 @@ def animation_render(animation_id: str) -> None:
             token=token,
         )
         if not recorded:
-            logger.warning("animation %s: rendered after its claim was taken back; the other run owns it", animation_id)
+            if services.animation_is_removed(animation_id=animation_id):
+                # Withdrawn while it rendered: the withdrawal deleted the folder before these files
+                # were stored, so they go now, or they would stay in storage for good.
+                storage.delete_prefix(prefix)
+                logger.info("animation %s: withdrawn while rendering; its files are deleted", animation_id)
+            else:
+                logger.warning(
+                    "animation %s: rendered after its claim was taken back; the other run owns it", animation_id
+                )
     except ClaimLost:
+        if services.animation_is_removed(animation_id=animation_id):
+            storage.delete_prefix(prefix)
         logger.warning("animation %s: claim taken back mid-render; stopping", animation_id)
     except EngineInputError as error:
         storage.delete_prefix(prefix)

@@ -152,3 +152,30 @@ def test_a_render_worker_stopped_with_sigterm_finishes_the_film_before_it_exits(
         assert animation.attempts == 0
     finally:
         listener.close()
+
+
+@pytest.mark.slow
+def test_a_reading_withdrawn_while_its_film_renders_leaves_no_file_in_storage(
+    festival, resident, moderator, platform_processes
+):
+    """The withdrawal erases the film's folder at once, while the worker is still rendering in its
+    scratch folder; the worker then stores its files into the erased folder. They must go too."""
+    from animation.models import Animation
+    from contributions import services as contribution_services
+
+    platform_processes["start_render_worker"]("render-a")
+    animation = approve_new_reading(festival, resident, moderator)
+    cluster.wait_until(lambda: mid_render(animation), timeout=240, interval=0.1, what="the render to be underway")
+    contribution_services.recording_withdraw(recording=animation.recording)
+    scratch = platform_processes["scratch"] / "shuohua-scratch"
+    cluster.wait_until(
+        lambda: not list(scratch.glob(f"render-{animation.id}-*")),
+        timeout=180,
+        interval=0.2,
+        what="the worker to finish the withdrawn film's render",
+    )
+    time.sleep(1)  # the worker deletes right after its conditional record refused the film
+    animation.refresh_from_db()
+    assert animation.status == Animation.Status.REMOVED
+    assert stored_files(f"animations/{animation.id}") == []
+    assert not animation.video.name and not animation.curves.name
