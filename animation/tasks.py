@@ -175,6 +175,8 @@ def animation_render(animation_id: str) -> None:
                 fps=animation.fps,
                 device=settings.ANIMATION_DEVICE,
                 landmarks_override=painting.landmarks_override,
+                # Found once when the painting was added (catalogue.tasks): the render never looks again.
+                faces=painting.faces if painting.face_status == painting.FaceStatus.FOUND else None,
                 curves_path=scratch / "curves.json",
                 seed=animation.id.int % 2**31,
                 progress=services.ProgressReporter(animation.id, start=0.3, end=0.98, token=token),

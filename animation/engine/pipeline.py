@@ -8,7 +8,7 @@ people and benchmarks.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ def animate(
     aspect: str | None = None,
     push_in: bool = False,
     landmarks_override: Mapping[str, Any] | None = None,
+    faces: Sequence[Mapping[str, Any]] | None = None,
     curves_path: str | Path | None = None,
     seed: int = 0,
     progress: Progress | None = None,
@@ -87,7 +88,9 @@ def animate(
     """Write OUT (mp4), OUT.jpg (poster) and OUT.vtt (subtitles); return frame count and timings.
 
     ``alignment`` is ``AlignmentResult.to_dict()`` (units, phrases, language). ``landmarks_override``
-    (a face dict as ``faces`` prints it, or its landmarks) replaces detection. ``progress(stage,
+    (a face dict as ``faces`` prints it, or its landmarks) replaces detection; so do ``faces``, the faces
+    found once when the painting was added (``Face.to_dict()`` each, in detection order), of which
+    ``face_index`` speaks. Only with neither are the faces looked for here. ``progress(stage,
     fraction)`` is called as stages advance. ``motion`` (``capture.extract_motion`` of the reader's video)
     drives the head, eyes, brows and mouth when it is usable; otherwise the voice does, and the result's
     "motion" says which and why. ``aspect`` ("16:9", "9:16", "1:1"; None for the painting's own
@@ -112,6 +115,8 @@ def animate(
     image = load_painting(painting_path)
     if landmarks_override is not None:
         face = face_from_landmarks(landmarks_override, image.shape, index=face_index)
+    elif faces:
+        face = face_from_landmarks(select_face(list(faces), face_index), image.shape, index=face_index)
     else:
         faces = detect_faces(image)
         if not faces:

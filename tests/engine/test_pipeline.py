@@ -154,3 +154,33 @@ def test_the_film_writer_keeps_each_frame_as_it_was_when_written(tmp_path):
     # would stand out by 9 levels or more.
     errors = decoded.reshape(len(levels), -1).mean(1) - levels
     assert np.ptp(errors) < 2.5
+
+
+def test_faces_found_when_the_painting_was_added_make_the_same_film_without_looking_again(tmp_path, monkeypatch):
+    """A render given the stored faces never runs detection, and frames exactly what detection would."""
+    from animation.engine import faces as faces_module
+    from animation.engine import pipeline
+
+    painting = next(p for p in PAINTINGS if p.stem == "art_10")
+    stored = [face.to_dict() for face in faces_module.detect_faces(faces_module.load_painting(painting))]
+    alignment = {"language": "en", "units": [{"text": "hello", "start": 0.1, "end": 0.5}], "phrases": []}
+    arguments = {"painting_path": painting, "audio_path": ENGLISH_CLIP, "alignment": alignment, "size": 128, "fps": 5}
+    detected = animate(out_path=tmp_path / "detected.mp4", curves_path=tmp_path / "detected.json", **arguments)
+
+    def no_detection(*_arguments, **_keywords):
+        raise AssertionError("the render looked for faces although they were given")
+
+    monkeypatch.setattr(pipeline, "detect_faces", no_detection)
+    given = animate(out_path=tmp_path / "given.mp4", curves_path=tmp_path / "given.json", faces=stored, **arguments)
+    assert given["frames"] == detected["frames"]
+    info = probe_film(tmp_path / "detected.mp4")
+    assert (probe_film(tmp_path / "given.mp4")["width"], probe_film(tmp_path / "given.mp4")["height"]) == (
+        info["width"],
+        info["height"],
+    )
+    first = decode_frames(tmp_path / "detected.mp4", info["width"], info["height"])
+    second = decode_frames(tmp_path / "given.mp4", info["width"], info["height"])
+    # The stored points are rounded to 0.1 px: the films agree to within a grey level or so.
+    assert np.abs(first.astype(int) - second.astype(int)).mean() < 1.0
+    with pytest.raises(EngineInputError, match="face 3 does not exist"):
+        animate(out_path=tmp_path / "c.mp4", faces=stored[:1], face_index=3, **{**arguments})
