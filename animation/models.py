@@ -10,6 +10,8 @@ class Alignment(models.Model):
     id = models.BigAutoField(primary_key=True)
     recording = models.OneToOneField("contributions.Recording", on_delete=models.CASCADE, related_name="alignment")
     language = models.CharField(max_length=16)
+    # The passage's text as it was aligned: an edit since means the alignment no longer applies.
+    text = models.TextField(blank=True)
     model_name = models.CharField(max_length=200)
     transcript = models.TextField(blank=True)
     match_score = models.FloatField(default=0)

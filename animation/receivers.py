@@ -9,6 +9,12 @@ from contributions import signals as contribution_signals
 def connect() -> None:
     from animation import services
 
+    def on_received(sender, *, recording_id, **kwargs) -> None:
+        from animation import tasks
+
+        # Raises with the broker down: the hand-off stays unsent and recording_sweep sends it all again.
+        tasks.recording_align_early.apply_async((str(recording_id),), retry=False)
+
     def on_approved(sender, *, recording, **kwargs) -> None:
         services.animation_start(recording=recording)
 
@@ -25,6 +31,7 @@ def connect() -> None:
         services.film_decision_reverse(decision=decision, to_reject=to_reject, reason=reason, note=note)
 
     for signal, receiver in (
+        (contribution_signals.recording_received, on_received),
         (contribution_signals.recording_approved, on_approved),
         (contribution_signals.recording_approval_taken_back, on_approval_taken_back),
         (contribution_signals.recording_erasing, on_erasing),

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from animation import signals
 from animation.models import Alignment, Animation
 from contributions import services as contribution_services
-from contributions.models import ModerationDecision
+from contributions.models import ModerationDecision, Recording
 from core import storage
 
 logger = logging.getLogger(__name__)
@@ -135,6 +135,7 @@ def animation_record_alignment(
     align_seconds: float,
     prepare_seconds: float = 0.0,
     token: str | None = None,
+    text: str = "",
 ) -> Alignment | None:
     """Keep the alignment and pass the job on to rendering.
 
@@ -146,6 +147,7 @@ def animation_record_alignment(
     alignment, _ = Alignment.objects.update_or_create(
         recording_id=animation.recording_id,
         defaults={
+            "text": text,
             "language": result["language"],
             "model_name": model_name,
             "transcript": result.get("transcript", ""),
@@ -175,6 +177,39 @@ def animation_record_alignment(
     )
     if moved:
         transaction.on_commit(lambda: _enqueue_stage(animation_id, Animation.Status.RENDERING))
+    return alignment
+
+
+def alignment_current(*, recording, model_name: str) -> Alignment | None:
+    """RECORDING's alignment if it still applies: made of the passage's present text, by MODEL_NAME."""
+    return Alignment.objects.filter(
+        recording=recording, text=recording.passage.text, language=recording.passage.language, model_name=model_name
+    ).first()
+
+
+@transaction.atomic
+def alignment_record_early(
+    *, recording_id, text: str, result: dict, webvtt: str, model_name: str, seconds: float
+) -> Alignment | None:
+    """Keep an alignment made while the reading waits for review; None (nothing kept) once the reading
+    was withdrawn or decided against meanwhile: a voice taken back leaves nothing derived from it."""
+    recording = Recording.objects.select_for_update().filter(id=recording_id).first()
+    if recording is None or recording.status not in (Recording.Status.PENDING, Recording.Status.APPROVED):
+        return None
+    alignment, _ = Alignment.objects.update_or_create(
+        recording_id=recording_id,
+        defaults={
+            "text": text,
+            "language": result["language"],
+            "model_name": model_name,
+            "transcript": result.get("transcript", ""),
+            "match_score": result.get("match", 0.0),
+            "units": result["units"],
+            "phrases": result["phrases"],
+            "webvtt": webvtt,
+            "seconds": round(seconds, 3),
+        },
+    )
     return alignment
 
 

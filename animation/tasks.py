@@ -73,10 +73,49 @@ def heartbeat(animation_id: str, token: str) -> Iterator[threading.Event]:
         thread.join(timeout=5)
 
 
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=330)
+def recording_align_early(recording_id: str) -> None:
+    """Align the passage's text to the voice while the reading waits for a moderator, so that an approval
+    costs no Whisper pass (animation_align finds it done). Idempotent: a current alignment is kept; a
+    reading decided against or withdrawn meanwhile gets none."""
+    from animation.engine import align
+    from contributions.models import Recording
+
+    recording = (
+        Recording.objects.select_related("passage")
+        .filter(id=recording_id, status__in=(Recording.Status.PENDING, Recording.Status.APPROVED))
+        .first()
+    )
+    if recording is None or not recording.speech_wav:
+        return
+    passage = recording.passage
+    model_name = whisper_model_for(passage.language)
+    if services.alignment_current(recording=recording, model_name=model_name) is not None:
+        return
+    with storage.scratch_folder(f"align-early-{recording_id}") as scratch:
+        speech = scratch / "speech16k.wav"
+        if not storage.fetch_if_present(recording.speech_wav.name, speech):
+            return  # withdrawn: its files are gone
+        clock = time.monotonic()
+        try:
+            result = align.align_text(speech, text=passage.text, language=passage.language, model=model_name)
+        except EngineInputError:
+            logger.info("recording %s: no early alignment; the approval's own pass will say why", recording_id)
+            return
+        services.alignment_record_early(
+            recording_id=recording_id,
+            text=passage.text,
+            result=result.to_dict(),
+            webvtt=align.alignment_to_webvtt(result),
+            model_name=model_name,
+            seconds=time.monotonic() - clock,
+        )
+
+
 @shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
 def animation_align(animation_id: str) -> None:
     from animation.engine import align, audio
-    from contributions.models import Recording
+    from contributions import services as contribution_services
 
     token = services.animation_claim(animation_id=animation_id, status=Animation.Status.QUEUED, worker=worker_name())
     if token is None:
@@ -94,20 +133,35 @@ def animation_align(animation_id: str) -> None:
                 voice = scratch / "voice48k.wav"
                 audio.convert_for_voice(original, voice)
                 voice_name = storage.put(voice, str(PurePosixPath(recording.original.name).parent / "voice48k.wav"))
-                Recording.objects.filter(id=recording.id).update(voice_wav=voice_name)
+                contribution_services.recording_replace_voice(recording_id=recording.id, voice_name=voice_name)
             prepare_seconds = time.monotonic() - clock
-            speech = storage.fetch(recording.speech_wav.name, scratch, as_name="speech16k.wav")
             model_name = whisper_model_for(passage.language)
-            clock = time.monotonic()
-            result = align.align_text(speech, text=passage.text, language=passage.language, model=model_name)
+            early = services.alignment_current(recording=recording, model_name=model_name)
+            if early is not None:
+                # Aligned while the reading waited for review (recording_align_early): no Whisper now.
+                result = {
+                    "language": early.language,
+                    "transcript": early.transcript,
+                    "match": early.match_score,
+                    "units": early.units,
+                    "phrases": early.phrases,
+                }
+                webvtt, align_seconds = early.webvtt, 0.0
+            else:
+                speech = storage.fetch(recording.speech_wav.name, scratch, as_name="speech16k.wav")
+                clock = time.monotonic()
+                aligned = align.align_text(speech, text=passage.text, language=passage.language, model=model_name)
+                result, webvtt = aligned.to_dict(), align.alignment_to_webvtt(aligned)
+                align_seconds = time.monotonic() - clock
             services.animation_record_alignment(
                 animation_id=animation_id,
-                result=result.to_dict(),
-                align_seconds=time.monotonic() - clock,
+                result=result,
+                align_seconds=align_seconds,
                 prepare_seconds=prepare_seconds,
-                webvtt=align.alignment_to_webvtt(result),
+                webvtt=webvtt,
                 model_name=model_name,
                 token=token,
+                text=passage.text,
             )
     except EngineInputError as error:
         services.animation_fail(

@@ -197,6 +197,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "contributions.tasks.recording_transcribe": {"queue": "speech"},
     "animation.tasks.animation_align": {"queue": "speech"},
+    "animation.tasks.recording_align_early": {"queue": "speech"},
     "animation.tasks.animation_render": {"queue": "render"},
     "catalogue.tasks.painting_detect_faces": {"queue": "render"},
     "gallery.tasks.passage_preview_render": {"queue": "render"},

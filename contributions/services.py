@@ -239,6 +239,8 @@ def recording_hand_off(*, recording_id) -> bool:
             from contributions.tasks import recording_extract_motion
 
             recording_extract_motion.apply_async((str(recording_id),), retry=False)
+        # The animation layer aligns the text while the reading waits for review (its own task).
+        signals.recording_received.send(sender=None, recording_id=recording_id)
     except Exception:
         logger.warning("recording %s: the broker did not take its tasks; the sweep will send them", recording_id)
         return False
@@ -311,6 +313,15 @@ def recording_record_voice(*, recording_id, voice_name) -> bool:
     was withdrawn meanwhile or another worker's copy got there first."""
     return bool(
         Recording.objects.filter(id=recording_id, voice_wav="")
+        .exclude(status=Recording.Status.WITHDRAWN)
+        .update(voice_wav=str(voice_name))
+    )
+
+
+def recording_replace_voice(*, recording_id, voice_name) -> bool:
+    """Point the recording at a 48 kHz copy made again because the first was lost; False when withdrawn."""
+    return bool(
+        Recording.objects.filter(id=recording_id)
         .exclude(status=Recording.Status.WITHDRAWN)
         .update(voice_wav=str(voice_name))
     )

@@ -7,6 +7,8 @@ A receiver that cannot do its part raises, and the decision fails with it.
 
 from django.dispatch import Signal
 
+# recording_id: a reading was kept and handed to the workers; the layers above may start on it early.
+recording_received = Signal()
 # recording: approved (or a rejection reversed), its film is to be made.
 recording_approved = Signal()
 # recording: an approval was undone or reversed; its films and their files go, the voice stays.

@@ -28,9 +28,9 @@ import dataclasses
 import os
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -511,7 +511,11 @@ def find_faces(painting_path: str | os.PathLike[str]) -> tuple[np.ndarray, list[
     return image, faces
 
 
-def select_face(faces: list[Face], index: int) -> Face:
+# A Face, or a face as stored (Face.to_dict()): select_face picks either by index.
+FaceLike = TypeVar("FaceLike")
+
+
+def select_face(faces: Sequence[FaceLike], index: int) -> FaceLike:
     if not 0 <= index < len(faces):
         raise EngineInputError(
             f"face {index} does not exist: the painting has {len(faces)} "

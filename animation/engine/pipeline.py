@@ -116,14 +116,14 @@ def animate(
     if landmarks_override is not None:
         face = face_from_landmarks(landmarks_override, image.shape, index=face_index)
     elif faces:
-        face = face_from_landmarks(select_face(list(faces), face_index), image.shape, index=face_index)
+        face = face_from_landmarks(select_face(faces, face_index), image.shape, index=face_index)
     else:
-        faces = detect_faces(image)
-        if not faces:
+        found = detect_faces(image)
+        if not found:
             raise EngineInputError(
                 f"no face found on {Path(painting_path).name}; place the face's landmarks by hand in the face editor"
             )
-        face = select_face(faces, face_index)
+        face = select_face(found, face_index)
     seconds["faces"] = time.perf_counter() - clock
     report("faces", 1.0)
 
