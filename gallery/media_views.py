@@ -15,6 +15,8 @@ from gallery import selectors
 # The only folders of the media storage that are ever served as files; recordings and curators'
 # test films are served by views that check who asks.
 PUBLIC_PREFIXES = ("animations", "paintings")
+# Never served at all: a film's motion curves may come from the reader's own face (camera readings).
+NEVER_SERVED = ("curves.json",)
 
 
 def public_media(request, path):
@@ -29,7 +31,7 @@ def public_media(request, path):
     if name is None:
         raise Http404
     parts = name.split("/")
-    if parts[0] not in PUBLIC_PREFIXES or len(parts) < 3:
+    if parts[0] not in PUBLIC_PREFIXES or len(parts) < 3 or parts[-1] in NEVER_SERVED:
         raise Http404
     if parts[0] == "animations" and not selectors.film_files_visible(folder=parts[1], user=request.user):
         raise Http404

@@ -52,7 +52,7 @@ class World:
 
 
 def make_film(animation) -> None:
-    """A real short film of ANIMATION's reading over its painting, with poster and subtitles, in storage."""
+    """A real short film of ANIMATION's reading over its painting, with poster, subtitles and curves, in storage."""
     recording = animation.recording
     painting = recording.passage.painting
     with tempfile.TemporaryDirectory() as scratch:
@@ -75,6 +75,7 @@ def make_film(animation) -> None:
         animation.subtitles.name = default_storage.save(
             f"{prefix}/subtitles.vtt", File(_text_file("WEBVTT\n\n00:00.000 --> 00:02.000\n床前明月光\n"))
         )
+        animation.curves.name = default_storage.save(f"{prefix}/curves.json", File(_text_file('{"fps": 5}')))
     animation.save()
 
 

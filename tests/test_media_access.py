@@ -108,6 +108,14 @@ def test_an_unpublished_film_is_seen_only_by_its_reader_curators_and_its_events_
         assert seen == expected, name
     Animation.objects.filter(id=world.film_a.id).update(status=Animation.Status.PUBLISHED)
     assert Client().get(f"/media/animations/{world.film_a.id}/film.mp4").status_code == 200
+    # The motion curves (from the reader's face, for a camera reading) are never served, to anyone.
+    curves = f"/media/animations/{world.film_a.id}/curves.json"
+    assert world.film_a.curves.name.endswith("curves.json")
+    assert {role: world.client(role).get(curves).status_code for role in ("anonymous", "resident_a", "curator")} == {
+        "anonymous": 404,
+        "resident_a": 404,
+        "curator": 404,
+    }
     Animation.objects.filter(id=world.film_a.id).update(status=Animation.Status.REMOVED)
     assert Client().get(f"/media/animations/{world.film_a.id}/film.mp4").status_code == 404
 
