@@ -67,6 +67,9 @@ class Recording(models.Model):
     # sends again whatever never started, so a broker outage delays a reading but never loses it.
     handoff_sent_at = models.DateTimeField(null=True, blank=True)
     handoff_attempts = models.PositiveSmallIntegerField(default=0)
+    # Chosen by the page for each take (the Idempotency-Key header): a retried upload whose answer was
+    # lost finds this reading instead of making a second one.
+    idempotency_key = models.CharField(max_length=64, blank=True, default="")
     transcribe_started_at = models.DateTimeField(null=True, blank=True)
     # Set once every voice-derived file and field of a withdrawn recording is gone (withdrawal is retried
     # by the sweep until then).
@@ -100,6 +103,13 @@ class Recording(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="recording_queue_idx"),
             models.Index(fields=["handoff_sent_at", "transcribed_at"], name="recording_handoff_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contributor", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="recording_one_per_idempotency_key",
+            )
         ]
 
     def __str__(self) -> str:

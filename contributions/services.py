@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -88,12 +88,22 @@ def _copy_upload_to(upload: UploadedFile, destination: Path) -> int:
     return written
 
 
-def recording_submit(*, contributor, passage: Passage, upload: UploadedFile, video_consent: bool = False) -> Recording:
+def recording_submit(
+    *, contributor, passage: Passage, upload: UploadedFile, video_consent: bool = False, idempotency_key: str = ""
+) -> Recording:
     """Check an uploaded reading and keep it for moderation.
 
     Nothing is stored unless every check passes: the file decodes as audio (probed by ffmpeg, never
     by its name or content type), fits the size and duration limits, and holds a voice.
+
+    IDEMPOTENCY_KEY (the page's name for this take): a second upload with the same key, a retry whose
+    first answer was lost, gets the reading the first one made (``recording.replayed`` is True) and
+    stores nothing.
     """
+    if idempotency_key:
+        earlier = recording_for_idempotency_key(contributor=contributor, key=idempotency_key)
+        if earlier is not None:
+            return earlier
     if not passage.is_open or not passage.event.is_open:
         raise RecordingRejected(_("This passage is not open for recordings."), code="passage_closed", status=409)
     consent = consent_current(user=contributor)
@@ -160,6 +170,7 @@ def recording_submit(*, contributor, passage: Passage, upload: UploadedFile, vid
             duration_seconds=round(stats.duration_seconds, 3),
             audio_stats=stats.to_dict(),
             video_consented_at=timezone.now() if camera_video is not None else None,
+            idempotency_key=idempotency_key,
         )
         speech = Path(scratch) / "speech16k.wav"
         audio.write_wav(speech, samples, 16000)
@@ -184,7 +195,17 @@ def recording_submit(*, contributor, passage: Passage, upload: UploadedFile, vid
                         code="consent_required",
                         status=403,
                     )
-                recording.save(force_insert=True)
+                try:
+                    with transaction.atomic():
+                        recording.save(force_insert=True)
+                except IntegrityError:
+                    # The same take sent twice at once: the other request kept it first.
+                    earlier = recording_for_idempotency_key(contributor=contributor, key=idempotency_key)
+                    if not idempotency_key or earlier is None:
+                        raise
+                    storage.delete(*saved)
+                    saved.clear()
+                    return earlier
                 # The hand-off never fails the upload: if the broker is down, recording_sweep sends it later.
                 transaction.on_commit(lambda: recording_hand_off(recording_id=recording.id), robust=True)
                 signals.moderation_queue_changed.send(sender=None, event_id=passage.event_id)
@@ -195,6 +216,13 @@ def recording_submit(*, contributor, passage: Passage, upload: UploadedFile, vid
                 storage.delete(*saved)
             raise
     return recording
+
+
+def recording_for_idempotency_key(*, contributor, key: str) -> Recording | None:
+    earlier = Recording.objects.filter(contributor=contributor, idempotency_key=key).first()
+    if earlier is not None:
+        earlier.replayed = True
+    return earlier
 
 
 def _extension_for(format_name: str, codec: str) -> str:

@@ -121,20 +121,22 @@ def test_a_take_survives_a_reload_and_a_dropped_upload(
         assert "not been sent yet" in page.locator("#record-status").inner_text()
         assert takes_kept(page) == 1
 
-        # The network drops during the first upload; the page retries by itself.
+        # The first upload reaches the server, which keeps it, but its answer is lost on the way back;
+        # the page retries by itself, with the take's same key, and the server answers with that reading.
         attempts = []
 
-        def drop_first_upload(route):
-            attempts.append(route.request.method)
+        def lose_first_answer(route):
+            attempts.append(route.request.headers.get("idempotency-key"))
             if len(attempts) == 1:
+                route.fetch(timeout=60_000)
                 route.abort("connectionreset")
             else:
                 route.continue_()
 
-        page.route("**/api/recordings/", drop_first_upload)
+        page.route("**/api/recordings/", lose_first_answer)
         page.click("#submit-button")
         page.wait_for_url("**/me/recordings/", timeout=60_000)
-        assert len(attempts) == 2
+        assert len(attempts) == 2 and attempts[0] and attempts[0] == attempts[1], attempts
 
         # Once the server confirmed it, the kept take is gone: a new visit starts clean.
         page.goto(f"{asgi_live_server.url}/record/{passage.id}/")

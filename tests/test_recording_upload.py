@@ -242,3 +242,71 @@ def test_api_errors_are_json_for_a_missing_file_a_wrong_method_and_an_unknown_re
     assert "detail" in assert_json_error(client.put("/api/recordings/", {}, format="json"), 405)
     assert "detail" in assert_json_error(client.get(f"/api/recordings/{uuid.uuid4()}/"), 404)
     assert "detail" in assert_json_error(APIClient().get("/api/recordings/"), 403)
+
+
+@pytest.mark.django_db
+def test_a_retried_upload_whose_answer_was_lost_finds_the_reading_it_made(festival, resident, client_for, settings):
+    client = client_for(resident)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "take-7f3a"}
+    with open(CHINESE_POEM, "rb") as handle:
+        first = client.post(
+            "/api/recordings/", {"passage": str(festival["chinese"].id), "audio": handle}, format="multipart", **headers
+        )
+    assert first.status_code == 201, first.content
+    with open(CHINESE_POEM, "rb") as handle:
+        again = client.post(
+            "/api/recordings/", {"passage": str(festival["chinese"].id), "audio": handle}, format="multipart", **headers
+        )
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert Recording.objects.filter(contributor=resident).count() == 1
+    files = [path for path in (settings.MEDIA_ROOT / "recordings").rglob("*") if path.is_file()]
+    assert len(files) == 2, files  # the first upload's original and speech copy; the retry stored nothing
+    # Without a key (an API client that sends none), each upload is a reading of its own.
+    assert upload(client, festival["chinese"], CHINESE_POEM).status_code == 201
+    assert Recording.objects.filter(contributor=resident).count() == 2
+    with open(CHINESE_POEM, "rb") as handle:
+        bad = client.post(
+            "/api/recordings/",
+            {"passage": str(festival["chinese"].id), "audio": handle},
+            format="multipart",
+            HTTP_IDEMPOTENCY_KEY="../../etc/passwd",
+        )
+    assert_json_error(bad, 400)
+
+
+@pytest.mark.django_db
+def test_the_same_take_sent_twice_at_once_is_kept_once(festival, resident, settings, monkeypatch):
+    """Two requests with one key race past the first look-up: the database's unique key keeps one."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from contributions import services
+
+    first = services.recording_submit(
+        contributor=resident,
+        passage=festival["chinese"],
+        upload=SimpleUploadedFile("a.flac", CHINESE_POEM.read_bytes()),
+        idempotency_key="same-take",
+    )
+    # The second request looked before the first was committed: it found nothing.
+    monkeypatch.setattr(services, "recording_for_idempotency_key", _found_only_on_second_look())
+    second = services.recording_submit(
+        contributor=resident,
+        passage=festival["chinese"],
+        upload=SimpleUploadedFile("a.flac", CHINESE_POEM.read_bytes()),
+        idempotency_key="same-take",
+    )
+    assert second.id == first.id and Recording.objects.count() == 1
+    files = [path for path in (settings.MEDIA_ROOT / "recordings").rglob("*") if path.is_file()]
+    assert len(files) == 2, files
+
+
+def _found_only_on_second_look():
+    looks = []
+
+    def look(*, contributor, key):
+        looks.append(key)
+        if len(looks) == 1:
+            return None
+        return Recording.objects.filter(contributor=contributor, idempotency_key=key).first()
+
+    return look

@@ -1,8 +1,10 @@
 """Thin DRF views over contributions.services and selectors."""
 
+import re
+
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -43,6 +45,9 @@ class ConsentView(APIView):
         return Response(ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
 
 
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 class RecordingListCreate(APIView):
     parser_classes = [MultiPartParser, FormParser]
     throttle_scope = "uploads"
@@ -54,20 +59,42 @@ class RecordingListCreate(APIView):
     def get(self, request):
         return Response(RecordingSerializer(selectors.recordings_of(user=request.user), many=True).data)
 
-    @extend_schema(request=RecordingUploadSerializer, responses={201: RecordingSerializer})
+    @extend_schema(
+        request=RecordingUploadSerializer,
+        responses={201: RecordingSerializer, 200: RecordingSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="the page's name for this take: a retry with it answers 200 with the reading kept",
+            )
+        ],
+    )
     def post(self, request):
         serializer = RecordingUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "")
+        if not IDEMPOTENCY_KEY.fullmatch(key or "x"):
+            return Response(
+                {"detail": _("Idempotency-Key must be 1 to 64 letters, digits, - or _."), "code": "idempotency_key"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         try:
             recording = services.recording_submit(
                 contributor=request.user,
                 passage=serializer.validated_data["passage"],
                 upload=serializer.validated_data["audio"],
                 video_consent=serializer.validated_data["video_consent"],
+                idempotency_key=key,
             )
         except services.RecordingRejected as rejection:
             return Response({"detail": rejection.message, "code": rejection.code}, status=rejection.status)
-        return Response(RecordingSerializer(recording).data, status=status.HTTP_201_CREATED)
+        # A retry of a take already kept answers with that reading: 200, nothing new was made.
+        replayed = getattr(recording, "replayed", False)
+        return Response(
+            RecordingSerializer(recording).data, status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
+        )
 
 
 class RecordingDetail(APIView):

@@ -50,8 +50,16 @@
       };
     });
   }
-  function keepTake(blob, seconds) {
-    return withStore("readwrite", function (store) { return store.put({ blob: blob, seconds: seconds }, passageId); });
+  // Each take has a name of its own, kept with it: a retry after a lost answer (or a reload) sends the
+  // same name, and the server answers with the reading it already kept instead of making a second.
+  function newTakeKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+  function keepTake(blob, seconds, key) {
+    return withStore("readwrite", function (store) {
+      return store.put({ blob: blob, seconds: seconds, key: key }, passageId);
+    });
   }
   function forgetTake() { return withStore("readwrite", function (store) { return store.delete(passageId); }); }
   function restoreTake() {
@@ -59,6 +67,7 @@
       if (!saved || !saved.blob || state !== "idle") return;
       take = saved.blob;
       take.seconds = saved.seconds;
+      take.key = saved.key || newTakeKey();
       playback.src = URL.createObjectURL(take);
       state = "recorded";
       playButton.disabled = false;
@@ -153,7 +162,8 @@
   function finishRecording() {
     take = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
     take.seconds = (performance.now() - startedAt) / 1000;
-    keepTake(take, take.seconds);
+    take.key = newTakeKey();
+    keepTake(take, take.seconds, take.key);
     playback.src = URL.createObjectURL(take);
     state = "recorded";
     recordButton.textContent = text.record;
@@ -203,11 +213,12 @@
     var request = new XMLHttpRequest();
     request.open("POST", "/api/recordings/");
     request.setRequestHeader("X-CSRFToken", strings.dataset.csrf);
+    request.setRequestHeader("Idempotency-Key", take.key);
     request.upload.onprogress = function (event) {
       if (event.lengthComputable) progress.value = Math.round((100 * event.loaded) / event.total);
     };
     request.onload = function () {
-      if (request.status === 201) {
+      if (request.status === 201 || request.status === 200) {
         forgetTake().then(function () { window.location = strings.dataset.myRecordingsUrl; });
         return;
       }
