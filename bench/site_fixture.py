@@ -118,6 +118,7 @@ def demo_site() -> Iterator[Site]:
         env.update(
             DJANGO_SETTINGS_MODULE="config.settings",
             DEBUG="0",
+            HTTPS="0",  # plain HTTP on loopback
             SECRET_KEY=secrets.token_urlsafe(40),
             DATABASE_URL=f"sqlite:///{root / 'db.sqlite3'}",
             MEDIA_ROOT=str(root / "media"),

@@ -168,7 +168,14 @@ STORAGES = {
 WORKER_SCRATCH_DIR = env.str("WORKER_SCRATCH_DIR", default="")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Password-reset links are mail: a public deployment (DEBUG off, HTTPS on) refuses to start with a backend
+# nobody reads (checked below, once HTTPS is known). `make run` (HTTPS=0) prints them on its console.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="festival@shuohua.local")
 
 # Redis carries the Celery broker and the Channels layer. make run / make test always set it.
@@ -302,22 +309,30 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
-# Security (issue 10). HTTPS=1 behind TLS turns on secure cookies, the HTTPS redirect and HSTS; each can
-# also be set on its own. Off by default because `make run` serves plain HTTP on 127.0.0.1.
-HTTPS = env.bool("HTTPS", default=False)
+# Security: secure unless told otherwise. With DEBUG off, HTTPS is on (secure cookies, the HTTPS redirect,
+# HSTS; each can also be set on its own); `make run`, plain HTTP on 127.0.0.1, says HTTPS=0 itself.
+HTTPS = env.bool("HTTPS", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=HTTPS)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
+if not DEBUG and HTTPS and EMAIL_BACKEND.split(".")[-2:-1] in (["console"], ["dummy"], ["locmem"], ["filebased"]):
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND is {EMAIL_BACKEND}: with DEBUG off and HTTPS on, password-reset links must be mailed "
+        "(e.g. django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST), or say HTTPS=0 for a closed network."
+    )
 # Browsers ignore HSTS over plain HTTP, so a year is safe as the default; SecurityMiddleware sends it on HTTPS.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-# "HTTP_X_FORWARDED_PROTO,https" behind a TLS-terminating proxy that sets that header (and strips the client's).
-_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
-SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
 # How many proxies in front append to X-Forwarded-For; 0 (default): the client is REMOTE_ADDR and the
 # header is ignored (a client could forge it to dodge the rate limits).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Behind a proxy (TRUSTED_PROXY_COUNT > 0), whether the request came over TLS is its X-Forwarded-Proto
+# (the shipped nginx template sets it from its own $scheme, replacing the client's); else none is trusted.
+_proxy_ssl_header = env.list(
+    "SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"] if TRUSTED_PROXY_COUNT > 0 else []
+)
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if len(_proxy_ssl_header) == 2 else None
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # Content-Security-Policy (django-csp): no inline script anywhere; scripts are files under /static/js/.

@@ -4,6 +4,9 @@ import os
 import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-suite-only-key")
+# The suite's servers (and the processes it starts, which inherit this) speak plain HTTP on loopback;
+# production's secure defaults are tested on their own (tests/test_security.py).
+os.environ.setdefault("HTTPS", "0")
 # The suite never reads or writes a developer's own var/ (database, media, secret, demo logins).
 os.environ.setdefault("SHUOHUA_VAR_DIR", tempfile.mkdtemp(prefix="shuohua-test-var-"))
 

@@ -99,6 +99,8 @@ def main() -> int:
     environment = dict(os.environ)
     environment.setdefault("SECRET_KEY", secret_key())
     environment.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # This machine, plain HTTP on 127.0.0.1: no HTTPS redirect (password-reset mail goes to the console).
+    environment.setdefault("HTTPS", "0")
     environment["PYTHONUNBUFFERED"] = "1"
     environment["SHUOHUA_VAR_DIR"] = str(VAR)
     children = Children()

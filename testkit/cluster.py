@@ -36,6 +36,8 @@ def process_environment(*, database_url: str, media_root: Path, extra: dict[str,
             "WHISPER_MODEL_ENGLISH": "tiny.en",
             "PYTHONUNBUFFERED": "1",
             "LOG_LEVEL": "WARNING",
+            # Plain HTTP on loopback: no HTTPS redirect (production's default).
+            "HTTPS": "0",
         }
     )
     environment.update(extra or {})

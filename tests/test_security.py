@@ -556,6 +556,8 @@ PRODUCTION = {
     "HTTPS": "1",
     "SECURE_HSTS_PRELOAD": "1",
     "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "EMAIL_HOST": "mail.example.org",
 }
 
 
@@ -564,7 +566,8 @@ def manage(*arguments: str, environment: dict) -> subprocess.CompletedProcess:
     clean = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        # HTTPS=0 is the suite's own (config/test_settings.py): a deployment here says what it says.
+        if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "HTTPS", "EMAIL_BACKEND"}
     }
     return subprocess.run(
         [sys.executable, "manage.py", *arguments],
@@ -712,3 +715,30 @@ def test_a_moderator_can_neither_see_claim_nor_decide_their_own_reading(festival
     services.recording_approve(recording=own, moderator=colleague)
     own.refresh_from_db()
     assert own.status == Recording.Status.APPROVED
+
+
+def test_production_is_secure_when_nothing_else_is_said(tmp_path):
+    """DEBUG off and no word on HTTPS: secure cookies, the HTTPS redirect and HSTS are on (W008, W012,
+    W016 absent), and behind the shipped nginx (TRUSTED_PROXY_COUNT=1) its X-Forwarded-Proto is believed."""
+    said = {key: PRODUCTION[key] for key in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_BACKEND", "EMAIL_HOST")}
+    environment = {**said, "TRUSTED_PROXY_COUNT": "1", "SHUOHUA_VAR_DIR": str(tmp_path)}
+    result = manage("check", "--deploy", environment=environment)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    for warning in ("security.W008", "security.W012", "security.W016", "security.W004"):
+        assert warning not in output, output
+    code = "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_PROXY_SSL_HEADER)"
+    shown = manage("shell", "-c", code, environment=environment).stdout.strip().splitlines()[-1]
+    assert shown == "True ('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_a_public_deployment_refuses_to_start_with_mail_nobody_reads(tmp_path):
+    """Password-reset links printed on a server's console reach nobody: with DEBUG off and HTTPS on, the
+    console backend (the default) stops the start with a sentence saying what to set."""
+    said = {key: PRODUCTION[key] for key in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS")}
+    result = manage("check", environment={**said, "SHUOHUA_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "EMAIL_BACKEND" in result.stderr and "password-reset" in result.stderr
+    # A closed network without TLS says so, and may keep the console (as `make run` does).
+    closed = manage("check", environment={**said, "HTTPS": "0", "SHUOHUA_VAR_DIR": str(tmp_path)})
+    assert closed.returncode == 0, closed.stderr
