@@ -267,6 +267,9 @@ RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=25 * 1024 * 1024)
 RECORDING_VIDEO_KEEP_FOR_REVIEW = env.bool("RECORDING_VIDEO_KEEP_FOR_REVIEW", default=True)
 # The ceiling of a camera reading's upload; each passage's own cap is what its length needs (contributions/services.py).
 RECORDING_VIDEO_MAX_BYTES = env.int("RECORDING_VIDEO_MAX_BYTES", default=RECORDING_MAX_BYTES)
+# A rejected reading's voice (files, transcript) is deleted this many days after the rejection; the row
+# stays for the audit log. Until then a curator may reverse the rejection.
+RECORDING_REJECTED_RETENTION_DAYS = env.int("RECORDING_REJECTED_RETENTION_DAYS", default=30)
 # The hand-off of a reading to the workers (contributions/services.py): the sweeper leaves a reading committed
 # less than GRACE seconds ago to its own request, and sends again a message no worker started within RESEND.
 RECORDING_HANDOFF_GRACE_SECONDS = 30

@@ -292,9 +292,10 @@ def recording_claim_transcription(*, recording_id) -> bool:
 
 def recording_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
     """The periodic catch-up (beat, every minute): send hand-offs that never reached a worker, and
-    finish withdrawals that were interrupted. Returns what it did, by kind."""
+    finish withdrawals that were interrupted, erase rejected readings' voices past their retention.
+    Returns what it did, by kind."""
     now = now or timezone.now()
-    done = {"sent": 0, "unsent": 0, "withdrawn": 0, "erased": 0}
+    done = {"sent": 0, "unsent": 0, "withdrawn": 0, "erased": 0, "rejected_erased": 0}
 
     # Consent withdrawn but a recording left behind (the withdrawal stopped half-way).
     left_behind = (
@@ -310,6 +311,12 @@ def recording_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
     for recording_id in list(unerased.values_list("id", flat=True)[:limit]):
         recording_erase(recording_id=recording_id)
         done["erased"] += 1
+    # A rejected reading's voice is kept only for the retention period (for a curator's reversal).
+    expired = Recording.objects.filter(
+        status=Recording.Status.REJECTED, erased_at__isnull=True, updated_at__lt=now - rejected_retention()
+    )
+    for recording_id in list(expired.values_list("id", flat=True)[:limit]):
+        done["rejected_erased"] += recording_erase(recording_id=recording_id, status=Recording.Status.REJECTED)
 
     grace = now - timedelta(seconds=handoff_grace_seconds())
     resend = now - timedelta(seconds=handoff_resend_seconds())
@@ -626,6 +633,11 @@ def decision_reverse(*, decision: ModerationDecision, curator, reason: str = "",
             if moved:
                 _take_films_down(recording)
         else:
+            if recording.erased_at is not None:
+                raise InvalidTransition(
+                    _("This reading's voice was deleted %(days)d days after its rejection; it cannot be approved.")
+                    % {"days": settings.RECORDING_REJECTED_RETENTION_DAYS}
+                )
             moved = Recording.objects.filter(id=recording.id, status=Recording.Status.REJECTED).update(
                 status=Recording.Status.APPROVED, rejection_reason="", rejection_note="", updated_at=now
             )
@@ -666,11 +678,13 @@ def recording_withdraw(*, recording: Recording) -> None:
     recording_erase(recording_id=recording.id)
 
 
-def recording_erase(*, recording_id) -> bool:
-    """Delete everything voice-derived of a WITHDRAWN recording: its files (original, speech and voice
-    copies, anything else in its folder), transcript, match score, audio figures, its alignment and its
-    films (through the animation side). Safe to repeat; False when the recording is not withdrawn."""
-    recording = Recording.objects.filter(id=recording_id, status=Recording.Status.WITHDRAWN).first()
+# STATUS is a Recording.Status; typed Any because mypy, without Django's stubs, reads choices as tuples.
+def recording_erase(*, recording_id, status: Any = Recording.Status.WITHDRAWN) -> bool:
+    """Delete everything voice-derived of a WITHDRAWN recording (or, with STATUS, a REJECTED one past its
+    retention): its files (original, speech and voice copies, anything else in its folder), transcript,
+    match score, audio figures, its alignment and its films (through the animation side). The row stays:
+    the audit log points at it. Safe to repeat; False when the recording is not in STATUS."""
+    recording = Recording.objects.filter(id=recording_id, status=status).first()
     if recording is None:
         return False
     names = [
@@ -680,7 +694,7 @@ def recording_erase(*, recording_id) -> bool:
     ]
     with transaction.atomic():
         signals.recording_erasing.send(sender=None, recording=recording)
-        Recording.objects.filter(id=recording_id, status=Recording.Status.WITHDRAWN).update(
+        Recording.objects.filter(id=recording_id, status=status).update(
             original="",
             speech_wav="",
             voice_wav="",
@@ -698,8 +712,12 @@ def recording_erase(*, recording_id) -> bool:
     # Files after the commit: a failure here leaves erased_at empty and the sweep deletes them again.
     storage.delete(*names)
     storage.delete_prefix(recording_folder_name(recording_id))
-    Recording.objects.filter(id=recording_id, status=Recording.Status.WITHDRAWN).update(erased_at=timezone.now())
+    Recording.objects.filter(id=recording_id, status=status).update(erased_at=timezone.now())
     return True
+
+
+def rejected_retention() -> timedelta:
+    return timedelta(days=settings.RECORDING_REJECTED_RETENTION_DAYS)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -304,7 +304,7 @@ def test_an_interrupted_consent_withdrawal_is_finished_by_the_sweep(festival, re
     assert done["withdrawn"] == 1 and done["erased"] >= 1, done
     assert_voice_erased(first.id)
     assert_voice_erased(second.id)
-    assert services.recording_sweep() == {"sent": 0, "unsent": 0, "withdrawn": 0, "erased": 0}
+    assert services.recording_sweep() == {"sent": 0, "unsent": 0, "withdrawn": 0, "erased": 0, "rejected_erased": 0}
     # Running the withdrawal again is harmless too.
     assert services.consent_withdraw(user=resident) == 0
 
@@ -334,3 +334,44 @@ def test_beat_runs_the_recording_sweep_every_minute():
     entry = next(entry for entry in app.conf.beat_schedule.values() if entry["task"].endswith("recording_sweep"))
     assert entry["task"] in app.tasks
     assert float(entry["schedule"]) <= 60
+
+
+@pytest.mark.django_db
+def test_a_rejected_readings_voice_is_erased_after_its_retention_and_cannot_be_reversed(
+    festival, resident, moderator, settings
+):
+    from django.contrib.auth.models import Group
+
+    from core import storage
+
+    settings.RECORDING_REJECTED_RETENTION_DAYS = 30
+
+    def submit_reading():
+        upload = SimpleUploadedFile("take.flac", ENGLISH_CLIP.read_bytes())
+        return services.recording_submit(contributor=resident, passage=festival["english"], upload=upload)
+
+    old = submit_reading()
+    recent = submit_reading()
+    for recording in (old, recent):
+        services.recording_reject(recording=recording, moderator=moderator, reason="noise")
+    Recording.objects.filter(id=old.id).update(updated_at=timezone.now() - timedelta(days=31))
+    old_files = storage.list_names(services.recording_folder_name(old.id))
+    assert old_files
+
+    assert services.recording_sweep()["rejected_erased"] == 1
+    old.refresh_from_db()
+    assert old.status == Recording.Status.REJECTED and old.erased_at is not None
+    assert not old.original and not old.speech_wav and old.transcript == "" and old.audio_stats == {}
+    assert storage.list_names(services.recording_folder_name(old.id)) == []
+    recent.refresh_from_db()
+    assert recent.erased_at is None and storage.exists(recent.original.name)
+    assert services.recording_sweep()["rejected_erased"] == 0  # once
+
+    # A curator can no longer approve a reading whose voice is gone; the audit row stays.
+    curator = moderator
+    curator.groups.add(Group.objects.get_or_create(name="curators")[0])
+    rejection = old.decisions.get(verdict="reject")
+    with pytest.raises(services.InvalidTransition, match="deleted"):
+        services.decision_reverse(decision=rejection, curator=curator)
+    old.refresh_from_db()
+    assert old.status == Recording.Status.REJECTED
