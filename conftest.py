@@ -62,11 +62,13 @@ def other_resident(db):
 
 
 @pytest.fixture
-def moderator(db, groups):
+def moderator(db, groups, festival):
+    """A moderator assigned to the festival (an event nobody is assigned to is reviewed by nobody)."""
     from accounts.models import User
 
     user = User.objects.create_user("moderator", password="moderator-pass-1", display_name="Wang Fang")
     user.groups.add(groups["moderators"])
+    festival["event"].moderators.add(user)
     return user
 
 

@@ -211,6 +211,7 @@ class Festival:
         from django.contrib.auth.models import Group
 
         moderator.groups.add(Group.objects.get_or_create(name="moderators")[0])
+        self.event.moderators.add(moderator)
         self.resident, self.moderator = Client(raise_request_exception=False), Client(raise_request_exception=False)
         # Logged in through the login page, as people are (django-axes sees a real request).
         for client, username, password in (

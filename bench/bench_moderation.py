@@ -96,6 +96,7 @@ def setup_festival():
     services.consent_give(user=resident, public_animation=True, open_dataset=False)
     moderator = User.objects.create_user("bench-moderator", password="x")
     moderator.groups.add(Group.objects.get_or_create(name="moderators")[0])
+    event.moderators.add(moderator)
     return {"chinese": chinese, "english": english, "resident": resident, "moderator": moderator}
 
 

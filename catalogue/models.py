@@ -33,7 +33,10 @@ class Event(models.Model):
     publish_mode = models.CharField(max_length=10, choices=PublishMode.choices, default=PublishMode.AUTO)
     is_open = models.BooleanField(_("open for recordings"), default=True)
     moderators = models.ManyToManyField(
-        "accounts.User", blank=True, related_name="moderated_events", help_text=_("Empty: every moderator.")
+        "accounts.User",
+        blank=True,
+        related_name="moderated_events",
+        help_text=_("Only these moderators review the festival's readings; with none, readings wait."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

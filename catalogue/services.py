@@ -8,6 +8,7 @@ commit. Test films of passages are the gallery's curation (gallery.services).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -50,11 +51,12 @@ def event_create(
     ends_on: date | None = None,
     publish_mode: str = Event.PublishMode.AUTO,
     is_open: bool = True,
+    moderators: Iterable[Any] = (),
 ) -> Event:
     _check_dates(starts_on, ends_on)
     if Event.objects.filter(slug=slug).exists():
         raise CurationError(_("Another festival already uses this web address."), code="slug_taken")
-    return Event.objects.create(
+    event = Event.objects.create(
         title=title,
         slug=slug,
         description=description,
@@ -63,13 +65,18 @@ def event_create(
         publish_mode=publish_mode,
         is_open=is_open,
     )
+    event.moderators.set(list(moderators))
+    return event
 
 
 def event_update(*, event: Event, **fields: Any) -> Event:
     _check_dates(fields.get("starts_on", event.starts_on), fields.get("ends_on", event.ends_on))
+    moderators = fields.pop("moderators", None)
     for name, value in fields.items():
         setattr(event, name, value)
     event.save()
+    if moderators is not None:
+        event.moderators.set(list(moderators))
     return event
 
 

@@ -40,14 +40,15 @@ def passages_open(*, event=None) -> QuerySet[Passage]:
 
 
 def moderated_events(*, moderator) -> QuerySet:
-    """Events MODERATOR may review: those with no assigned moderators, and those they are assigned to."""
+    """Events MODERATOR may review: those a curator assigned them to (superusers: all). An event with
+    nobody assigned is reviewed by nobody until a curator assigns someone: scoping fails closed."""
     from catalogue.models import Event
 
     if not moderator.is_authenticated or not moderator.is_moderator():
         return Event.objects.none()
     if moderator.is_superuser:
         return Event.objects.all()
-    return Event.objects.filter(Q(moderators__isnull=True) | Q(moderators=moderator)).distinct()
+    return Event.objects.filter(moderators=moderator).distinct()
 
 
 def _pending_in_scope(*, moderator, event_id: Any = None, painting_id: Any = None, language: str | None = None):

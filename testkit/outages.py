@@ -96,6 +96,7 @@ def outage_run(*, broker: PrivateBroker, passage, resident, moderator, clip: Pat
     from contributions import services
     from contributions.models import ModerationDecision, Recording
 
+    passage.event.moderators.add(moderator)  # only assigned moderators review an event
     residents, moderators = APIClient(), APIClient()
     residents.force_authenticate(resident)
     moderators.force_authenticate(moderator)

@@ -371,7 +371,9 @@ def test_a_rejected_readings_voice_is_erased_after_its_retention_and_cannot_be_r
     curator = moderator
     curator.groups.add(Group.objects.get_or_create(name="curators")[0])
     rejection = old.decisions.get(verdict="reject")
-    with pytest.raises(services.InvalidTransition, match="deleted"):
+    from django.utils import translation
+
+    with translation.override("en"), pytest.raises(services.InvalidTransition, match="deleted"):
         services.decision_reverse(decision=rejection, curator=curator)
     old.refresh_from_db()
     assert old.status == Recording.Status.REJECTED

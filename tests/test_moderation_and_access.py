@@ -84,6 +84,42 @@ def test_a_moderator_of_another_event_cannot_decide(festival, resident, moderato
 
 
 @pytest.mark.django_db
+def test_an_event_nobody_is_assigned_to_is_reviewed_by_nobody_until_a_curator_assigns_someone(
+    festival, resident, moderator, groups
+):
+    """Scoping fails closed: a festival created in the curation pages has no moderator, and no moderator
+    reviews it until a curator chooses them (the curation page says so)."""
+    from accounts.models import User
+
+    festival["event"].moderators.clear()
+    recording = submit(festival, resident)
+    assert api(moderator).get("/api/moderation/queue/").json()["results"] == []
+    assert api(moderator).post(f"/api/moderation/recordings/{recording.id}/approve/").status_code == 403
+    assert api(moderator).post(f"/api/moderation/recordings/{recording.id}/claim/").status_code in {403, 404}
+
+    curator = User.objects.create_user("curator", password="curator-pass-1")
+    curator.groups.add(groups["curators"])
+    page = Client()
+    page.force_login(curator)
+    event = festival["event"]
+    assert "No moderator is assigned" in page.get(f"/curation/events/{event.slug}/").content.decode()
+    form = {
+        "title": event.title,
+        "slug": event.slug,
+        "description": "",
+        "publish_mode": event.publish_mode,
+        "is_open": "on",
+        "moderators": [str(moderator.id)],
+    }
+    assert page.post(f"/curation/events/{event.slug}/", form).status_code == 302
+    assert list(event.moderators.all()) == [moderator]
+    assert [item["id"] for item in api(moderator).get("/api/moderation/queue/").json()["results"]] == [
+        str(recording.id)
+    ]
+    assert api(moderator).post(f"/api/moderation/recordings/{recording.id}/approve/").status_code == 200
+
+
+@pytest.mark.django_db
 def test_original_audio_is_served_only_to_its_owner_and_moderators(festival, resident, other_resident, moderator):
     recording = submit(festival, resident)
     url = f"/recordings/{recording.id}/audio/"

@@ -34,10 +34,15 @@ def api(user=None) -> APIClient:
 
 def make_user(name: str, *groups):
     from accounts.models import User
+    from catalogue.models import Event
 
     user = User.objects.create_user(name, password=f"{name}-pass-1", display_name=name.title())
     for group in groups:
         user.groups.add(group)
+        if group.name == "moderators":
+            # A curator assigns each moderator to the festivals they review (nobody reviews the others).
+            for event in Event.objects.all():
+                event.moderators.add(user)
     return user
 
 
@@ -433,7 +438,7 @@ def test_residents_visitors_and_moderators_of_another_event_are_kept_out_everywh
     festival, resident, other_resident, moderator, groups, settings, django_capture_on_commit_callbacks
 ):
     outsider = make_user("outsider", groups["moderators"])
-    festival["event"].moderators.add(moderator)
+    festival["event"].moderators.remove(outsider)  # a moderator, but not of this festival
     recording = submit(festival["chinese"], resident)
     with django_capture_on_commit_callbacks(execute=False):
         approved = submit(festival["chinese"], resident)

@@ -711,6 +711,7 @@ def test_a_moderator_can_neither_see_claim_nor_decide_their_own_reading(festival
     # Another moderator reviews it as any other reading.
     colleague = User.objects.create_user("colleague", password="colleague-pass-1")
     colleague.groups.add(groups["moderators"])
+    own.passage.event.moderators.add(colleague)
     assert selectors.moderation_queue(moderator=colleague).filter(id=own.id).exists()
     services.recording_approve(recording=own, moderator=colleague)
     own.refresh_from_db()

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from catalogue.models import Event
 
 
@@ -9,9 +10,17 @@ class DateInput(forms.DateInput):
 
 
 class EventForm(forms.ModelForm):
+    moderators = forms.ModelMultipleChoiceField(
+        label=_("Moderators"),
+        queryset=User.objects.filter(groups__name="moderators").order_by("display_name", "username"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Only these moderators review this festival's readings; with none, readings wait."),
+    )
+
     class Meta:
         model = Event
-        fields = ("title", "slug", "description", "starts_on", "ends_on", "publish_mode", "is_open")
+        fields = ("title", "slug", "description", "starts_on", "ends_on", "publish_mode", "is_open", "moderators")
         labels = {"slug": _("Web address"), "publish_mode": _("Publishing")}
         # Help texts are rendered as HTML: no angle brackets (a placeholder once showed as "/events/ /").
         help_texts = {"slug": _("Letters, digits and hyphens, as in /events/spring-reading/")}

@@ -121,6 +121,8 @@ class Command(BaseCommand):
             if group_name == "curators":
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])
+            if group_name == "moderators":
+                event.moderators.add(user)  # nobody else reviews the demo festival's readings
             shown = "(from $" + variable + ")" if os.environ.get(variable) else password
             _remember_demo_login(username=username, display_name=display_name, password=shown)
         if not options.get("no_films"):
