@@ -43,6 +43,7 @@ class Recording(models.Model):
         LANGUAGE = "language", _("Wrong language")
         OFFENSIVE = "offensive", _("Offensive content")
         CUT_OFF = "cut_off", _("The reading is cut off")
+        NAME = "name", _("The name shown with the reading cannot be published")
         OTHER = "other", _("Other")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -70,6 +71,9 @@ class Recording(models.Model):
     # Chosen by the page for each take (the Idempotency-Key header): a retried upload whose answer was
     # lost finds this reading instead of making a second one.
     idempotency_key = models.CharField(max_length=64, blank=True, default="")
+    # The name the gallery credits, as it was when the reading arrived: the moderator approves it with
+    # the voice, so a name changed later never reaches the public unreviewed.
+    credited_as = models.CharField(max_length=80, blank=True, default="")
     transcribe_started_at = models.DateTimeField(null=True, blank=True)
     # Set once every voice-derived file and field of a withdrawn recording is gone (withdrawal is retried
     # by the sweep until then).
@@ -114,6 +118,11 @@ class Recording(models.Model):
 
     def __str__(self) -> str:
         return f"{self.passage} by {self.contributor}"
+
+    @property
+    def credit(self) -> str:
+        """The reader's name as the gallery shows it (readings from before credited_as: their name now)."""
+        return self.credited_as or self.contributor.public_name
 
 
 class ModerationDecision(models.Model):

@@ -171,6 +171,7 @@ def recording_submit(
             audio_stats=stats.to_dict(),
             video_consented_at=timezone.now() if camera_video is not None else None,
             idempotency_key=idempotency_key,
+            credited_as=contributor.public_name,
         )
         speech = Path(scratch) / "speech16k.wav"
         audio.write_wav(speech, samples, 16000)

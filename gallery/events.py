@@ -56,7 +56,7 @@ def animation_card(animation) -> dict:
         "painting_title": passage.painting.title,
         "passage_title": passage.title,
         "language": passage.language,
-        "reader": recording.contributor.public_name,
+        "reader": recording.credit,
         "published_at": animation.published_at.isoformat() if animation.published_at else None,
         # A plain date the card prints as is: the page needs no date library to draw a new card.
         "published_on": animation.published_at.date().isoformat() if animation.published_at else "",

@@ -118,8 +118,12 @@ def test_the_queue_is_oldest_first_and_filters_by_event_painting_and_language(fe
     # The claim follows the same filter: an English-only moderator gets the English reading first.
     response = claim_next(moderator, language="en")
     assert response.json()["id"] == str(english.id)
-    # The queue shows nobody's name for the resident: a decision is about the reading.
-    assert "Li Ming" not in response.content.decode()
+    # The queue shows nobody's name: a decision is about the reading. The name appears once, as the credit
+    # the film will carry in public, which is approved with the reading (issue 19).
+    detail = response.json()
+    assert detail.pop("credited_as") == "Li Ming"
+    assert "Li Ming" not in str(detail)
+    assert "Li Ming" not in api(moderator).get("/api/moderation/queue/").content.decode()
 
 
 @pytest.mark.django_db
@@ -520,3 +524,30 @@ def test_the_console_flags_quiet_clipped_and_wrong_language_recordings(festival,
     assert "silence" not in codes and "cut_off" not in codes
     assert detail["facts"]["error_rate"] == 1.0
     assert detail["facts"]["unit"] == "character"
+
+
+@pytest.mark.django_db
+def test_the_name_the_gallery_credits_is_reviewed_with_the_reading(festival, resident, moderator, settings):
+    """A display name goes public only as the moderator saw it: the reading's credit is kept from its
+    arrival, shown in the review, and a name that cannot be published is a reason to reject."""
+    from gallery.events import animation_card
+
+    resident.display_name = "Li Bai"
+    resident.save()
+    kept = submit(festival["chinese"], resident)
+    detail = api(moderator).post(f"/api/moderation/recordings/{kept.id}/claim/").json()
+    assert detail["credited_as"] == "Li Bai"
+    # The resident (or anyone with the account) renames it after the review: the film keeps "Li Bai".
+    services.recording_approve(recording=kept, moderator=moderator)
+    resident.display_name = "City Hall – call 555-0100 for refunds"
+    resident.save()
+    film = finished_film(kept, settings, status=Animation.Status.PUBLISHED)
+    assert animation_card(Animation.objects.get(id=film.id))["reader"] == "Li Bai"
+
+    named = submit(festival["chinese"], resident)
+    claimed = api(moderator).post(f"/api/moderation/recordings/{named.id}/claim/").json()
+    assert claimed["credited_as"] == "City Hall – call 555-0100 for refunds"
+    refused = api(moderator).post(f"/api/moderation/recordings/{named.id}/reject/", {"reason": "name"}, format="json")
+    assert refused.status_code == 200, refused.content
+    named.refresh_from_db()
+    assert named.status == Recording.Status.REJECTED and named.rejection_reason == "name"

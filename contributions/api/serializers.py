@@ -145,6 +145,8 @@ class ModerationDetailSerializer(ModerationItemSerializer):
     transcript_ready = serializers.SerializerMethodField()
     claimed_until = serializers.DateTimeField(read_only=True)
     facts = serializers.SerializerMethodField()
+    # The name the film will credit publicly: approved (or rejected, reason "name") with the reading.
+    credited_as = serializers.CharField(source="credit", read_only=True)
 
     class Meta(ModerationItemSerializer.Meta):
         fields = [
@@ -161,6 +163,7 @@ class ModerationDetailSerializer(ModerationItemSerializer):
             "claimed_until",
             "facts",
             "video_url",
+            "credited_as",
         ]
 
     def get_audio_url(self, recording) -> str:

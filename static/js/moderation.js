@@ -254,6 +254,7 @@
       $("review").dataset.recordingId = recording.id;
       $("passage-title").textContent = recording.passage_title;
       $("review-context").textContent = ` · ${recording.painting_title} · ${recording.event_title} · ${recording.language}`;
+      $("credited-as").textContent = recording.credited_as;
       renderFacts(recording);
       loadAudio(recording);
       showVideo(recording);
