@@ -15,6 +15,22 @@ class SignupForm(UserCreationForm):
         fields = ("username", "display_name", "email")
 
 
+class AccountDeleteForm(forms.Form):
+    """Leaving asks for the password again: a session left open on a library computer cannot do it."""
+
+    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput, strip=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("That is not your password."))
+        return password
+
+
 class ConsentForm(forms.Form):
     public_animation = forms.BooleanField(
         required=True,

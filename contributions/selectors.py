@@ -15,6 +15,59 @@ def recording_owned_by(*, recording_id: Any, user_id: Any) -> bool:
     return Recording.objects.filter(id=recording_id, contributor_id=user_id).exists()
 
 
+def account_data(*, user) -> dict:
+    """Everything the platform keeps about USER, as they may download it (their own readings' audio
+    files are listed by storage name; the download adds the files)."""
+    readings = (
+        Recording.objects.filter(contributor=user)
+        .select_related("passage__painting", "passage__event")
+        .prefetch_related("animations")
+        .order_by("created_at")
+    )
+    return {
+        "account": {
+            "username": user.username,
+            "display_name": user.display_name,
+            "email": user.email,
+            "joined": user.date_joined.isoformat(),
+        },
+        "consents": [
+            {
+                "version": consent.version,
+                "public_animation": consent.public_animation,
+                "open_dataset": consent.open_dataset,
+                "agreed_at": consent.agreed_at.isoformat(),
+                "withdrawn_at": consent.withdrawn_at.isoformat() if consent.withdrawn_at else None,
+            }
+            for consent in user.consents.order_by("agreed_at")
+        ],
+        "readings": [
+            {
+                "id": str(recording.id),
+                "festival": recording.passage.event.title,
+                "painting": recording.passage.painting.title,
+                "passage": recording.passage.title,
+                "text": recording.passage.text,
+                "language": recording.passage.language,
+                "status": recording.status,
+                "recorded_at": recording.created_at.isoformat(),
+                "seconds": recording.duration_seconds,
+                "credited_as": recording.credited_as,
+                "transcript": recording.transcript,
+                "rejection_reason": recording.rejection_reason,
+                "rejection_note": recording.rejection_note,
+                "camera_video_consent": bool(recording.video_consented_at),
+                "audio_file": recording.original.name or None,
+                "films": [
+                    {"status": film.status, "url": f"/animations/{film.id}/" if film.status == "published" else ""}
+                    for film in recording.animations.all()
+                ],
+            }
+            for recording in readings
+        ],
+    }
+
+
 def recordings_of(*, user) -> QuerySet[Recording]:
     return (
         Recording.objects.filter(contributor=user)

@@ -68,6 +68,59 @@ def consent_withdraw(*, user) -> int:
     return len(recording_ids)
 
 
+def account_delete(*, user) -> int:
+    """The resident leaves: every reading is withdrawn and erased (files, transcripts, films), the notes
+    moderators wrote about them are cleared, and the account is anonymised, not deleted: the audit log
+    and the consent records keep a row to point at, which names nobody. The account cannot log in again.
+
+    Returns how many readings were withdrawn. Safe to run again.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.sessions.models import Session
+
+    withdrawn = consent_withdraw(user=user)
+    Recording.objects.filter(contributor=user).update(rejection_note="", credited_as="", idempotency_key="")
+    ModerationDecision.objects.filter(recording__contributor=user).update(note="")
+    anonymous = f"deleted-{user.pk}"
+    get_user_model().objects.filter(pk=user.pk).update(
+        username=anonymous,
+        email="",
+        display_name="",
+        first_name="",
+        last_name="",
+        password=make_password(None),  # unusable: nothing logs in as this account again
+        is_active=False,
+    )
+    user.groups.clear()
+    # Every session of the account ends now, on every device.
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+    return withdrawn
+
+
+def account_archive(*, user):
+    """A zip (a file object at its start) of selectors.account_data and the audio of each reading kept,
+    built in a temporary file that spills to disk: a resident with many readings costs no memory."""
+    import json
+    import zipfile
+
+    data = selectors.account_data(user=user)
+    # Not a context manager: the caller's FileResponse sends and closes it.
+    archive = tempfile.SpooledTemporaryFile(max_size=8 * 2**20)  # noqa: SIM115
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
+        for reading in data["readings"]:
+            name = reading["audio_file"]
+            if name and storage.exists(name):
+                extension = name.rsplit(".", 1)[-1]
+                with bundle.open(f"recordings/{reading['id']}.{extension}", "w") as target:
+                    target.write(storage.read_bytes(name))
+    archive.seek(0)
+    return archive
+
+
 def recording_folder_name(recording_id) -> str:
     """The storage folder of a recording's files (original, 16 kHz speech, 48 kHz voice)."""
     return f"recordings/{recording_id}"

@@ -3,9 +3,9 @@
 from urllib.parse import quote
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from contributions import selectors, services
-from contributions.forms import ConsentForm, SignupForm, UploadForm
+from contributions.forms import AccountDeleteForm, ConsentForm, SignupForm, UploadForm
 from contributions.models import Recording
 from core.media import storage_file_response
 
@@ -98,6 +98,33 @@ def my_recordings(request):
     return render(
         request, "contributions/my_recordings.html", {"recordings": selectors.recordings_of(user=request.user)}
     )
+
+
+@login_required
+def account(request):
+    """The resident's account: download everything kept about them, or leave for good."""
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        count = services.account_delete(user=request.user)
+        logout(request)
+        messages.success(
+            request,
+            ngettext(
+                "Your account is deleted, with your %(count)d recording and everything made from it.",
+                "Your account is deleted, with your %(count)d recordings and everything made from them.",
+                count,
+            )
+            % {"count": count},
+        )
+        return redirect("home")
+    return render(request, "contributions/account.html", {"form": form})
+
+
+@login_required
+def account_download(request):
+    """A zip of everything kept about the resident: data.json and the audio of each reading kept."""
+    archive = services.account_archive(user=request.user)
+    return FileResponse(archive, as_attachment=True, filename="shuohua-my-data.zip", content_type="application/zip")
 
 
 @login_required

@@ -53,6 +53,8 @@ EXPECTED_GET = {
     "consent": row(LOGIN, 200, 200, 200, 200, 200),
     "consent-withdraw": row(LOGIN, 405, 405, 405, 405, 405),
     "my-recordings": row(LOGIN, 200, 200, 200, 200, 200),
+    "account": row(LOGIN, 200, 200, 200, 200, 200),
+    "account-download": row(LOGIN, 200, 200, 200, 200, 200),  # each downloads their own
     "withdraw": row(LOGIN, 405, 405, 405, 405, 405),
     "recording-audio": row(LOGIN, 200, 404, 200, 404, 404),
     # Recording A has no camera video; who may play one is tested in tests/test_camera_recording.py.
@@ -120,6 +122,7 @@ EXPECTED_POST = {
     "api-recording": same(405) | {"anonymous": 403},  # read or delete only
     "withdraw": row(LOGIN, 302, 404, 404, 404, 404),
     "consent-withdraw": row(LOGIN, 302, 302, 302, 302, 302),  # each withdraws their own
+    "account": row(LOGIN, 200, 200, 200, 200, 200),  # no password: the page says so, nothing is deleted
 }
 
 # Websocket routes: whether the connection is accepted.
