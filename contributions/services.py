@@ -781,6 +781,8 @@ def rejected_retention() -> timedelta:
 # camera app (H.264 or HEVC at 720p) stays under 3 Mbit/s.
 VIDEO_BYTES_PER_SECOND = 3_000_000 // 8
 VIDEO_MIN_BYTES = 2 * 2**20
+# The largest picture kept: a phone's 1080p. The motion is measured on a 640-pixel copy anyway.
+VIDEO_MAX_PIXELS = 1920 * 1080
 
 
 def video_max_bytes(passage: Passage) -> int:
@@ -815,6 +817,13 @@ def _separate_video(original: Path, *, passage: Passage, video_consent: bool) ->
                 % {"codec": stream.codec},
                 code="video_format",
             )
+        if stream.width * stream.height > VIDEO_MAX_PIXELS:
+            raise RecordingRejected(
+                _("The video is %(width)d×%(height)d pixels; record at 1080p or less, or in the studio.")
+                % {"width": stream.width, "height": stream.height},
+                code="video_too_large",
+                status=413,
+            )
         limit = video_max_bytes(passage)
         if original.stat().st_size > limit:
             raise RecordingRejected(
@@ -833,7 +842,14 @@ def _separate_video(original: Path, *, passage: Passage, video_consent: bool) ->
         original.unlink()
         return sound, None
     kept = original.with_name("video" + (".webm" if sound.suffix == ".webm" else ".mp4"))
-    original.rename(kept)
+    try:
+        video.video_copy(original, kept, max_seconds=passage.max_seconds + DURATION_TOLERANCE_SECONDS)
+    except ValueError:
+        raise RecordingRejected(
+            _("This video format (%(codec)s) cannot be read. Please record in the studio.") % {"codec": stream.codec},
+            code="video_format",
+        ) from None
+    original.unlink()
     return sound, kept
 
 

@@ -295,3 +295,46 @@ def test_the_sweep_sends_a_lost_extraction_again(takes, festival, resident):
     assert recording_motion_sweep() == 1
     recording_extract_motion(recording_id)
     assert recording_motion_sweep() == 0, "an extracted reading is never sent again"
+
+
+@pytest.mark.django_db
+def test_a_camera_video_is_kept_no_longer_than_its_passage_allows_and_without_its_metadata(
+    tmp_path, festival, resident, settings
+):
+    """A phone file whose picture runs on after the reading (a camera left recording) keeps only what the
+    passage allows, so the motion extraction never reads minutes of video; its metadata (a phone's
+    model, time and place) is dropped from the video and the sound alike."""
+    from contributions.services import DURATION_TOLERANCE_SECONDS
+
+    passage = festival["chinese"]
+    passage.max_seconds = 8
+    passage.save()
+    long_take = _make(
+        tmp_path / "long.webm",
+        *("-f", "lavfi", "-i", "testsrc=size=320x240:rate=15", "-i", str(CHINESE_POEM)),
+        *("-map", "0:v", "-map", "1:a", "-t:v", "40", "-t:a", "6", "-c:v", "libvpx", "-deadline", "realtime"),
+        *("-cpu-used", "8", "-c:a", "libopus", "-metadata", "location=+39.9042+116.4074/", "-t", "40"),
+    )
+    response = upload(resident, passage, long_take, video_consent=True)
+    assert response.status_code == 201, response.content
+    recording = Recording.objects.get(id=response.json()["id"])
+    kept = settings.MEDIA_ROOT / recording.video.name
+    with av.open(str(kept)) as container:
+        seconds = max(float(packet.pts * packet.time_base) for packet in container.demux(video=0) if packet.pts)
+        assert seconds <= passage.max_seconds + DURATION_TOLERANCE_SECONDS + 0.5, seconds
+    for name in (recording.video.name, recording.original.name):
+        assert b"116.4074" not in (settings.MEDIA_ROOT / name).read_bytes(), name
+
+
+@pytest.mark.django_db
+def test_a_camera_video_above_1080p_is_refused_with_what_to_do(tmp_path, festival, resident):
+    huge = _make(
+        tmp_path / "huge.webm",
+        *("-f", "lavfi", "-i", "testsrc=size=2560x1440:rate=5", "-i", str(CHINESE_POEM)),
+        *("-map", "0:v", "-map", "1:a", "-t", "3", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8"),
+        *("-c:a", "libopus"),
+    )
+    response = upload(resident, festival["chinese"], huge, video_consent=True)
+    assert response.status_code == 413, response.content
+    assert response.json()["code"] == "video_too_large" and "1080p" in response.json()["detail"]
+    assert Recording.objects.count() == 0

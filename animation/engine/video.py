@@ -69,9 +69,28 @@ def audio_only_copy(source: str | os.PathLike[str], destination: Path, *, timeou
     for suffix, codec in attempts:
         target = destination.with_suffix(suffix)
         returncode, _stderr = _ffmpeg(
-            ["-y", "-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn", *codec, str(target)], timeout=timeout
+            # No metadata is kept: a phone's file may carry its model, the time and the place.
+            ["-y", "-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", *codec, str(target)],
+            timeout=timeout,
         )
         if returncode == 0 and target.is_file() and target.stat().st_size > 0:
             return target
         target.unlink(missing_ok=True)
     raise ValueError(f"no sound could be separated from {Path(source).name}")
+
+
+def video_copy(source: str | os.PathLike[str], destination: Path, *, max_seconds: float, timeout: float = 60) -> Path:
+    """Copy SOURCE's picture and sound (no re-encoding) into DESTINATION, at most MAX_SECONDS of it and
+    without its metadata: a camera video never costs more than its passage allows (the motion
+    extraction reads every frame), whatever its header claims. Raises ValueError when it cannot be copied."""
+    returncode, _stderr = _ffmpeg(
+        [
+            "-y", "-i", str(source), "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy",
+            "-t", f"{max_seconds:.3f}", "-map_metadata", "-1", str(destination),
+        ],
+        timeout=timeout,
+    )  # fmt: skip
+    if returncode != 0 or not destination.is_file() or destination.stat().st_size == 0:
+        destination.unlink(missing_ok=True)
+        raise ValueError(f"the video of {Path(source).name} could not be copied")
+    return destination
