@@ -26,10 +26,23 @@ class RateLimitMiddleware:
     """Fixed-window limits on the views where a password or heavy work is involved (settings.RATE_LIMITS).
 
     Only POSTs count: showing a form costs nothing. Keys are the client address, and for the upload
-    form the user as well, so that one household behind one address is not blocked by a neighbour.
+    form and the curators' heavy work the user instead, so that one household (or one library) behind
+    one address is not blocked by a neighbour.
     """
 
-    VIEWS = {"login": "login", "signup": "signup", "password_reset": "password_reset", "record": "record"}
+    VIEWS = {
+        "login": "login",
+        "signup": "signup",
+        "password_reset": "password_reset",
+        "record": "record",
+        # Heavy work a curator starts: a key-point fit or a face search runs the face networks.
+        "curation-landmarks-fit": "curation_fit",
+        "curation-painting-detect": "curation_fit",
+    }
+    # Forms whose one action is heavy: a test film renders a whole film.
+    ACTIONS = {("curation-passage", "preview"): "curation_render"}
+    # Counted per account, not per address: colleagues share a library's address.
+    PER_USER = {"record", "curation_fit", "curation_render"}
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -40,13 +53,14 @@ class RateLimitMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.method != "POST" or request.resolver_match is None:
             return None
-        rule = self.VIEWS.get(request.resolver_match.url_name or "")
+        name = request.resolver_match.url_name or ""
+        rule = self.VIEWS.get(name) or self.ACTIONS.get((name, request.POST.get("action", "")))
         if rule is None or rule not in settings.RATE_LIMITS:
             return None
         if rule == "login" and account_locked(request.POST.get("username", "")):
             return login_locked_out(request, None)
         limit, period = parse_rate(settings.RATE_LIMITS[rule])
-        if rule == "record" and request.user.is_authenticated:
+        if rule in self.PER_USER and request.user.is_authenticated:
             who = f"user:{request.user.pk}"
         else:
             who = f"ip:{client_ip(request)}"

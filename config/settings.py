@@ -387,6 +387,9 @@ RATE_LIMITS = {
     "signup": env.str("SIGNUP_RATE", default="20/h"),
     "password_reset": env.str("PASSWORD_RESET_RATE", default="5/h"),
     "record": env.str("UPLOAD_FORM_RATE", default=env.str("UPLOAD_THROTTLE_RATE", default="30/hour")),
+    # Per curator: key-point fits and face searches (the face networks), and test films (a whole render).
+    "curation_fit": env.str("CURATION_FIT_RATE", default="120/h"),
+    "curation_render": env.str("CURATION_RENDER_RATE", default="20/h"),
 }
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)

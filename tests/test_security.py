@@ -743,3 +743,31 @@ def test_a_public_deployment_refuses_to_start_with_mail_nobody_reads(tmp_path):
     # A closed network without TLS says so, and may keep the console (as `make run` does).
     closed = manage("check", environment={**said, "HTTPS": "0", "SHUOHUA_VAR_DIR": str(tmp_path)})
     assert closed.returncode == 0, closed.stderr
+
+
+@pytest.mark.django_db
+def test_a_curators_heavy_work_is_rate_limited_per_curator(festival, groups, settings):
+    """Key-point fits and face searches run the face networks, a test film a whole render: each curator
+    has a budget of them (429 beyond), a colleague behind the same address their own, and plain edits none."""
+    from accounts.models import User
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "curation_fit": "2/h", "curation_render": "1/h"}
+    clients = []
+    for name in ("curator-a", "curator-b"):
+        user = User.objects.create_user(name, password=f"{name}-pass-1")
+        user.groups.add(groups["curators"])
+        client = Client()
+        client.force_login(user)
+        clients.append(client)
+    first, colleague = clients
+    painting, passage = festival["painting"], festival["chinese"]
+    fit = f"/curation/paintings/{painting.id}/landmarks/fit/"
+    assert [first.post(fit).status_code for _ in range(2)] == [400, 400]  # no box or point: the page says so
+    refused = first.post(fit)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert first.post(f"/curation/paintings/{painting.id}/detect/").status_code == 429  # the same budget
+    assert colleague.post(fit).status_code == 400
+    editor = f"/curation/passages/{passage.id}/"
+    assert first.post(editor, {"action": "preview"}).status_code != 429
+    assert first.post(editor, {"action": "preview"}).status_code == 429
+    assert first.post(editor, {"title": passage.title}).status_code != 429  # editing the passage is never limited
