@@ -20,6 +20,7 @@ from contributions import selectors as contribution_selectors
 from contributions import services as contribution_services
 from contributions.api.moderation import FILTER_PARAMETERS, IsModerator, conflict
 from contributions.api.serializers import DecisionSerializer, FilmRejectSerializer
+from core.media import served_url
 from core.query_params import uuid_param
 
 
@@ -38,13 +39,13 @@ class FilmSerializer(serializers.Serializer):
     status = serializers.CharField()
 
     def get_video_url(self, animation) -> str:
-        return animation.video.url if animation.video else ""
+        return served_url(animation.video)
 
     def get_poster_url(self, animation) -> str:
-        return animation.poster.url if animation.poster else ""
+        return served_url(animation.poster)
 
     def get_subtitles_url(self, animation) -> str:
-        return animation.subtitles.url if animation.subtitles else ""
+        return served_url(animation.subtitles)
 
 
 class FilmQueue(generics.ListAPIView):

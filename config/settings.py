@@ -138,6 +138,11 @@ SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 # STORAGE_BACKEND=s3 puts recordings, paintings and films in an S3-compatible bucket (SeaweedFS, MinIO,
 # AWS), so that workers on other machines share no disk. URLs of stored files are then presigned.
 STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+if env.str("S3_PUBLIC_DOMAIN", default=""):
+    raise ImproperlyConfigured(
+        "S3_PUBLIC_DOMAIN is not supported: its unsigned URLs need a public-read bucket, which would make "
+        "recordings and held-back films public. Films are served through /media/ (put a cache in front of nginx)."
+    )
 if STORAGE_BACKEND == "s3":
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -147,11 +152,15 @@ if STORAGE_BACKEND == "s3":
             "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
             "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
             "region_name": env.str("S3_REGION", default="us-east-1"),
-            "custom_domain": env.str("S3_PUBLIC_DOMAIN", default="") or None,
+            # No custom (CDN) domain: its URLs are unsigned, so every object, recordings included, would
+            # have to be public-read. Films reach browsers through /media/ (access checked), never the bucket.
+            "custom_domain": None,
             "addressing_style": "path",
             "signature_version": "s3v4",
             "querystring_auth": True,
-            "querystring_expire": env.int("S3_URL_EXPIRE_SECONDS", default=6 * 3600),
+            # Presigned URLs are for paintings only (films go through /media/): short, as anything
+            # that can be taken down must be.
+            "querystring_expire": env.int("S3_URL_EXPIRE_SECONDS", default=15 * 60),
             "file_overwrite": True,
             "default_acl": None,
         },

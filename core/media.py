@@ -142,3 +142,18 @@ async def _async_chunks(storage: Storage, name: str, start: int, length: int) ->
             yield chunk
     finally:
         await sync_to_async(handle.close)()
+
+
+def served_url(file) -> str:
+    """The address pages use for a stored file (a FieldFile): /media/<name>, answered by the platform
+    itself, which checks who may see it (an unpublished film, a withdrawn one: 404 at once), even
+    when the file lives in object storage. Only with SERVE_MEDIA off, the storage's own (presigned) URL."""
+    from urllib.parse import quote
+
+    from django.conf import settings
+
+    if not file:
+        return ""
+    if not settings.SERVE_MEDIA:
+        return file.url
+    return f"{settings.MEDIA_URL}{quote(file.name)}"

@@ -13,6 +13,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from core.media import served_url
+
 logger = logging.getLogger(__name__)
 
 
@@ -49,9 +51,9 @@ def animation_card(animation) -> dict:
     return {
         "id": str(animation.id),
         "url": f"/animations/{animation.id}/",
-        "video_url": animation.video.url if animation.video else "",
-        "poster_url": animation.poster.url if animation.poster else "",
-        "subtitles_url": animation.subtitles.url if animation.subtitles else "",
+        "video_url": served_url(animation.video),
+        "poster_url": served_url(animation.poster),
+        "subtitles_url": served_url(animation.subtitles),
         "painting_id": str(passage.painting_id),
         "painting_title": passage.painting.title,
         "passage_title": passage.title,

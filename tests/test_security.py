@@ -771,3 +771,12 @@ def test_a_curators_heavy_work_is_rate_limited_per_curator(festival, groups, set
     assert first.post(editor, {"action": "preview"}).status_code != 429
     assert first.post(editor, {"action": "preview"}).status_code == 429
     assert first.post(editor, {"title": passage.title}).status_code != 429  # editing the passage is never limited
+
+
+def test_a_public_bucket_domain_is_refused_with_the_reason(tmp_path):
+    """S3_PUBLIC_DOMAIN's unsigned URLs need a public-read bucket: recordings and held-back films would be
+    public. The platform refuses it and serves films through /media/ (tests/test_storage_s3.py)."""
+    said = {key: PRODUCTION[key] for key in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_BACKEND", "EMAIL_HOST")}
+    environment = {**said, "S3_PUBLIC_DOMAIN": "cdn.example.org", "SHUOHUA_VAR_DIR": str(tmp_path)}
+    result = manage("check", environment=environment)
+    assert result.returncode != 0 and "S3_PUBLIC_DOMAIN" in result.stderr and "public-read" in result.stderr

@@ -102,6 +102,18 @@ def test_a_reading_becomes_a_published_film_with_every_file_in_object_storage(
         urllib.request.urlopen(url.split("?")[0], timeout=10)  # noqa: S310
     assert refused.value.code == 403
 
+    # Pages never hand out the bucket's URL: the card points at /media/, which the platform answers from
+    # the bucket by byte ranges, checking who asks; a withdrawn film is gone from there at once.
+    from django.test import Client
+
+    from contributions import services
+    from gallery.events import animation_card
+
+    card = animation_card(animation)
+    assert card["video_url"] == f"/media/animations/{animation.id}/film.mp4", card
+    assert "X-Amz" not in str(card)
+    played = Client().get(card["video_url"], HTTP_RANGE="bytes=0-1023")
+    assert played.status_code == 206 and b"".join(played.streaming_content)[4:8] == b"ftyp"
     local = tmp_path / "film.mp4"
     with animation.video.open("rb") as source:
         local.write_bytes(source.read())
@@ -110,3 +122,5 @@ def test_a_reading_becomes_a_published_film_with_every_file_in_object_storage(
             "video": "h264",
             "audio": "aac",
         }
+    services.recording_withdraw(recording=animation.recording)
+    assert Client().get(card["video_url"]).status_code == 404
