@@ -43,11 +43,22 @@ class World:
     film_a: object  # resident A's film on event X, ready (not published)
     film_b: object  # resident B's film on event X, published
 
+    sessions: dict = dataclasses.field(default_factory=dict)
+
     def client(self, role: str) -> Client:
-        """A client logged in through the login form with the role's password (a real session)."""
+        """A client logged in through the login form with the role's password (a real session, through
+        axes and the rate limits), once per role: later clients of the role carry that session."""
+        from django.conf import settings
+
         client = Client()
-        if role != "anonymous":
-            client.force_login(self.users[role])
+        if role == "anonymous":
+            return client
+        if role not in self.sessions:
+            user = self.users[role]
+            answer = client.post("/accounts/login/", {"username": user.username, "password": PASSWORDS[role]})
+            assert answer.status_code == 302, f"{role} could not log in through the form: {answer.status_code}"
+            self.sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+        client.cookies[settings.SESSION_COOKIE_NAME] = self.sessions[role]
         return client
 
 

@@ -7,7 +7,6 @@ the published film's head follows the reader's (from the film's own curves)."""
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ FILM_TIMEOUT_SECONDS = 300
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_camera_reading_moves_the_published_film(
-    tmp_path, asgi_live_server, festival, resident, moderator, celery_worker, chromium_path, settings
+    tmp_path, asgi_live_server, festival, resident, moderator, celery_worker, chromium_path, settings, monkeypatch
 ):
     from playwright.sync_api import sync_playwright
 
@@ -43,7 +42,8 @@ def test_a_camera_reading_moves_the_published_film(
     ]
     passage = festival["chinese"]
     base = asgi_live_server.url
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # Playwright's sync API runs an event loop in this thread; restored after the test (monkeypatch).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=flags, headless=True)
         try:

@@ -21,6 +21,7 @@ def page_paths(festival, film) -> dict[str, str]:
         "passages": "/passages/",
         "record": f"/record/{festival['chinese'].id}/",
         "my recordings": "/me/recordings/",
+        "my account": "/me/account/",
         "consent": "/consent/",
         "password reset": "/accounts/password_reset/",
     }
@@ -44,11 +45,15 @@ def test_every_page_fits_a_phone_and_loads_cleanly_in_both_languages(
             page.fill("#id_password", "resident-pass-1")
             page.click("main form button[type=submit]")
             page.wait_for_load_state()
+            # Logged in for real: a broken login would turn every page below into the login page.
+            assert "/accounts/login/" not in page.url, page.url
             watch = PageWatch().attach(page)
             for name, path in page_paths(festival, film).items():
                 watch.console_errors.clear()
                 watch.failed_requests.clear()
                 page.goto(base + path, wait_until="networkidle")
+                assert "/accounts/login/" not in page.url, f"{name}: sent to the login page"
+                assert page.locator("form[action='/accounts/logout/']").count() == 1, f"{name}: not logged in"
                 assert horizontal_overflow(page) == 0, f"{name} ({language}) scrolls sideways"
                 assert page.locator("html").get_attribute("lang") == language
                 assert page.locator('meta[name="description"]').get_attribute("content"), name
