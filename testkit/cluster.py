@@ -119,6 +119,10 @@ def celery_beat(environment: dict, folder: Path) -> PlatformProcess:
     return PlatformProcess("beat", command, environment, folder)
 
 
+# After an awaited message, how long a listener keeps listening so that a duplicate can be seen.
+GRACE_SECONDS = 6.0
+
+
 class EventListener:
     """Every message sent to a group, received in a thread of its own from the real channel layer."""
 

@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from testkit import cluster
+from testkit.cluster import GRACE_SECONDS
 from testkit.media import CHINESE_POEM
 
 REPO = Path(__file__).resolve().parent.parent
@@ -150,8 +151,9 @@ def logged_in(base: str, username: str, password: str) -> requests.Session:
     return session
 
 
-async def listen(url: str, stop_after: set[str], timeout: float) -> list[dict]:
-    """Messages on a gallery socket until one of the STOP_AFTER types arrived (or the timeout)."""
+async def listen(url: str, stop_after: set[str], timeout: float, grace: float = GRACE_SECONDS) -> list[dict]:
+    """Messages on a gallery socket until one of the STOP_AFTER types arrived (or the timeout), and
+    every message of the GRACE seconds after it."""
     import websockets
 
     messages: list[dict] = []
@@ -165,7 +167,8 @@ async def listen(url: str, stop_after: set[str], timeout: float) -> list[dict]:
                 break
             messages.append(message)
             if message.get("type") in stop_after:
-                break
+                deadline = min(deadline, time.monotonic() + grace)
+                stop_after = set()  # from here, only the grace period ends the listening
     return messages
 
 

@@ -112,7 +112,9 @@ def test_a_render_worker_killed_mid_film_is_replaced_and_the_film_is_published_o
             what="the film after the kill",
         )
         seconds_after_kill = time.monotonic() - killed_at
-        time.sleep(1)  # the publication message travels after the commit
+        # The publication travels after the commit; then a grace period in which a duplicate would show.
+        cluster.wait_until(lambda: listener.published_ids(), timeout=30, what="the publication message")
+        time.sleep(cluster.GRACE_SECONDS)
         assert_published_once(animation, listener)
         animation.refresh_from_db()
         assert animation.attempts == 1, "the dead worker's attempt was not charged exactly once"
@@ -146,7 +148,8 @@ def test_a_render_worker_stopped_with_sigterm_finishes_the_film_before_it_exits(
         )
         cluster.wait_until(lambda: not worker.alive(), timeout=60, what="the worker to exit")
         assert worker.process.returncode == 0, worker.log_tail()
-        time.sleep(1)
+        cluster.wait_until(lambda: listener.published_ids(), timeout=30, what="the publication message")
+        time.sleep(cluster.GRACE_SECONDS)  # a duplicate would arrive within it
         assert_published_once(animation, listener)
         animation.refresh_from_db()
         assert animation.attempts == 0
