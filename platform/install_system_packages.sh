@@ -15,6 +15,7 @@ declare -A NEEDED=(
 # Files that are not commands -> Debian package
 declare -A NEEDED_FILES=(
   [/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc]=fonts-noto-cjk   # serif CJK face for the poems
+  [/usr/sbin/rabbitmq-server]=rabbitmq-server   # the AMQP broker test starts a private node when none runs
 )
 
 missing=()

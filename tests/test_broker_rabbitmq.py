@@ -4,8 +4,14 @@ worker processes and a real RabbitMQ server, and the operators' checks answering
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import signal
 import socket
+import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,22 +19,72 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from testkit import cluster
 from testkit.media import CHINESE_POEM
 
-RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+RABBITMQ_SERVER = Path("/usr/sbin/rabbitmq-server")  # Debian's rabbitmq-server (platform/install_system_packages.sh)
 
 
-def rabbitmq_answers() -> bool:
+def answers(port: int) -> bool:
     try:
-        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
         return True
     except OSError:
         return False
 
 
+@pytest.fixture(scope="module")
+def rabbitmq_url():
+    """The machine's RabbitMQ on 127.0.0.1:5672, or a private node of Debian's rabbitmq-server started for
+    this module (a newcomer's machine runs none); never a skip: without either the test fails, saying why."""
+    if answers(5672):
+        yield "amqp://guest:guest@127.0.0.1:5672//"
+        return
+    if not RABBITMQ_SERVER.exists():
+        pytest.fail("RabbitMQ is missing: platform/install_system_packages.sh installs rabbitmq-server")
+    # Not under pytest's own folder: the broker's user must be able to reach it.
+    folder = Path(tempfile.mkdtemp(prefix="shuohua-rabbitmq-"))
+    (folder / "enabled_plugins").write_text("[].")
+    if os.geteuid() == 0:
+        # Debian's wrapper runs the broker as the rabbitmq user: its folders must be that user's.
+        import pwd
+
+        account = pwd.getpwnam("rabbitmq")
+        for path in (folder, folder / "enabled_plugins"):
+            os.chown(path, account.pw_uid, account.pw_gid)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        **os.environ,
+        "RABBITMQ_NODENAME": f"shuohua-test-{port}@localhost",
+        "RABBITMQ_NODE_PORT": str(port),
+        "RABBITMQ_DIST_PORT": str(port + 20000 if port < 45000 else port - 20000),
+        "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(folder / "log"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
+        "RABBITMQ_CONFIG_FILE": str(folder / "none"),
+    }
+    log = (folder / "server.out").open("wb")
+    server = subprocess.Popen(
+        [str(RABBITMQ_SERVER)], env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        cluster.wait_until(lambda: answers(port) or server.poll() is not None, timeout=90, what="RabbitMQ to start")
+        if not answers(port):
+            pytest.fail(f"rabbitmq-server did not start: {(folder / 'server.out').read_text()[-1500:]}")
+        yield f"amqp://guest:guest@127.0.0.1:{port}//"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
-def rabbitmq_app():
+def rabbitmq_app(rabbitmq_url):
     """Point this process's Celery app at RabbitMQ for the test, and back at Redis afterwards."""
-    if not rabbitmq_answers():
-        pytest.skip("no RabbitMQ on 127.0.0.1:5672 (apt-get install rabbitmq-server)")
     from config.celery import app
 
     # The stored values, not the properties: those fall back to broker_url, and restoring that as an explicit
@@ -42,7 +98,7 @@ def rabbitmq_app():
         app._pool = None
         app.amqp._producer_pool = None
 
-    switch(RABBITMQ_URL, None, None)
+    switch(rabbitmq_url, None, None)
     with app.connection_for_write() as connection:
         for queue in ("default", "speech", "render"):
             with contextlib.suppress(Exception):
@@ -55,7 +111,9 @@ def rabbitmq_app():
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_reading_becomes_a_film_over_rabbitmq(rabbitmq_app, festival, resident, moderator, settings, tmp_path):
+def test_a_reading_becomes_a_film_over_rabbitmq(
+    rabbitmq_app, rabbitmq_url, festival, resident, moderator, settings, tmp_path
+):
     from django.db import connection
     from django.test import Client
 
@@ -65,7 +123,7 @@ def test_a_reading_becomes_a_film_over_rabbitmq(rabbitmq_app, festival, resident
     environment = cluster.process_environment(
         database_url=cluster.database_url_of(connection.settings_dict),
         media_root=settings.MEDIA_ROOT,
-        extra={"CELERY_BROKER_URL": RABBITMQ_URL, "SHUOHUA_VAR_DIR": str(tmp_path / "var")},
+        extra={"CELERY_BROKER_URL": rabbitmq_url, "SHUOHUA_VAR_DIR": str(tmp_path / "var")},
     )
     worker = cluster.celery_worker("rabbit", "speech,render,default", environment, tmp_path / "logs")
     try:
