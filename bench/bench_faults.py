@@ -90,6 +90,7 @@ class Stack:
             {
                 "DJANGO_SETTINGS_MODULE": "config.settings",
                 "SECRET_KEY": "bench-faults-only-key",
+                "HTTPS": "0",  # plain HTTP on loopback
                 "DATABASE_URL": self.database_url,
                 "REDIS_URL": self.redis_url,
                 "MEDIA_ROOT": str(self.mount),

@@ -36,6 +36,7 @@ from testkit.outages import RESEND_SECONDS, PrivateBroker, outage_run  # noqa: E
 def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="shuohua-bench-faults-uploads-"))
     os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("HTTPS", "0")  # plain HTTP on loopback (production says HTTPS)
     os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{scratch / 'bench.sqlite3'}")
     os.environ["MEDIA_ROOT"] = str(scratch / "media")
     os.environ["SHUOHUA_VAR_DIR"] = str(scratch / "var")

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 SCRATCH = Path(tempfile.mkdtemp(prefix="shuohua-bench-fuzz-"))
 os.environ.setdefault("SECRET_KEY", "bench-only")
+os.environ.setdefault("HTTPS", "0")  # plain HTTP on loopback (production says HTTPS)
 os.environ["DATABASE_URL"] = f"sqlite:///{SCRATCH / 'bench.sqlite3'}"
 os.environ["MEDIA_ROOT"] = str(SCRATCH / "media")
 os.environ["SHUOHUA_VAR_DIR"] = str(SCRATCH / "var")

@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 SCRATCH = Path(tempfile.mkdtemp(prefix="shuohua-bench-"))
 os.environ.setdefault("SECRET_KEY", "bench-only")
+os.environ.setdefault("HTTPS", "0")  # plain HTTP on loopback (production says HTTPS)
 os.environ["DATABASE_URL"] = f"sqlite:///{SCRATCH / 'bench.sqlite3'}"
 os.environ["MEDIA_ROOT"] = str(SCRATCH / "media")
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
@@ -69,15 +70,18 @@ def make_clip(path: Path) -> Path:
 
 
 def wait_for_arrival_work(recording_id, timeout: float = 600) -> None:
+    """What is done while the reading waits for review (a moderator listens to all of it first): the
+    transcript, the 48 kHz voice copy and the alignment of the text."""
+    from animation.models import Alignment
     from contributions.models import Recording
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         recording = Recording.objects.get(id=recording_id)
-        if recording.transcribed_at and recording.voice_wav:
+        if recording.transcribed_at and recording.voice_wav and Alignment.objects.filter(recording=recording).exists():
             return
         time.sleep(0.05)
-    raise SystemExit("the reading's transcript and voice copy never arrived")
+    raise SystemExit("the reading's transcript, voice copy and alignment never arrived")
 
 
 async def measure(*, passage, resident, moderator, clip: Path, event) -> list[tuple[int, float, dict]]:
@@ -96,8 +100,8 @@ async def measure(*, passage, resident, moderator, clip: Path, event) -> list[tu
     rows = []
     for run in range(3):
         recording = await sync_to_async(submit)()
-        # What the moderator has before deciding (the transcript, the 48 kHz voice copy) is not part of
-        # approval -> published: wait until the worker has really finished both, then approve.
+        # What is done before the moderator decides (transcript, voice copy, alignment) is not part of
+        # approval -> published: wait until the worker has really finished it, then approve.
         await sync_to_async(wait_for_arrival_work)(recording.id)
         started = time.monotonic()
         await sync_to_async(services.recording_approve)(recording=recording, moderator=moderator)
@@ -125,6 +129,10 @@ def main() -> None:
     with (REPO / "demo" / "paintings" / "art_2.jpg").open("rb") as handle:
         painting.image.save("art_2.jpg", File(handle), save=False)
     painting.save()
+    # Faces are found when a curator adds the painting (catalogue.tasks), never during a film's render.
+    from catalogue.tasks import painting_detect_faces
+
+    painting_detect_faces(str(painting.id))
     text = "床前明月光，疑是地上霜。举头望明月，低头思故乡。床前明月光，疑是地上霜。"
     passage = Passage.objects.create(event=event, painting=painting, title="静夜思", text=text, language="zh")
     resident = User.objects.create_user("bench-resident", display_name="Bench")
