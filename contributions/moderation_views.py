@@ -11,6 +11,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,7 +33,8 @@ def _role_required(check, message: str):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not check(request.user):
-                return HttpResponseForbidden(str(message))
+                # The festival's own 403 page (templates/403.html), saying why, in the visitor's language.
+                raise PermissionDenied(str(message))
             return view(request, *args, **kwargs)
 
         return wrapped
