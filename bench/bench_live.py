@@ -37,6 +37,8 @@ os.environ.setdefault("MEDIA_ROOT", str(SCRATCH / "media"))
 os.environ.setdefault("SECRET_KEY", "bench-only-key")
 os.environ.setdefault("HTTPS", "0")  # plain HTTP on loopback (production says HTTPS)
 os.environ.setdefault("CHANNELS_PREFIX", "shuohua-bench")
+# Every benchmark client comes from 127.0.0.1: the per-address socket cap (32) would refuse the crowd.
+os.environ.setdefault("WEBSOCKETS_PER_ADDRESS", "1000000")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 

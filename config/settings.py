@@ -391,6 +391,9 @@ METRICS_ALLOWED_NETWORKS = env.list(
 # Rate limits (config/rate_limits.py): "count/period", period in s, m, h or d; per client address, and per
 # user for the upload form. Failed logins: django-axes locks a username from an address after
 # LOGIN_FAILURE_LIMIT failures for LOGIN_LOCKOUT_MINUTES.
+# Gallery, progress and moderation sockets one client address may hold at once (gallery/consumers.py),
+# counted across web processes in the shared cache; the nginx template caps the same (--sockets-per-address).
+WEBSOCKETS_PER_ADDRESS = env.int("WEBSOCKETS_PER_ADDRESS", default=32)
 RATE_LIMITS = {
     "login": env.str("LOGIN_RATE", default="30/10m"),
     "signup": env.str("SIGNUP_RATE", default="20/h"),

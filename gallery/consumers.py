@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -12,13 +14,53 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 # RFC 6455 "policy violation": these sockets only push, so any frame from a client is a misuse.
 CLOSE_READ_ONLY = 1008
+# Too many sockets from one address ("try again later" is 1013; 4429 says why, like HTTP's 429).
+CLOSE_TOO_MANY = 4429
+# A count outlives a web process that died without closing its sockets by at most this long.
+SOCKET_COUNT_SECONDS = 3600
 
 
 class ReadOnlySocket(AsyncJsonWebsocketConsumer):
     """Closes the connection on any inbound frame, before decoding it: clients never write here.
 
-    Frames are also capped in size by the server (Daphne's --websocket-max-frame-size in make run).
+    Frames are also capped in size by the server (Daphne's --websocket-max-frame-size in make run), and
+    one address holds at most WEBSOCKETS_PER_ADDRESS sockets across every web process (counted in the
+    shared cache), also where no nginx stands in front (`make run`); nginx has the same cap of its own.
     """
+
+    counted_as: str = ""
+
+    async def websocket_connect(self, message) -> None:
+        from django.conf import settings
+        from django.core.cache import cache
+
+        address = (self.scope.get("client") or ["unknown"])[0]
+        key = f"websockets:address:{address}"
+        try:
+            await cache.aadd(key, 0, timeout=SOCKET_COUNT_SECONDS)
+            held = await cache.aincr(key)
+            await cache.atouch(key, SOCKET_COUNT_SECONDS)
+        except Exception:  # the cache down: the socket is a courtesy, never refused for that
+            held = 0
+        else:
+            self.counted_as = key
+        if held > settings.WEBSOCKETS_PER_ADDRESS:
+            await self.close(code=CLOSE_TOO_MANY)
+            await self._uncount()
+            return
+        await super().websocket_connect(message)
+
+    async def websocket_disconnect(self, message) -> None:
+        await self._uncount()
+        await super().websocket_disconnect(message)
+
+    async def _uncount(self) -> None:
+        from django.core.cache import cache
+
+        key, self.counted_as = self.counted_as, ""
+        if key:
+            with contextlib.suppress(Exception):
+                await cache.adecr(key)
 
     async def websocket_receive(self, message) -> None:
         await self.close(code=CLOSE_READ_ONLY)

@@ -354,3 +354,34 @@ def test_the_demo_festival_queues_films_of_the_demo_voices_once(django_capture_o
     assert callbacks, "nothing was handed to the workers"
     call_command("load_demo", stdout=io.StringIO())
     assert Recording.objects.filter(passage__event__slug="spring-reading").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_address_holds_a_bounded_number_of_sockets_without_nginx_too(festival, settings):
+    """Daphne alone (make run) caps the sockets of one address, across processes (the shared cache); a
+    socket closed gives its place back, and another address is not affected."""
+    from config.asgi import application
+
+    settings.WEBSOCKETS_PER_ADDRESS = 2
+    path = f"/ws/events/{festival['event'].id}/"
+
+    def socket_from(address: str) -> WebsocketCommunicator:
+        communicator = WebsocketCommunicator(application, path, headers=ORIGIN)
+        communicator.scope["client"] = (address, 40000)
+        return communicator
+
+    async def scenario():
+        held = [socket_from("203.0.113.7") for _ in range(2)]
+        assert [(await socket.connect())[0] for socket in held] == [True, True]
+        refused = socket_from("203.0.113.7")
+        accepted, code = await refused.connect()
+        assert not accepted and code == 4429
+        neighbour = socket_from("198.51.100.2")
+        assert (await neighbour.connect())[0]
+        await held[0].disconnect()
+        again = socket_from("203.0.113.7")
+        assert (await again.connect())[0]
+        for socket in (held[1], neighbour, again):
+            await socket.disconnect()
+
+    asyncio.run(scenario())
