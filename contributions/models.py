@@ -43,8 +43,9 @@ class Recording(models.Model):
         LANGUAGE = "language", _("Wrong language")
         OFFENSIVE = "offensive", _("Offensive content")
         CUT_OFF = "cut_off", _("The reading is cut off")
-        NAME = "name", _("The name shown with the reading cannot be published")
         OTHER = "other", _("Other")
+        # Last, so the console's number keys 1-7 keep their meaning for the moderators who learnt them.
+        NAME = "name", _("The name shown with the reading cannot be published")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     passage = models.ForeignKey("catalogue.Passage", on_delete=models.PROTECT, related_name="recordings")
