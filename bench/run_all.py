@@ -2,7 +2,8 @@
 
     python platform/with_redis.py .venv/bin/python bench/run_all.py [NAME ...]
 
-NAME picks benchmarks by name (spine, align, render, animate, moderation, live, capture, lipsync); none means all.
+NAME picks benchmarks by name (spine, align, render, animate, moderation, live, capture, lipsync, trust, ...);
+none means all.
 Each runs in its own process, so one's warm caches and memory never flatter another's figures.
 """
 
@@ -32,6 +33,8 @@ BENCHMARKS = {
     "lighthouse": "bench_lighthouse.py",
     # 10,000 malformed uploads, 1,000 malformed paintings, schemathesis as every role (bench_fuzz.py).
     "fuzz": "bench_fuzz.py",
+    # Logins before lockout with spoofed addresses, sockets per address, 5xx over fuzzed filtered routes.
+    "trust": "bench_trust.py",
 }
 
 

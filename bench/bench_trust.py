@@ -1,0 +1,161 @@
+"""What an attacker gets from the platform (#19 §4).
+
+    python platform/with_redis.py .venv/bin/python bench/bench_trust.py
+
+Through Django's full request stack in this process (production middleware, axes, the rate limits in the
+shared Redis cache) on a scratch SQLite database, behind one trusted proxy (TRUSTED_PROXY_COUNT=1, as
+with the shipped nginx, which writes X-Forwarded-For itself):
+
+1. Wrong passwords for one account, each from a new invented address, until the account is refused.
+2. Sockets one address opens to the gallery until Daphne's own cap refuses the next (no nginx in front).
+3. Server errors (5xx) over the HTML routes that take filters, with BENCH_FUZZ_CASES fuzzed parameters
+   each (non-ids, huge numbers, other scripts, control characters), as every role.
+
+Each figure is printed beside its floor. The nginx side (its own socket cap, a spoofed header ignored)
+is tested by tests/test_proxy_edge.py; objects left after withdrawals made mid-render by
+tests/test_render_faults.py (a real render worker): not repeated 20 times here (each needs a render).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+SCRATCH = Path(tempfile.mkdtemp(prefix="shuohua-bench-trust-"))
+os.environ.setdefault("SECRET_KEY", "bench-only")
+os.environ.setdefault("HTTPS", "0")  # plain HTTP on loopback (production says HTTPS)
+os.environ["DATABASE_URL"] = f"sqlite:///{SCRATCH / 'bench.sqlite3'}"
+os.environ["MEDIA_ROOT"] = str(SCRATCH / "media")
+os.environ["SHUOHUA_VAR_DIR"] = str(SCRATCH / "var")
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+os.environ["TRUSTED_PROXY_COUNT"] = "1"
+os.environ["CACHE_KEY_PREFIX"] = f"bench-trust-{os.getpid()}"
+os.environ.setdefault("LOG_LEVEL", "ERROR")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+
+FUZZ_CASES = int(os.environ.get("BENCH_FUZZ_CASES", "60"))
+FUZZ_VALUES = ["not-an-id", "1' OR 1=1", "9" * 40, "-1", "", "%00", "\u0000", "一二三", "🙂", "../" * 20, "a" * 5000]
+
+
+def spoofed_logins() -> int:
+    """Wrong passwords from new invented addresses until the login is refused (429); returns how many."""
+    from accounts.models import User
+
+    User.objects.create_user("target", password="the-real-password-1")
+    client = Client()
+    for attempt in range(1, 201):
+        address = f"198.51.{attempt // 250}.{attempt % 250 + 1}"
+        answer = client.post(
+            "/accounts/login/",
+            {"username": "target", "password": f"guess-{attempt}"},
+            HTTP_X_FORWARDED_FOR=address,
+            REMOTE_ADDR="127.0.0.1",
+        )
+        if answer.status_code == 429:
+            return attempt - 1
+    return 200
+
+
+def sockets_held() -> int:
+    """Gallery sockets one address opens before Daphne's cap (WEBSOCKETS_PER_ADDRESS) refuses one."""
+    from channels.testing import WebsocketCommunicator
+
+    from catalogue.models import Event
+    from config.asgi import application
+
+    event = Event.objects.create(slug="trust", title="Trust")
+    path = f"/ws/events/{event.id}/"
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+
+    async def flood() -> int:
+        opened = []
+        try:
+            for _ in range(500):
+                socket = WebsocketCommunicator(application, path, headers=headers)
+                socket.scope["client"] = ("203.0.113.9", 40000)
+                accepted, _code = await socket.connect()
+                if not accepted:
+                    break
+                opened.append(socket)
+            return len(opened)
+        finally:
+            for socket in opened:
+                await socket.disconnect()
+
+    return asyncio.run(flood())
+
+
+def fuzzed_route_errors() -> tuple[int, int]:
+    """(server errors, requests) over the HTML routes that take filters, as anonymous, moderator, curator."""
+    from django.contrib.auth.models import Group
+
+    from accounts.models import User
+    from catalogue.models import Event
+
+    event = Event.objects.create(slug="fuzz", title="Fuzz")
+    clients = {"anonymous": Client(raise_request_exception=False)}
+    for role, group in (("moderator", "moderators"), ("curator", "curators")):
+        user = User.objects.create_user(f"fuzz-{role}", password="x-pass-1")
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
+        event.moderators.add(user)
+        clients[role] = Client(raise_request_exception=False)
+        clients[role].force_login(user)
+    routes = {
+        f"/events/{event.slug}/": ("painting", "language", "page"),
+        "/moderation/": ("event", "painting", "language"),
+        "/moderation/films/": ("event",),
+        "/moderation/audit/": ("event", "moderator", "page"),
+        "/api/moderation/queue/": ("event", "painting", "language"),
+        "/api/moderation/films/": ("event",),
+        "/api/moderation/decisions/": ("event", "moderator"),
+    }
+    chance = random.Random(19)
+    errors = requests = 0
+    for route, names in routes.items():
+        for _ in range(FUZZ_CASES):
+            query = {name: chance.choice(FUZZ_VALUES) for name in names if chance.random() < 0.8}
+            for client in clients.values():
+                requests += 1
+                if client.get(route, query).status_code >= 500:
+                    errors += 1
+    return errors, requests
+
+
+def main() -> None:
+    import logging
+
+    # Each refused parameter is a 400 that Django logs as a warning with its traceback: the count is the figure.
+    logging.disable(logging.WARNING)
+    call_command("migrate", verbosity=0)
+    load = os.getloadavg()[0]
+    print(f"\nTrust benchmark (load average {load:.2f}, 2 cores), behind one trusted proxy")
+    from django.conf import settings
+
+    logins = spoofed_logins()
+    floor = settings.ACCOUNT_LOGIN_FAILURE_LIMIT
+    print(f"wrong passwords for one account, a new invented address each: {logins} before refusal (floor <= {floor})")
+    held = sockets_held()
+    print(
+        f"sockets one address holds on Daphne without nginx: {held} "
+        f"(cap WEBSOCKETS_PER_ADDRESS = {settings.WEBSOCKETS_PER_ADDRESS})"
+    )
+    errors, requests = fuzzed_route_errors()
+    print(f"server errors over 7 filtered routes with fuzzed parameters, 3 roles: {errors} of {requests} (floor 0)")
+    failed = logins > floor or held > settings.WEBSOCKETS_PER_ADDRESS or errors > 0
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
