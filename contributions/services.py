@@ -116,7 +116,7 @@ def account_archive(*, user):
             if name and storage.exists(name):
                 extension = name.rsplit(".", 1)[-1]
                 with bundle.open(f"recordings/{reading['id']}.{extension}", "w") as target:
-                    target.write(storage.read_bytes(name))
+                    storage.copy_to(name, target)  # streamed: a long reading is never read whole
     archive.seek(0)
     return archive
 

@@ -93,6 +93,12 @@ def delete(*names: str) -> None:
             default_storage.delete(name)
 
 
+def copy_to(name: str, target) -> None:
+    """Stream the stored file NAME into the open binary file TARGET, a megabyte at a time."""
+    with default_storage.open(name, "rb") as source:
+        shutil.copyfileobj(source, target, length=1024 * 1024)
+
+
 def read_bytes(name: str) -> bytes:
     with default_storage.open(name, "rb") as handle:
         return handle.read()

@@ -16,7 +16,8 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_READ_ONLY = 1008
 # Too many sockets from one address ("try again later" is 1013; 4429 says why, like HTTP's 429).
 CLOSE_TOO_MANY = 4429
-# A count outlives a web process that died without closing its sockets by at most this long.
+# A count outlives a web process that died without closing its sockets by at most this long (from the
+# address's first socket: two round trips per connect, no third to refresh it).
 SOCKET_COUNT_SECONDS = 3600
 
 
@@ -39,7 +40,6 @@ class ReadOnlySocket(AsyncJsonWebsocketConsumer):
         try:
             await cache.aadd(key, 0, timeout=SOCKET_COUNT_SECONDS)
             held = await cache.aincr(key)
-            await cache.atouch(key, SOCKET_COUNT_SECONDS)
         except Exception:  # the cache down: the socket is a courtesy, never refused for that
             held = 0
         else:
