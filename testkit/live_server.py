@@ -10,6 +10,7 @@ pages recover.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -45,6 +46,32 @@ class AsgiLiveServer:
             return len(sockets)
 
         return self._call(abort_all)
+
+    def open_applications(self) -> int:
+        """How many connections' application instances (consumers, views) have not finished yet."""
+
+        def count() -> int:
+            return sum(
+                1
+                for details in list(self.server.connections.values())
+                if details.get("application_instance") is not None and not details["application_instance"].done()
+            )
+
+        return self._call(count)
+
+    def close_websockets(self, *, timeout: float = 10) -> None:
+        """Abort every open websocket and wait until every consumer has finished.
+
+        A consumer left running in the server's event loop keeps receiving on the process's channel
+        layer; a later test that receives from another loop would then trip channels-redis' "two event
+        loops" guard. So each test leaves the server with nothing running.
+        """
+        import time
+
+        self.drop_websockets()
+        deadline = time.monotonic() + timeout
+        while self.open_applications() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def stop_listening(self) -> None:
         def stop():
@@ -92,7 +119,7 @@ _session_server: AsgiLiveServer | None = None
 
 
 @pytest.fixture
-def asgi_live_server(transactional_db) -> AsgiLiveServer:
+def asgi_live_server(transactional_db) -> Iterator[AsgiLiveServer]:
     """The session's ASGI server (HTTP + websockets), listening, for a test that writes real rows."""
     global _session_server
     if _session_server is None:
@@ -101,7 +128,8 @@ def asgi_live_server(transactional_db) -> AsgiLiveServer:
         _session_server = start_asgi_live_server(application)
     elif not _session_server.ports:
         _session_server.start_listening()
-    return _session_server
+    yield _session_server
+    _session_server.close_websockets()
 
 
 def api_client(user):
