@@ -54,6 +54,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench/out/screenshots")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--pages", default="", help="comma-separated page names (default: every page)")
     arguments = parser.parse_args()
     out = Path(arguments.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -74,7 +75,10 @@ def main() -> int:
                         {"name": "sessionid", "value": site.session_cookie, "url": site.url},
                     ]
                 )
+                wanted = set(filter(None, arguments.pages.split(",")))
                 for name, path in pages(site).items():
+                    if wanted and name not in wanted:
+                        continue
                     page = context.new_page()
                     errors: list[str] = []
                     page.on(

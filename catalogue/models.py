@@ -27,7 +27,11 @@ class Event(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.SlugField(unique=True)
     title = models.CharField(_("title"), max_length=200)
+    # Every text a visitor reads comes in both languages (issue 26): the main field first (Chinese for
+    # this festival), its English companion beside it; an empty companion shows the main text alone.
+    title_en = models.CharField(_("title in English"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
+    description_en = models.TextField(_("description in English"), blank=True)
     starts_on = models.DateField(_("starts on"), null=True, blank=True)
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
     publish_mode = models.CharField(max_length=10, choices=PublishMode.choices, default=PublishMode.AUTO)
@@ -58,13 +62,17 @@ class Painting(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="paintings")
     title = models.CharField(_("title"), max_length=200)
+    title_en = models.CharField(_("title in English"), max_length=200, blank=True)
     artist = models.CharField(_("artist"), max_length=200, blank=True)
     era = models.CharField(_("era"), max_length=100, blank=True)
     source = models.CharField(_("source and licence"), max_length=300, blank=True)
     story = models.TextField(_("story"), blank=True)
+    story_en = models.TextField(_("story in English"), blank=True)
     image = models.ImageField(upload_to=painting_image_path, width_field="width", height_field="height")
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
+    # Smaller copies for pages (catalogue.images): [{"width", "height", "name"}], narrowest first.
+    renditions = models.JSONField(default=list, blank=True)
     face_status = models.CharField(max_length=10, choices=FaceStatus.choices, default=FaceStatus.PENDING)
     faces = models.JSONField(default=list, blank=True, help_text="Detected faces, as the engine reports them.")
     landmarks_override = models.JSONField(
@@ -96,8 +104,14 @@ class Passage(models.Model):
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="passages")
     painting = models.ForeignKey(Painting, on_delete=models.CASCADE, related_name="passages")
     title = models.CharField(_("title"), max_length=200)
+    title_en = models.CharField(_("title in English"), max_length=200, blank=True)
     text = models.TextField(_("text"))
     language = models.CharField(_("language"), max_length=16, help_text="BCP-47 code, e.g. zh or en")
+    # Beside a Chinese poem on the film page: its English translation (or, for an English text, a
+    # Chinese one), and the curator's note on it, in both languages.
+    translation = models.TextField(_("translation"), blank=True)
+    note = models.TextField(_("note"), blank=True)
+    note_en = models.TextField(_("note in English"), blank=True)
     speaking_face = models.PositiveSmallIntegerField(_("face that speaks"), default=0)
     max_seconds = models.PositiveSmallIntegerField(_("longest recording in seconds"), default=60)
     is_open = models.BooleanField(_("open for recordings"), default=True)

@@ -46,7 +46,9 @@ def event_create(
     *,
     title: str,
     slug: str,
+    title_en: str = "",
     description: str = "",
+    description_en: str = "",
     starts_on: date | None = None,
     ends_on: date | None = None,
     publish_mode: str = Event.PublishMode.AUTO,
@@ -58,8 +60,10 @@ def event_create(
         raise CurationError(_("Another festival already uses this web address."), code="slug_taken")
     event = Event.objects.create(
         title=title,
+        title_en=title_en,
         slug=slug,
         description=description,
+        description_en=description_en,
         starts_on=starts_on,
         ends_on=ends_on,
         publish_mode=publish_mode,
@@ -147,12 +151,24 @@ def painting_create(
     era: str = "",
     source: str = "",
     story: str = "",
+    title_en: str = "",
+    story_en: str = "",
 ) -> Painting:
     extension = painting_check_image(image)
-    painting = Painting(event=event, title=title, artist=artist, era=era, source=source, story=story)
+    painting = Painting(
+        event=event,
+        title=title,
+        title_en=title_en,
+        artist=artist,
+        era=era,
+        source=source,
+        story=story,
+        story_en=story_en,
+    )
     painting.image.save(f"image.{extension}", image, save=False)
     painting.save()
     _enqueue_face_detection(painting.id)
+    _enqueue_renditions(painting.id)
     return painting
 
 
@@ -172,6 +188,38 @@ def _enqueue_face_detection(painting_id: Any) -> None:
     from catalogue import tasks
 
     transaction.on_commit(lambda: tasks.painting_detect_faces.delay(str(painting_id)))
+
+
+def _enqueue_renditions(painting_id: Any) -> None:
+    from catalogue import tasks
+
+    transaction.on_commit(lambda: tasks.painting_make_renditions.delay(str(painting_id)))
+
+
+def painting_make_renditions(*, painting_id: Any) -> list[dict]:
+    """Make and store the smaller copies pages show (catalogue.images); returns what was kept.
+
+    Idempotent: each copy is stored under its own fixed name, replacing the last run's. When the
+    painting's image changed or the painting went meanwhile, the copies just made are deleted and
+    nothing is kept: a late worker never pairs old copies with a new image.
+    """
+    from catalogue import images
+    from core import storage
+
+    painting = Painting.objects.filter(id=painting_id).first()
+    if painting is None or not painting.image:
+        return []
+    image_name = painting.image.name
+    renditions = []
+    with storage.scratch_folder(f"renditions-{painting_id}") as scratch:
+        source = storage.fetch(image_name, scratch, as_name="original")
+        for made in images.make_renditions(source, scratch):
+            name = storage.put(scratch / made["file"], f"paintings/{painting_id}/{made['file']}")
+            renditions.append({"width": made["width"], "height": made["height"], "name": name})
+    if not Painting.objects.filter(id=painting_id, image=image_name).update(renditions=renditions):
+        storage.delete(*(rendition["name"] for rendition in renditions))
+        return []
+    return renditions
 
 
 def painting_record_faces(*, painting_id: Any, faces: list[dict]) -> None:
@@ -304,7 +352,17 @@ def _check_face(painting: Painting, speaking_face: int) -> None:
 
 
 def passage_create(
-    *, painting: Painting, title: str, text: str, language: str, max_seconds: int, speaking_face: int = 0
+    *,
+    painting: Painting,
+    title: str,
+    text: str,
+    language: str,
+    max_seconds: int,
+    speaking_face: int = 0,
+    title_en: str = "",
+    translation: str = "",
+    note: str = "",
+    note_en: str = "",
 ):
     """A new passage starts closed: residents can record it once a test film has been watched."""
     _check_face(painting, speaking_face)
@@ -312,8 +370,12 @@ def passage_create(
         event=painting.event,
         painting=painting,
         title=title,
+        title_en=title_en,
         text=text,
         language=language,
+        translation=translation,
+        note=note,
+        note_en=note_en,
         max_seconds=max_seconds,
         speaking_face=speaking_face,
         is_open=False,

@@ -34,3 +34,9 @@ def painting_detect_faces(painting_id: str) -> None:
         services.painting_record_face_error(painting_id=painting_id, reason="Looking for faces took too long.")
         return
     services.painting_record_faces(painting_id=painting_id, faces=[face.to_dict() for face in found])
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def painting_make_renditions(painting_id: str) -> None:
+    """Make the smaller copies pages show; running it twice stores the same copies."""
+    services.painting_make_renditions(painting_id=painting_id)

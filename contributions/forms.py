@@ -32,6 +32,12 @@ class AccountDeleteForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
+    """Each label is a whole sentence: no ":" after it (in Chinese it read "。：")."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     public_animation = forms.BooleanField(
         required=True,
         label=_(
@@ -46,6 +52,8 @@ class ConsentForm(forms.Form):
 
 
 class UploadForm(forms.Form):
+    """VIDEO_KEPT_FOR_REVIEW (services.video_kept_for_review()): the consent says how long the video is kept."""
+
     audio = forms.FileField(label=_("Recording file"))
     video_consent = forms.BooleanField(
         required=False,
@@ -54,6 +62,15 @@ class UploadForm(forms.Form):
             "is deleted once they are measured, and nobody but the festival's moderators can see it before that."
         ),
     )
+
+    def __init__(self, *args, video_kept_for_review: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if video_kept_for_review:
+            self.fields["video_consent"].label = _(
+                "I agree that my camera video is used to move the figure. Only the movements are kept for good: "
+                "the video is kept until a moderator has decided on the reading (only the festival's moderators "
+                "can watch it), then deleted."
+            )
 
 
 class RejectForm(forms.Form):

@@ -76,7 +76,8 @@ def record(request, passage_id):
     passage = get_object_or_404(selectors.passages_open(), id=passage_id)
     if selectors.consent_current(user=request.user) is None:
         return redirect(f"/consent/?next=/record/{passage.id}/")
-    form = UploadForm(request.POST or None, request.FILES or None)
+    video_kept_for_review = services.video_kept_for_review()
+    form = UploadForm(request.POST or None, request.FILES or None, video_kept_for_review=video_kept_for_review)
     if request.method == "POST" and form.is_valid():
         try:
             services.recording_submit(
@@ -90,7 +91,11 @@ def record(request, passage_id):
         else:
             messages.success(request, _("Thank you! A moderator will listen to your reading soon."))
             return redirect("my-recordings")
-    return render(request, "contributions/record.html", {"passage": passage, "form": form})
+    return render(
+        request,
+        "contributions/record.html",
+        {"passage": passage, "form": form, "video_kept_for_review": video_kept_for_review},
+    )
 
 
 @login_required

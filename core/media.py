@@ -157,3 +157,16 @@ def served_url(file) -> str:
     if not settings.SERVE_MEDIA:
         return file.url
     return f"{settings.MEDIA_URL}{quote(file.name)}"
+
+
+def served_name_url(name: str) -> str:
+    """served_url for a stored name that no model field holds (a painting's smaller copies)."""
+    from urllib.parse import quote
+
+    from django.conf import settings
+
+    if not name:
+        return ""
+    if not settings.SERVE_MEDIA:
+        return default_storage.url(name)
+    return f"{settings.MEDIA_URL}{quote(name)}"

@@ -57,6 +57,8 @@ def animation_card(animation) -> dict:
         "painting_id": str(passage.painting_id),
         "painting_title": passage.painting.title,
         "passage_title": passage.title,
+        "passage_title_en": passage.title_en if passage.title_en != passage.title else "",
+        "painting_title_en": passage.painting.title_en if passage.painting.title_en != passage.painting.title else "",
         "language": passage.language,
         "reader": recording.credit,
         "published_at": animation.published_at.isoformat() if animation.published_at else None,

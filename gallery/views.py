@@ -12,6 +12,9 @@ from catalogue.models import Event, Painting
 from core.query_params import uuid_param
 from gallery import events, selectors
 
+# The front page's "Newest films": two rows on a laptop, four on a phone.
+HOME_NEWEST_COUNT = 8
+
 
 def home(request):
     """The front door: the festival's paintings and newest films first, one way to take part."""
@@ -20,7 +23,12 @@ def home(request):
     if event is not None:
         context.update(
             paintings=selectors.painting_list(event=event),
-            cards=[events.animation_card(animation) for animation in selectors.published_animations(event=event)[:8]],
+            cards=[
+                events.animation_card(animation)
+                for animation in selectors.published_animations(event=event)[:HOME_NEWEST_COUNT]
+            ],
+            newest_count=HOME_NEWEST_COUNT,
+            live_text=live_text(),
             voices=selectors.event_voices_count(event=event),
         )
     return render(request, "gallery/home.html", context)
@@ -96,7 +104,7 @@ def painting_detail(request, painting_id):
         "gallery/painting_detail.html",
         {
             "painting": painting,
-            "faces": painting.faces or [],
+            # The faces found are the curator's working material (curation pages), not the public's.
             "cards": [events.animation_card(animation) for animation in animations],
         },
     )

@@ -154,6 +154,7 @@ def test_sockets_carry_published_removed_and_only_counts_of_progress(festival, r
     assert set(published) <= {
         "id", "url", "video_url", "poster_url", "subtitles_url", "painting_id", "painting_title",
         "passage_title", "language", "reader", "published_at", "published_on",
+        "passage_title_en", "painting_title_en",
     }  # fmt: skip
     assert by_type["animation.removed"] == [{"type": "animation.removed", "animation_id": str(ready.id)}]
     for progress in by_type["animation.progress"]:
@@ -263,7 +264,9 @@ def test_faces_are_found_shown_and_corrected_by_hand(festival, curator, demo_med
     assert {"left_eye", "mouth_outer", "jaw"} <= set(face["landmarks"])
     client = logged_in(curator)
     assert "face-box" in client.get(f"/curation/paintings/{painting.id}/").content.decode()
-    assert "face-box" in Client().get(f"/paintings/{painting.id}/").content.decode()
+    public_page = Client().get(f"/paintings/{painting.id}/").content.decode()
+    # The public sees the painting, never the curator's face boxes or their count (issue 26).
+    assert "face-box" not in public_page and "faces found" not in public_page and "face found" not in public_page
 
     editor = client.get(f"/curation/paintings/{painting.id}/landmarks/?face=0")
     assert editor.context["start"]["landmarks"] == face["landmarks"]

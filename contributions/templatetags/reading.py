@@ -25,8 +25,9 @@ def pinyin_ruby(text: str) -> SafeString:
     for run in HAN_RUN.finditer(text):
         pieces.append(escape(text[position : run.start()]))
         readings = lazy_pinyin(run.group(), style=Style.TONE)
-        for character, reading in zip(run.group(), readings, strict=True):
-            pieces.append(f"<ruby>{escape(character)}<rt>{escape(reading)}</rt></ruby>")
+        for offset, (character, reading) in enumerate(zip(run.group(), readings, strict=True)):
+            # Chromium finds no line break between two <ruby>: one before each character but the first.
+            pieces.append(("<wbr>" if offset else "") + f"<ruby>{escape(character)}<rt>{escape(reading)}</rt></ruby>")
         position = run.end()
     pieces.append(escape(text[position:]))
     return mark_safe("".join(pieces))  # noqa: S308 (every piece is escaped above)

@@ -8,7 +8,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from contributions.templatetags.reading import pinyin_ruby
+from contributions.templatetags.reading import HAN_RUN, pinyin_ruby
 
 register = template.Library()
 
@@ -36,6 +36,18 @@ def poem_phrases(text: str, with_pinyin: bool = False) -> SafeString:
     return mark_safe("".join(pieces))  # noqa: S308 (each piece is escaped above)
 
 
+def _pinyin_by_position(text: str) -> dict[int, str]:
+    """Tone-marked pinyin of each Chinese character of TEXT by its position, read run by run so that
+    pypinyin's phrase dictionary picks the reading of a character with several (长城, 长大)."""
+    from pypinyin import Style, lazy_pinyin
+
+    readings = {}
+    for run in HAN_RUN.finditer(text):
+        for offset, reading in enumerate(lazy_pinyin(run.group(), style=Style.TONE)):
+            readings[run.start() + offset] = reading
+    return readings
+
+
 @register.filter
 def aligned_phrases(units: list, text: str) -> SafeString:
     """The aligned units (characters or words with their times) as karaoke spans, grouped in phrases
@@ -47,6 +59,7 @@ def aligned_phrases(units: list, text: str) -> SafeString:
     pieces: list[str] = []
     phrase: list[str] = []
     position = 0
+    readings = _pinyin_by_position(text)
 
     def close_phrase() -> None:
         if phrase:
@@ -72,9 +85,17 @@ def aligned_phrases(units: list, text: str) -> SafeString:
                 phrase.append(escape(character))
                 if character in "，。！？；：、":
                     close_phrase()
+        shown = escape(unit_text)
+        if found >= 0 and len(unit_text) == 1 and found in readings:
+            # Pinyin above the character, hidden until the visitor asks (the film page's Pinyin button).
+            shown = f"<ruby>{shown}<rt>{escape(readings[found])}</rt></ruby>"
+            if phrase:
+                # Chromium finds no line break between two <ruby>: a phrase wider than a phone would
+                # widen the page. A break opportunity before each character (never before punctuation).
+                phrase.append("<wbr>")
         phrase.append(
             f'<span class="unit" data-start="{float(unit.get("start", 0)):.3f}" '
-            f'data-end="{float(unit.get("end", 0)):.3f}">{escape(unit_text)}</span>'
+            f'data-end="{float(unit.get("end", 0)):.3f}">{shown}</span>'
         )
     for character in text[position:]:
         if character.isspace():

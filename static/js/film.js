@@ -1,5 +1,5 @@
 // Film page: a film withdrawn while the page is open says so instead of failing silently;
-// Chinese poems can be read in vertical columns.
+// Chinese poems can be read in vertical columns, with pinyin, beside their translation.
 (function () {
   "use strict";
   var article = document.getElementById("film-article");
@@ -9,6 +9,22 @@
     toggle.addEventListener("click", function () {
       var vertical = document.getElementById("passage-text").classList.toggle("vertical");
       toggle.setAttribute("aria-pressed", String(vertical));
+    });
+  }
+  // Pinyin above each character, and the translation beside the poem: each on or off at a click.
+  var pinyin = document.getElementById("pinyin-toggle");
+  if (pinyin) {
+    pinyin.addEventListener("click", function () {
+      var shown = document.getElementById("passage-text").classList.toggle("show-pinyin");
+      pinyin.setAttribute("aria-pressed", String(shown));
+    });
+  }
+  var translation = document.getElementById("translation-toggle");
+  if (translation) {
+    translation.addEventListener("click", function () {
+      var panel = document.getElementById("passage-translation");
+      panel.hidden = !panel.hidden;
+      translation.setAttribute("aria-pressed", String(!panel.hidden));
     });
   }
   if (!window.openLiveSocket) return;

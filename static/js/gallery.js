@@ -1,4 +1,4 @@
-// Event page: new animations slide in, removed ones disappear, the live counter follows the workers.
+// Event page and the front page's newest films: new animations slide in, removed ones disappear, the live counter follows the workers.
 (function () {
   "use strict";
   var grid = document.getElementById("animation-grid");
@@ -10,6 +10,12 @@
   var announcer = document.getElementById("live-announcer");
   var filters = new URLSearchParams(location.search);
   var firstPage = grid.dataset.firstPage === "true";
+  // The front page shows only the newest few; the event page shows a whole page of them.
+  var limit = parseInt(grid.dataset.limit || "0", 10);
+
+  function trim() {
+    while (limit && grid.children.length > limit) grid.lastElementChild.remove();
+  }
 
   function matchesFilters(card) {
     if (filters.get("painting") && filters.get("painting") !== card.painting_id) return false;
@@ -25,6 +31,9 @@
     var title = item.querySelector(".card-title");
     title.textContent = card.passage_title;
     title.lang = card.language;
+    var english = item.querySelector(".card-title-other");
+    english.textContent = card.passage_title_en || "";
+    english.hidden = !card.passage_title_en;
     item.querySelector(".card-painting").textContent = card.painting_title;
     item.querySelector(".card-reader").textContent = window.liveText("read_by", { reader: card.reader });
     var date = item.querySelector(".card-date");
@@ -38,6 +47,7 @@
     if (!firstPage || !matchesFilters(card)) return;
     if (grid.querySelector('[data-animation-id="' + card.id + '"]')) return;
     grid.prepend(cardElement(card));
+    trim();
     if (window.formatDates) window.formatDates(grid.firstElementChild);
     emptyNote.hidden = true;
     if (announce) announcer.textContent = window.liveText("published", { title: card.passage_title });
@@ -60,7 +70,7 @@
     fetch("/api/events/" + eventId + "/animations/?" + query.toString(), { headers: { Accept: "application/json" } })
       .then(function (response) { return response.json(); })
       .then(function (data) {
-        counter.textContent = data.in_progress;
+        if (counter) counter.textContent = data.in_progress;
         if (!firstPage) return;
         // Redraw the first page as the server has it now, keeping the cards already shown.
         var fragment = document.createDocumentFragment();
@@ -68,6 +78,7 @@
           fragment.appendChild(grid.querySelector('[data-animation-id="' + card.id + '"]') || cardElement(card));
         });
         grid.replaceChildren(fragment);
+        trim();
         emptyNote.hidden = grid.children.length > 0;
       })
       .catch(function () { /* the next reconnect tries again */ });
@@ -76,7 +87,7 @@
   window.openLiveSocket("/ws/events/" + eventId + "/", {
     "animation.published": function (message) { addCard(message.animation, true); },
     "animation.removed": function (message) { removeCard(message.animation_id); },
-    "animation.progress": function (message) { counter.textContent = message.in_progress; },
+    "animation.progress": function (message) { if (counter) counter.textContent = message.in_progress; },
     onReconnect: catchUp,
   });
 })();

@@ -239,6 +239,7 @@
 
     function stop() {
       player.pause();
+      if (video) video.pause();
       clearInterval(renewTimer);
       clearTimeout(transcriptTimer);
       if (objectUrl) { URL.revokeObjectURL(objectUrl); objectUrl = null; }
@@ -363,16 +364,42 @@
         `· ${counts.misread} ${strings.misread} · ${counts.skipped} ${strings.skipped} · ${counts.added} ${strings.added}`;
     }
 
-    // A camera reading's video (issue 15), only while it waits and only if kept for review: muted, the
-    // sound plays from the player above; it shows what will move the figure.
+    // A camera reading's video (issue 15), only while it waits and only if kept for review: it shows what
+    // will move the figure. One reading, not two: the player above is the only clock (space, arrows,
+    // speed, the waveform) and carries the sound; the video is muted and follows it (issue 26).
+    const video = $("review-video");
+    const DRIFT_SECONDS = 0.25;
+
     function showVideo(recording) {
-      const video = $("review-video");
       if (!video) return;
       video.pause();
       video.hidden = !recording.video_url;
       $("review-video-note").hidden = !recording.video_url;
       if (recording.video_url) video.src = recording.video_url;
       else video.removeAttribute("src");
+    }
+
+    function videoFollows() {
+      return video && !video.hidden && video.getAttribute("src") && video.readyState >= 1;
+    }
+
+    function followPlayer(seek) {
+      if (!videoFollows()) return;
+      video.playbackRate = player.playbackRate;
+      if (seek || Math.abs(video.currentTime - player.currentTime) > DRIFT_SECONDS) {
+        video.currentTime = Math.min(player.currentTime, video.duration || player.currentTime);
+      }
+      if (player.paused || player.ended) { if (!video.paused) video.pause(); }
+      else if (video.paused && !video.ended) video.play().catch(() => {});
+    }
+
+    if (video) {
+      ["play", "pause", "ended", "ratechange"].forEach((name) => player.addEventListener(name, () => followPlayer(false)));
+      ["seeking", "seeked"].forEach((name) => player.addEventListener(name, () => followPlayer(true)));
+      // The video may arrive after the sound started.
+      video.addEventListener("loadedmetadata", () => followPlayer(true));
+      // Clicking the picture is the player's play/pause: the video has no controls of its own.
+      video.addEventListener("click", togglePlay);
     }
 
     async function loadAudio(recording) {
@@ -441,6 +468,7 @@
     }
 
     player.addEventListener("timeupdate", () => {
+      followPlayer(false);
       media.listened = Math.max(media.listened, player.currentTime);
       $("clock").textContent = `${player.currentTime.toFixed(1)} / ${(player.duration || 0).toFixed(1)} s`;
       drawWaveform();

@@ -31,22 +31,40 @@
   var passageId = section.dataset.passageId;
 
   var stream = null, recorder = null, chunks = [], take = null, startedAt = 0, timer = null, analyser = null;
-  var state = "idle"; // idle | counting | recording | recorded | uploading
+  var runningKey = null, lastKept = 0, keeping = false;
+  var state = "idle"; // idle | counting | recording | recorded | uploading | sent
 
   function say(message) { status.textContent = message; }
 
+  // A camera take plays back as what it is, picture and sound; a voice-only take needs no picture.
+  function showTake() {
+    playback.pause();
+    if (playback.src) URL.revokeObjectURL(playback.src);
+    playback.src = URL.createObjectURL(take);
+    playback.muted = false;
+    playback.hidden = take.type.indexOf("video/") !== 0;
+  }
+
   // Takes are kept in IndexedDB until the server confirms them: a closed tab or a dropped network
-  // must not cost a resident their reading.
+  // must not cost a resident their reading. Writes go one after the other (a late write of the running
+  // take must never land after the write that replaced it).
+  var storeQueue = Promise.resolve();
   function withStore(mode, action) {
+    var done = storeQueue.then(function () { return openStore(mode, action); });
+    storeQueue = done;
+    return done;
+  }
+  function openStore(mode, action) {
     return new Promise(function (resolve) {
       if (!window.indexedDB) return resolve(null);
       var opening = indexedDB.open("shuohua-takes", 1);
       opening.onupgradeneeded = function () { opening.result.createObjectStore("takes"); };
       opening.onerror = function () { resolve(null); };
       opening.onsuccess = function () {
-        var request = action(opening.result.transaction("takes", mode).objectStore("takes"));
-        request.onsuccess = function () { resolve(request.result); };
-        request.onerror = function () { resolve(null); };
+        var database = opening.result;
+        var request = action(database.transaction("takes", mode).objectStore("takes"));
+        request.onsuccess = function () { database.close(); resolve(request.result); };
+        request.onerror = function () { database.close(); resolve(null); };
       };
     });
   }
@@ -56,10 +74,19 @@
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
   }
-  function keepTake(blob, seconds, key) {
+  // PARTIAL: the recording was still running (kept about every second, so that a reload or a closed
+  // tab in the middle of a reading leaves what was read until then).
+  function keepTake(blob, seconds, key, partial) {
     return withStore("readwrite", function (store) {
-      return store.put({ blob: blob, seconds: seconds, key: key }, passageId);
+      return store.put({ blob: blob, seconds: seconds, key: key, partial: Boolean(partial) }, passageId);
     });
+  }
+  function keepRunningTake() {
+    if (state !== "recording" || keeping || !chunks.length) return;
+    keeping = true;
+    lastKept = performance.now();
+    var blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
+    keepTake(blob, (lastKept - startedAt) / 1000, runningKey, true).then(function () { keeping = false; });
   }
   function forgetTake() { return withStore("readwrite", function (store) { return store.delete(passageId); }); }
   function restoreTake() {
@@ -68,11 +95,11 @@
       take = saved.blob;
       take.seconds = saved.seconds;
       take.key = saved.key || newTakeKey();
-      playback.src = URL.createObjectURL(take);
+      showTake();
       state = "recorded";
       playButton.disabled = false;
       submitButton.disabled = false;
-      say(text.restored);
+      say(saved.partial ? text.restoredPartial : text.restored);
     });
   }
 
@@ -139,10 +166,18 @@
     // A short, small video: about 1 Mbit/s is plenty for the face's movements (the upload cap is sized to it).
     if (stream.getVideoTracks().length) options.videoBitsPerSecond = 1000000;
     recorder = new MediaRecorder(stream, options);
-    recorder.ondataavailable = function (event) { if (event.data.size) chunks.push(event.data); };
+    recorder.ondataavailable = function (event) {
+      if (!event.data.size) return;
+      chunks.push(event.data);
+      if (performance.now() - lastKept >= 1000) keepRunningTake();
+    };
     recorder.onstop = finishRecording;
     recorder.start(250);
     startedAt = performance.now();
+    lastKept = startedAt;
+    runningKey = newTakeKey();
+    playback.pause();
+    playback.hidden = true;
     state = "recording";
     recordButton.textContent = text.stop;
     say(text.recording);
@@ -162,9 +197,9 @@
   function finishRecording() {
     take = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
     take.seconds = (performance.now() - startedAt) / 1000;
-    take.key = newTakeKey();
+    take.key = runningKey || newTakeKey();
     keepTake(take, take.seconds, take.key);
-    playback.src = URL.createObjectURL(take);
+    showTake();
     state = "recorded";
     recordButton.textContent = text.record;
     playButton.disabled = false;
@@ -219,6 +254,7 @@
     };
     request.onload = function () {
       if (request.status === 201 || request.status === 200) {
+        state = "sent"; // nothing is left to lose: leaving the page asks nothing
         forgetTake().then(function () { window.location = strings.dataset.myRecordingsUrl; });
         return;
       }
@@ -263,13 +299,26 @@
       recorder.stop();
       clearInterval(timer);
       elapsed.textContent = "0";
+      // What the running take wrote over goes back: the earlier take, or nothing.
+      if (take) keepTake(take, take.seconds, take.key);
+      else forgetTake();
     } else if (state !== "counting") {
       return;
     }
     state = take ? "recorded" : "idle";
+    if (take) showTake();
     recordButton.textContent = text.record;
     say(text.cancelled);
   }
+
+  // Leaving (a reload, a link, a closed tab) while a take is being made or waits to be sent asks first.
+  // Should the resident leave anyway, the take is in IndexedDB and is offered again on their return.
+  window.addEventListener("beforeunload", function (event) {
+    if (state !== "recording" && state !== "recorded" && state !== "uploading") return;
+    keepRunningTake();
+    event.preventDefault();
+    event.returnValue = "";
+  });
 
   // Enter is left to the focused button (Play back plays, Submit submits): a global Enter once sent
   // a test take when the resident only meant to listen.

@@ -6,6 +6,8 @@
   var video = document.getElementById("wall-video");
   var caption = document.getElementById("wall-caption");
   var empty = document.getElementById("wall-empty");
+  var subtitle = document.getElementById("wall-subtitle");
+  var sound = document.getElementById("wall-sound");
   var eventId = wall.dataset.eventId;
   var cards = JSON.parse(document.getElementById("wall-cards").textContent);
   var index = 0;
@@ -37,16 +39,93 @@
     video.appendChild(track);
     video.src = card.video_url;
     video.poster = card.poster_url;
-    video.textTracks[0].mode = "showing";
+    // The wall draws its own subtitle line (placed clear of the credit and the invitation, sized for the
+    // room); the browser's own captions would sit wherever the video's box ends.
+    video.textTracks[0].mode = "hidden";
+    video.textTracks[0].addEventListener("cuechange", showCues);
+    subtitle.replaceChildren();
     video.play().catch(function () { /* autoplay refused: the poster stays, "ended" never comes */ retryTimer = setTimeout(next, 8000); });
     wall.dataset.playing = card.id;
+    wall.dataset.language = card.language;
   }
+
+  // A karaoke cue's text ("床前<00:00:01.200>明<c.skipped>月</c>") as spans that each know their start.
+  function cueSpans(cue) {
+    var spans = [];
+    var start = cue.startTime;
+    var skipped = false;
+    var pattern = /<([^>]*)>/g;
+    var position = 0;
+    var decode = function (text) { return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&"); };
+    var add = function (text) {
+      if (!text) return;
+      var span = document.createElement("span");
+      span.textContent = decode(text);
+      span.dataset.start = String(start);
+      if (skipped) span.className = "skipped";
+      spans.push(span);
+    };
+    var match;
+    while ((match = pattern.exec(cue.text)) !== null) {
+      add(cue.text.slice(position, match.index));
+      position = pattern.lastIndex;
+      var tag = match[1];
+      var time = /^(?:(\d+):)?(\d{2}):(\d{2}\.\d{3})$/.exec(tag);
+      if (time) start = (parseInt(time[1] || "0", 10) * 3600) + parseInt(time[2], 10) * 60 + parseFloat(time[3]);
+      else if (/^c(\.|$)/.test(tag)) skipped = /\bskipped\b/.test(tag);
+      else if (tag === "/c") skipped = false;
+    }
+    add(cue.text.slice(position));
+    return spans;
+  }
+
+  function showCues() {
+    var track = video.textTracks[0];
+    var lines = [];
+    for (var i = 0; track.activeCues && i < track.activeCues.length; i += 1) {
+      var line = document.createElement("span");
+      line.className = "wall-subtitle-line";
+      line.replaceChildren.apply(line, cueSpans(track.activeCues[i]));
+      lines.push(line);
+    }
+    subtitle.replaceChildren.apply(subtitle, lines);
+    subtitle.lang = wall.dataset.language || "";
+    markSpoken();
+  }
+
+  function markSpoken() {
+    var time = video.currentTime;
+    subtitle.querySelectorAll("span[data-start]").forEach(function (span) {
+      span.classList.toggle("future", parseFloat(span.dataset.start) > time + 0.01);
+    });
+  }
+  video.addEventListener("timeupdate", markSpoken);
+  video.addEventListener("play", function frame() {
+    markSpoken();
+    if (!video.paused && !video.ended) requestAnimationFrame(frame);
+  });
+
+  function showSound() {
+    sound.setAttribute("aria-pressed", String(!video.muted));
+    sound.querySelector(".wall-sound-label").textContent = video.muted ? sound.dataset.off : sound.dataset.on;
+  }
+  sound.addEventListener("click", function () { video.muted = !video.muted; });
+  video.addEventListener("volumechange", showSound);
+
+  // The pointer is hidden for a screen across the room; moving the mouse shows it for a while.
+  var pointerTimer = null;
+  document.addEventListener("mousemove", function () {
+    document.body.classList.add("pointer-moved");
+    clearTimeout(pointerTimer);
+    pointerTimer = setTimeout(function () { document.body.classList.remove("pointer-moved"); }, 3000);
+  });
 
   function next() {
     if (!cards.length) {
       video.removeAttribute("src");
       wall.dataset.playing = "";
       caption.textContent = "";
+      subtitle.replaceChildren();
       empty.hidden = false;
       return;
     }

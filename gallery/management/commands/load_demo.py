@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
+from catalogue import services as catalogue_services
 from catalogue.models import Event, Painting, Passage
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo"
@@ -104,6 +105,9 @@ class Command(BaseCommand):
                 with (DEMO_DIR / "paintings" / filename).open("rb") as handle:
                     painting.image.save(filename, File(handle), save=False)
                 painting.save()
+            if not painting.renditions:
+                # Small demo images: made here rather than waiting for a worker, so pages are light at once.
+                painting.renditions = catalogue_services.painting_make_renditions(painting_id=painting.id)
             paintings[filename] = painting
         for filename, title, text, language in PASSAGES:
             Passage.objects.get_or_create(
