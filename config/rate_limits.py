@@ -38,11 +38,13 @@ class RateLimitMiddleware:
         # Heavy work a curator starts: a key-point fit or a face search runs the face networks.
         "curation-landmarks-fit": "curation_fit",
         "curation-painting-detect": "curation_fit",
+        # Anonymous counts of the recording flow: cheap, but nobody should be able to skew them at will.
+        "api-funnel": "funnel",
     }
     # Forms whose one action is heavy: a test film renders a whole film.
     ACTIONS = {("curation-passage", "preview"): "curation_render"}
     # Counted per account, not per address: colleagues share a library's address.
-    PER_USER = {"record", "curation_fit", "curation_render"}
+    PER_USER = {"record", "curation_fit", "curation_render", "funnel"}
 
     def __init__(self, get_response):
         self.get_response = get_response

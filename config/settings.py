@@ -402,6 +402,8 @@ RATE_LIMITS = {
     # Per curator: key-point fits and face searches (the face networks), and test films (a whole render).
     "curation_fit": env.str("CURATION_FIT_RATE", default="120/h"),
     "curation_render": env.str("CURATION_RENDER_RATE", default="20/h"),
+    # The recording flow's anonymous funnel counts (/api/funnel/): a page view sends five at most.
+    "funnel": env.str("FUNNEL_RATE", default="300/h"),
 }
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)

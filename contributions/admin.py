@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from contributions.models import Consent, ModerationDecision, Recording
+from contributions.models import Consent, ModerationDecision, Recording, RecordingFunnelCount
 
 
 @admin.register(Recording)
@@ -16,3 +16,17 @@ class ModerationDecisionAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Consent)
+
+
+@admin.register(RecordingFunnelCount)
+class RecordingFunnelCountAdmin(admin.ModelAdmin):
+    """Read only: the counts are what the recording pages reported, nothing to correct by hand."""
+
+    list_display = ("day", "event", "passage", "step", "count")
+    list_filter = ("event", "step")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -175,3 +175,35 @@ class ModerationDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_verdict_display()} {self.subject} {self.recording_id} by {self.moderator_id}"
+
+
+class RecordingFunnelCount(models.Model):
+    """How many page views of a passage's recording page reached each step of the flow, per day.
+
+    Anonymous by construction: a count per (passage, step, day) and nothing else, no user, no address,
+    no session. The organisers' dashboard reads where readers dropped out from these rows.
+    """
+
+    class Step(models.TextChoices):
+        # In the order a reader meets them: the dashboard's drop-out figures depend on it.
+        OPENED = "opened", _("Opened the recording page")
+        MICROPHONE_READY = "microphone_ready", _("Microphone ready")
+        RECORDING_STARTED = "recording_started", _("Started recording")
+        TAKE_RECORDED = "take_recorded", _("Recorded a take")
+        SUBMITTED = "submitted", _("Sent the reading")
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey("catalogue.Event", on_delete=models.CASCADE, related_name="funnel_counts")
+    passage = models.ForeignKey("catalogue.Passage", on_delete=models.CASCADE, related_name="funnel_counts")
+    step = models.CharField(max_length=20, choices=Step.choices)
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["passage", "step", "day"], name="funnel_one_row_per_passage_step_day")
+        ]
+        indexes = [models.Index(fields=["event", "day"], name="funnel_event_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.passage_id} {self.step} {self.day}: {self.count}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -279,3 +280,11 @@ def moderation_audit(*, event_id: Any = None, moderator_id: Any = None) -> Query
     if moderator_id:
         decisions = decisions.filter(moderator_id=moderator_id)
     return decisions.order_by("-created_at", "-id")
+
+
+def passage_find(*, passage_id: Any) -> Passage | None:
+    """The passage with PASSAGE_ID, or None (also for an id that is not a UUID)."""
+    try:
+        return Passage.objects.filter(id=uuid.UUID(str(passage_id))).first()
+    except (ValueError, TypeError, AttributeError):
+        return None

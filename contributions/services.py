@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from animation.engine import audio
 from animation.engine.errors import EngineInputError
 from catalogue.models import Passage
 from contributions import selectors, signals
-from contributions.models import Consent, ModerationDecision, Recording
+from contributions.models import Consent, ModerationDecision, Recording, RecordingFunnelCount
 from contributions.selectors import consent_current
 from core import storage
 
@@ -924,3 +924,27 @@ def recording_motion_sweep(*, now=None, limit: int = 100) -> int:
             break
         sent += 1
     return sent
+
+
+# ---------------------------------------------------------------------------------------------
+# The recording flow's anonymous funnel
+
+
+def recording_funnel_count(*, passage: Passage, step: str, day: date | None = None) -> None:
+    """Count one page view of PASSAGE's recording page reaching STEP (a RecordingFunnelCount.Step value)
+    today, or on DAY. Only the count is kept: nothing about who, from where or with what.
+
+    One UPDATE adds one with F() so concurrent counts never lose each other; the day's first count
+    creates the row, and a creation that loses the race to another process adds to the row it made.
+    """
+    if step not in RecordingFunnelCount.Step.values:
+        raise ValueError(f"unknown funnel step {step!r}")
+    day = day or timezone.localdate()
+    rows = RecordingFunnelCount.objects.filter(passage=passage, step=step, day=day)
+    if rows.update(count=F("count") + 1):
+        return
+    try:
+        with transaction.atomic():
+            RecordingFunnelCount.objects.create(event_id=passage.event_id, passage=passage, step=step, day=day, count=1)
+    except IntegrityError:
+        rows.update(count=F("count") + 1)

@@ -40,6 +40,10 @@ EXPECTED_GET = {
     "curation": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-event-new": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-event": row(LOGIN, 403, 403, 403, 403, 200),
+    # The festival's dashboard: curators and the festival's own moderators (X), not Y's.
+    "curation-event-dashboard": row(LOGIN, 403, 403, 200, 403, 200),
+    "curation-event-dashboard-data": row(LOGIN, 403, 403, 200, 403, 200),
+    "curation-event-dashboard-csv": row(LOGIN, 403, 403, 200, 403, 200),
     "curation-painting": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-painting-detect": row(LOGIN, 403, 403, 403, 403, 405),
     "curation-landmarks": row(LOGIN, 403, 403, 403, 403, 200),
@@ -78,6 +82,7 @@ EXPECTED_GET = {
     "api-consent": row(403, 200, 200, 404, 404, 404),
     "api-recordings": row(403, 200, 200, 200, 200, 200),
     "api-recording": row(403, 200, 404, 404, 404, 404),
+    "api-funnel": same(405),  # POST only: anonymous counts of the recording flow
     "api-moderation-queue": row(403, 403, 403, 200, 200, 403),
     "api-moderation-claim-next": row(403, 403, 403, 405, 405, 403),
     "api-review": row(403, 403, 403, 200, 403, 403),  # curators are not moderators
@@ -120,6 +125,7 @@ EXPECTED_POST = {
     "curation-landmarks-fit": row(LOGIN, 403, 403, 403, 403, 400),  # no box or point: says so
     "curation-passage-open": row(LOGIN, 403, 403, 403, 403, 302),
     "api-recording": same(405) | {"anonymous": 403},  # read or delete only
+    "api-funnel": same(400),  # open to every visitor; an empty body names no step
     "withdraw": row(LOGIN, 302, 404, 404, 404, 404),
     "consent-withdraw": row(LOGIN, 302, 302, 302, 302, 302),  # each withdraws their own
     "account": row(LOGIN, 200, 200, 200, 200, 200),  # no password: the page says so, nothing is deleted

@@ -81,6 +81,11 @@ def test_a_resident_records_plays_back_and_submits_in_the_browser(
     assert 3.5 < recording.duration_seconds < 6.5
     rms_dbfs = 20 * np.log10(np.sqrt(np.mean(stored**2)) + 1e-9)
     assert rms_dbfs > -40, f"the recording is silent ({rms_dbfs:.1f} dBFS)"
+    # Each step of the flow was counted once, anonymously, for the organisers' dashboard.
+    from contributions.models import RecordingFunnelCount
+
+    counted = dict(RecordingFunnelCount.objects.filter(passage=recording.passage).values_list("step", "count"))
+    assert counted == dict.fromkeys(RecordingFunnelCount.Step.values, 1), counted
 
 
 @pytest.mark.browser

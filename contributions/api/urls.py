@@ -1,12 +1,13 @@
 from django.urls import path
 
-from contributions.api import moderation, views
+from contributions.api import funnel, moderation, views
 
 urlpatterns = [
     path("passages/", views.PassageList.as_view(), name="api-passages"),
     path("consent/", views.ConsentView.as_view(), name="api-consent"),
     path("recordings/", views.RecordingListCreate.as_view(), name="api-recordings"),
     path("recordings/<uuid:recording_id>/", views.RecordingDetail.as_view(), name="api-recording"),
+    path("funnel/", funnel.funnel_step, name="api-funnel"),
     path("moderation/queue/", moderation.ModerationQueue.as_view(), name="api-moderation-queue"),
     path("moderation/claim/", moderation.ClaimNext.as_view(), name="api-moderation-claim-next"),
     path("moderation/recordings/<uuid:recording_id>/", moderation.RecordingReview.as_view(), name="api-review"),

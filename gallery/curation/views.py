@@ -1,7 +1,9 @@
-"""Curator pages: thin views over gallery.services; every one requires the curators group."""
+"""Curator pages: thin views over gallery.services; every one requires the curators group, except the
+festival's dashboard, which the festival's own moderators may read too (``organiser_required``)."""
 
 from __future__ import annotations
 
+import csv
 import json
 from functools import wraps
 from pathlib import Path
@@ -9,14 +11,20 @@ from pathlib import Path
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.dateformat import time_format as format_time
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from catalogue import services as catalogue_services
 from catalogue.models import Event, Painting, Passage
+from gallery import dashboard as festival_dashboard
 from gallery import selectors, services
+from gallery.curation import dashboard_page
 from gallery.curation.forms import EventForm, PaintingForm, PaintingStoryForm, PassageForm, PreviewForm
 from gallery.models import PassagePreview
 
@@ -29,6 +37,22 @@ def curator_required(view):
         if not request.user.is_curator():
             raise PermissionDenied
         return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def organiser_required(view):
+    """The festival's organisers: curators (every festival) and the moderators of that festival
+    (Event.moderators, as the moderation queue scopes them). The view gets the event instead of its slug."""
+
+    @wraps(view)
+    def wrapper(request, slug, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        event = get_object_or_404(Event, slug=slug)
+        if not festival_dashboard.dashboard_visible(event=event, user=request.user):
+            raise PermissionDenied
+        return view(request, event, *args, **kwargs)
 
     return wrapper
 
@@ -284,3 +308,59 @@ def preview_file(request, preview_id, kind):
     if not field.storage.exists(field.name):
         raise Http404
     return FileResponse(field.open("rb"), filename=Path(field.name).name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The festival's dashboard (organisers: curators and the festival's moderators)
+
+
+def _dashboard_context(request, event) -> dict:
+    now = timezone.now()
+    figures = festival_dashboard.event_figures(event=event, now=now)
+    return {
+        "event": event,
+        "figures": figures,
+        "shown": dashboard_page.page(figures),
+        "updated": timezone.localtime(now),
+        "is_curator": request.user.is_curator(),
+    }
+
+
+@require_GET
+@never_cache
+@organiser_required
+def event_dashboard(request, event):
+    return render(request, "gallery/curation/event_dashboard.html", _dashboard_context(request, event))
+
+
+@require_GET
+@never_cache
+@organiser_required
+def event_dashboard_data(request, event):
+    """The page's figures as JSON, polled by the page: the numbers, and the figures' part of the page
+    drawn by the same template, so what refreshes is exactly what a reload would show."""
+    context = _dashboard_context(request, event)
+    html = render_to_string("gallery/curation/_event_dashboard_figures.html", context, request=request)
+    updated = format_time(context["updated"], "H:i:s")
+    return JsonResponse({"figures": context["figures"], "updated": updated, "html": html})
+
+
+def spreadsheet_safe(value: str) -> str:
+    """VALUE, with a leading quote when a spreadsheet would read it as a formula (titles are typed by people)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@require_GET
+@never_cache
+@organiser_required
+def event_dashboard_csv(request, event):
+    """One row per reading: its status, reason, duration and times, passage and painting. Nobody's name,
+    e-mail or account is in it. A byte-order mark first, so that spreadsheets read the Chinese right."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{event.slug}-readings.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(festival_dashboard.CSV_HEADER)
+    for row in festival_dashboard.event_reading_rows(event=event):
+        writer.writerow([spreadsheet_safe(value) for value in row])
+    return response

@@ -33,6 +33,8 @@
   var stream = null, recorder = null, chunks = [], take = null, startedAt = 0, timer = null, analyser = null;
   var runningKey = null, lastKept = 0, keeping = false;
   var state = "idle"; // idle | counting | recording | recorded | uploading | sent
+  // Where readers drop out of the flow, counted anonymously (funnel.js, the organisers' dashboard).
+  var funnel = function (step) { if (window.recordFunnel) window.recordFunnel(step); };
 
   function say(message) { status.textContent = message; }
 
@@ -140,7 +142,7 @@
     // Browser "enhancements" pump the level up and down and smear consonants: record the voice as it is.
     return navigator.mediaDevices.getUserMedia({
       audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false, channelCount: 1 },
-    }).then(function (s) { stream = s; startMeter(); }, function (error) {
+    }).then(function (s) { stream = s; startMeter(); funnel("microphone_ready"); }, function (error) {
       if (error.name === "NotAllowedError" || error.name === "SecurityError") say(text.denied);
       else if (error.name === "NotFoundError" || error.name === "OverconstrainedError") say(text.noMic);
       else say(text.unsupported);
@@ -172,7 +174,7 @@
       if (performance.now() - lastKept >= 1000) keepRunningTake();
     };
     recorder.onstop = finishRecording;
-    recorder.start(250);
+    recorder.start(250); funnel("recording_started");
     startedAt = performance.now();
     lastKept = startedAt;
     runningKey = newTakeKey();
@@ -200,7 +202,7 @@
     take.key = runningKey || newTakeKey();
     keepTake(take, take.seconds, take.key);
     showTake();
-    state = "recorded";
+    state = "recorded"; funnel("take_recorded");
     recordButton.textContent = text.record;
     playButton.disabled = false;
     submitButton.disabled = false;
@@ -254,7 +256,7 @@
     };
     request.onload = function () {
       if (request.status === 201 || request.status === 200) {
-        state = "sent"; // nothing is left to lose: leaving the page asks nothing
+        state = "sent"; funnel("submitted"); // nothing is left to lose: leaving the page asks nothing
         forgetTake().then(function () { window.location = strings.dataset.myRecordingsUrl; });
         return;
       }
@@ -284,7 +286,7 @@
       if (stream && stream !== next) stream.getTracks().forEach(function (track) { track.stop(); });
       stream = next;
       analyser = null;
-      if (next) startMeter();
+      if (next) { startMeter(); funnel("microphone_ready"); }
       return true;
     },
   };
