@@ -77,8 +77,34 @@ def broadcast_animation_removed(*, animation_id: Any, event_id: Any) -> None:
     send_after_commit(event_group(event_id), {"type": "animation.removed", "animation_id": str(animation_id)})
 
 
+# The last "being animated right now" count each festival's sockets were sent, in the shared cache.
+PROGRESS_SENT_KEY = "live:in-progress-sent:{event_id}"
+PROGRESS_SENT_SECONDS = 24 * 3600
+
+
 def broadcast_event_progress(*, event_id: Any, in_progress: int) -> None:
-    send_after_commit(event_group(event_id), {"type": "animation.progress", "in_progress": in_progress})
+    """The festival's counter, to every open gallery page, only when it changed.
+
+    Every progress tick of every render reports here; sending the same count each time multiplied the
+    messages each of a reading room's sockets gets by the ticks of every film (and doubled the work of
+    each publication). A count lost with the cache is sent again at the next change; pages that
+    reconnect read it over HTTP.
+    """
+
+    def send_if_changed() -> None:
+        from django.core.cache import cache
+
+        key = PROGRESS_SENT_KEY.format(event_id=event_id)
+        try:
+            unchanged = cache.get(key) == in_progress
+            if not unchanged:
+                cache.set(key, in_progress, timeout=PROGRESS_SENT_SECONDS)
+        except Exception:  # the cache down: send, as before
+            unchanged = False
+        if not unchanged:
+            _send_now(event_group(event_id), {"type": "animation.progress", "in_progress": in_progress})
+
+    transaction.on_commit(send_if_changed)
 
 
 def broadcast_recording_status(*, recording_id: Any, payload: dict) -> None:

@@ -141,7 +141,9 @@ def test_sockets_carry_published_removed_and_only_counts_of_progress(festival, r
         await sync_to_async(animation_services.animation_publish)(animation=ready)
         messages = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
         await sync_to_async(contribution_services.recording_withdraw)(recording=ready.recording)
-        messages += [await communicator.receive_json_from(timeout=5) for _ in range(2)]
+        messages.append(await communicator.receive_json_from(timeout=5))
+        # The counter did not change (the queued film is still being made): it is not sent again.
+        assert await communicator.receive_nothing(timeout=0.5)
         await communicator.disconnect()
         return messages
 
@@ -388,3 +390,16 @@ def test_one_address_holds_a_bounded_number_of_sockets_without_nginx_too(festiva
             await socket.disconnect()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_festival_counter_is_sent_to_the_sockets_only_when_it_changes(festival, monkeypatch):
+    from gallery import events
+
+    sent = []
+    monkeypatch.setattr(events, "_send_now", lambda group, message: sent.append((group, message["in_progress"])))
+    event_id = festival["event"].id
+    for count in (1, 1, 1, 2, 2, 0, 0):  # progress ticks of two renders, then both done
+        events.broadcast_event_progress(event_id=event_id, in_progress=count)
+    group = events.event_group(event_id)
+    assert sent == [(group, 1), (group, 2), (group, 0)]
