@@ -15,12 +15,18 @@ Two splits with no sentence in common and different random layouts:
 - ``test`` (the default, bench/out/align_set/): the held-out set the benchmark reports;
 - ``train`` (bench/out/align_set_train/): the only set any constant of the aligner may be fitted
   on, so that the figures reported on ``test`` are not tuned to it.
+
+``load_varied_set`` varies what recordings from other people vary (one voice, rate, pitch and level
+per reading; pauses of 80-600 ms at the comma and at random places between units; light noise at
+30 dB SNR), in three splits: ``train`` and ``test`` (two-clause passages made of the sentences
+above) and ``holdout``, sentences of its own that no constant may ever be chosen on.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -152,6 +158,10 @@ class Utterance:
     # Spliced readings: whether each unit of the text was read (False: skipped; it has no time).
     read: list[bool] | None = None
     variant: str = ""
+    # Varied readings: the silence in front of each unit (seconds; 0 where it abuts the one before)
+    # and the espeak-ng voice, rate and pitch it was said with.
+    pauses_before: list[float] | None = None
+    voice: str = ""
 
     @property
     def audio_path(self) -> Path:
@@ -172,9 +182,9 @@ def _trimmed(samples: np.ndarray) -> np.ndarray:
     return samples[voiced[0] * frame : (voiced[-1] + 1) * frame]
 
 
-def _synthesise(spoken: str, voice: str, folder: Path) -> np.ndarray:
+def _synthesise(spoken: str, voice: str, folder: Path, *, rate: int = 160, pitch: int = 50) -> np.ndarray:
     wav = folder / "unit.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(wav), spoken], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(wav), spoken], check=True)
     return _trimmed(decode_audio(wav, sample_rate=SAMPLE_RATE))
 
 
@@ -505,3 +515,210 @@ def _spliced(
     )
     write_wav(utterance.audio_path, samples, SAMPLE_RATE)
     return utterance
+
+
+# ---------------------------------------------------------------------------------------------
+# Varied readings: what other people's recordings vary, so that figures carry over to them.
+
+VARIED_VERSION = 1
+VARIED_SPLITS = ("train", "test", "holdout")
+VARIED_LAYOUTS = ("connected", "pauses")
+VARIED_NOISE = ("clean", "noise30")
+# A pause is this long, at the comma and at random places between units (where a reader breathes,
+# hesitates or stresses a word); the comma always gets one in the "pauses" layout.
+PAUSE_SECONDS = (0.08, 0.6)
+RANDOM_PAUSE_CHANCE = 0.2
+NOISY_SNR_DB = 30.0
+# "clean" recordings still have a room: white noise this far below the speech.
+CLEAN_SNR_DB = 50.0
+ENGLISH_VOICES = ("en-us", "en-gb", "en-gb-x-rp", "en-gb-scotland", "en-029")
+CHINESE_VOICES = ("cmn-latn-pinyin",)  # cmn reads tone digits aloud: never use it for pinyin
+VOICE_VARIANTS = ("", "+m3", "+m5", "+f2", "+f3", "+f4", "+klatt2")
+
+# Never-tuned split: sentences of its own (two clauses, so that a comma sits inside each reading).
+HOLDOUT_ENGLISH_PASSAGES = [
+    "The lanterns glowed along the river, and the boats drifted slowly home",
+    "My grandfather kept a small garden, where he grew beans and tall sunflowers",
+    "When the rain stopped at noon, we walked to the old stone bridge",
+    "She folded the letter twice, then hid it inside her winter coat",
+    "The painter mixed a deep green, and the mountains appeared on the silk",
+    "After the concert ended, the crowd poured out into the bright square",
+    "A heron stood in the shallow pond, waiting for a fish to pass",
+    "The bell rang three times, and the students hurried to their seats",
+    "We shared a bowl of noodles, while the wind howled outside the door",
+    "Every autumn the geese fly south, crossing the valley in long lines",
+    "He tuned the old violin carefully, before playing a gentle song",
+    "The market opens before dawn, so the farmers arrive in the dark",
+    "Light snow fell on the temple roof, and the courtyard turned white",
+    "The child counted the stars aloud, until she finally fell asleep",
+    "Our neighbour baked a plum cake, and the whole street smelled sweet",
+    "The scholar closed his book, and gazed at the moon over the lake",
+]
+HOLDOUT_CHINESE_PASSAGES = [
+    "船在河上慢慢地走，两岸的灯火亮了",
+    "爷爷有一个小花园，里面种满了向日葵",
+    "雨停了以后，我们走到那座石桥上",
+    "她把信折好，放进了冬天的大衣里",
+    "画家调出深绿色，远山就出现在纸上",
+    "音乐会结束了，人们走进明亮的广场",
+    "一只白鹭站在池塘边，等着小鱼游过",
+    "钟声响了三下，学生们跑回座位",
+    "我们分吃一碗面条，门外刮着大风",
+    "每年秋天大雁南飞，排成长长的队伍",
+    "他慢慢调好琴弦，弹了一首温柔的曲子",
+    "集市天亮前就开了，农民摸黑赶来",
+    "小雪落在寺庙的屋顶上，院子变白了",
+    "孩子大声数着星星，后来终于睡着了",
+    "邻居做了一个李子蛋糕，整条街都很香",
+    "先生合上书本，望着湖上的月亮",
+]
+
+
+def _passages(split: str, language: str) -> list[str]:
+    """Two-clause passages for SPLIT: the holdout split's own, or pairs of the split's sentences."""
+    if split == "holdout":
+        return HOLDOUT_ENGLISH_PASSAGES if language == "en" else HOLDOUT_CHINESE_PASSAGES
+    sentences = {
+        ("test", "en"): ENGLISH_SENTENCES,
+        ("test", "zh"): CHINESE_SENTENCES,
+        ("train", "en"): TRAIN_ENGLISH_SENTENCES,
+        ("train", "zh"): TRAIN_CHINESE_SENTENCES,
+    }[(split, language)]
+    comma = "，" if language == "zh" else ", "
+    pairs = [
+        sentences[index] + comma + sentences[index + 1][0].lower() + sentences[index + 1][1:]
+        for index in range(0, len(sentences) - 1, 2)
+    ]
+    return pairs[:16]
+
+
+def _noise(size: int, rng: np.random.Generator, *, pink: bool) -> np.ndarray:
+    white = rng.normal(0, 1, size)
+    if not pink:
+        return white.astype(np.float32)
+    from scipy import signal
+
+    coloured = signal.lfilter(
+        [0.049922035, -0.095993537, 0.050612699, -0.004408786],
+        [1, -2.494956002, 2.017265875, -0.522189400],
+        white,
+    )
+    return (coloured / (np.std(coloured) + 1e-12)).astype(np.float32)
+
+
+def _varied_reading(
+    language: str,
+    passage: str,
+    *,
+    layout: str,
+    noise: str,
+    name: str,
+    split: str,
+    rng: np.random.Generator,
+    folder: Path,
+) -> Utterance:
+    written: list[str] = []
+    spoken: list[str] = []
+    clause_ends = set()
+    for clause in re.split("[,，]", passage):
+        clause_written, clause_spoken, _ = _units_of(clause.strip(), language)
+        written += clause_written
+        spoken += clause_spoken
+        clause_ends.add(len(written) - 1)
+    voices = ENGLISH_VOICES if language == "en" else CHINESE_VOICES
+    voice = voices[int(rng.integers(len(voices)))] + VOICE_VARIANTS[int(rng.integers(len(VOICE_VARIANTS)))]
+    rate = int(rng.integers(130, 211)) if language == "en" else int(rng.integers(110, 191))
+    pitch = int(rng.integers(25, 76))
+    pieces = []
+    for sound in spoken:
+        piece = _synthesise(sound, voice, folder, rate=rate, pitch=pitch)
+        # Readers stress some syllables and swallow others.
+        pieces.append(piece * np.float32(10 ** (rng.uniform(-5.0, 1.0) / 20)))
+    lead = rng.uniform(0.15, 0.6)
+    chunks = [np.zeros(int(lead * SAMPLE_RATE), np.float32)]
+    cursor = chunks[0].size
+    starts, ends, pauses_before = [], [], []
+    gap = lead
+    for position, piece in enumerate(pieces):
+        pauses_before.append(round(gap, 4))
+        starts.append(cursor / SAMPLE_RATE)
+        chunks.append(piece)
+        cursor += piece.size
+        ends.append(cursor / SAMPLE_RATE)
+        if position == len(pieces) - 1:
+            gap = rng.uniform(0.3, 0.6)
+        elif layout == "pauses" and (position in clause_ends or rng.random() < RANDOM_PAUSE_CHANCE):
+            gap = rng.uniform(*PAUSE_SECONDS)
+        else:
+            gap = 0.0
+        silence = np.zeros(int(gap * SAMPLE_RATE), np.float32)
+        gap = silence.size / SAMPLE_RATE
+        chunks.append(silence)
+        cursor += silence.size
+    gain = 0.5 / max(float(np.max(np.abs(piece))) for piece in pieces)
+    samples = np.concatenate(chunks) * np.float32(gain)
+    speech_power = float(np.mean(np.concatenate(pieces) ** 2)) * gain**2
+    snr = NOISY_SNR_DB if noise == "noise30" else CLEAN_SNR_DB
+    background = _noise(samples.size, rng, pink=noise == "noise30" and rng.random() < 0.5)
+    samples = samples + background * np.float32(np.sqrt(speech_power * 10 ** (-snr / 10)))
+    text = passage + ("。" if language == "zh" else ".")
+    utterance = Utterance(
+        name,
+        language,
+        layout,
+        text,
+        written,
+        starts,
+        ends,
+        split,
+        kind="varied",
+        variant=f"{layout} {noise}",
+        pauses_before=pauses_before,
+        voice=f"{voice} -s {rate} -p {pitch}",
+    )
+    write_wav(utterance.audio_path, samples.astype(np.float32), SAMPLE_RATE)
+    return utterance
+
+
+def load_varied_set(split: str = "holdout") -> list[Utterance]:
+    """Two-clause passages for SPLIT ('train', 'test' or 'holdout'), each said by one random espeak-ng
+    voice and variant at its own rate and pitch, with per-unit level changes. Each passage is read twice:
+    connected (no pause at all) and with pauses (80-600 ms) at the comma and at random places between
+    units; half the readings of each layout have pink or white noise at 30 dB SNR, the others a quiet
+    room (50 dB). Seeded and cached like the other sets."""
+    if split not in VARIED_SPLITS:
+        raise ValueError(f"unknown split {split!r}: use one of {VARIED_SPLITS}")
+    folder = _folder(split, "varied")
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        data = json.loads(manifest.read_text())
+        if data.get("version") == VARIED_VERSION and all(
+            (folder / f"{u['name']}.wav").is_file() for u in data["items"]
+        ):
+            return [Utterance(**item) for item in data["items"]]
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng({"train": 5150, "test": 8086, "holdout": 60221}[split])
+    items = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for language in ("en", "zh"):
+            for index, passage in enumerate(_passages(split, language)):
+                # Each passage is read twice (two voices): connected and with pauses; noise alternates.
+                for layout in VARIED_LAYOUTS:
+                    noise = VARIED_NOISE[(index + VARIED_LAYOUTS.index(layout)) % 2]
+                    name = f"{language}_{layout}_{noise}_{index:02d}"
+                    items.append(
+                        _varied_reading(
+                            language,
+                            passage,
+                            layout=layout,
+                            noise=noise,
+                            name=name,
+                            split=split,
+                            rng=rng,
+                            folder=Path(scratch),
+                        )
+                    )
+    manifest.write_text(
+        json.dumps({"version": VARIED_VERSION, "items": [dataclasses.asdict(u) for u in items]}, ensure_ascii=False)
+    )
+    return items

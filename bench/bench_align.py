@@ -8,8 +8,9 @@ in demo/speech and compares them with boundaries measured by hand from their ene
 
 The set has two splits with no sentence in common (bench/align_dataset.py). The constants of the
 aligner that were fitted (align/boundaries.py: DTW_BOUNDARY_WEIGHT, SNAP_WINDOW_SECONDS,
-SNAP_DISTANCE_DB_PER_SECOND) were chosen on ``train`` only; the figures to quote are on ``test``, the
-held-out split, which is the default. ``--split train`` shows the training figures.
+SNAP_DISTANCE_DB_PER_SECOND, and the pause, nucleus and voice-edge constants) were chosen on ``train``
+only; the figures to quote are on ``test`` (the default) and ``holdout``. ``--split train`` shows the
+training figures.
 
 Also the same set with babble or kitchen noise at 10 dB SNR in a reverberant room (noisy), and
 three-line passages read with a line or words skipped, a phrase repeated, words added or changed
@@ -18,6 +19,17 @@ confidence (read against unread).
 
 Targets (issue 14): clean onset MAE <= 25 ms and >= 95 % within 100 ms; spliced onset MAE <= 50 ms
 and AUC >= 0.95; noisy onset MAE <= 40 ms with no unit lost; RTF <= 0.03 on 2 cores.
+
+The varied set (issue 24; align_dataset.load_varied_set) reads two-clause passages with a random
+espeak-ng voice, rate, pitch and level per reading, connected or with 80-600 ms pauses at the comma
+and at random places, in a quiet room or with noise at 30 dB SNR. It has a third split,
+``--split holdout``, with sentences of its own that nothing may ever be tuned on (only the varied
+set exists there). Per condition it prints onset MAE, median, signed mean (negative: early), shares
+within 50/100 ms, and separately the units that follow a pause; and the time spent fitting the
+boundaries to the audio (everything after Whisper's passes), per 10 s of audio.
+Floors (issue 24): onset MAE <= 20 ms and >= 98 % within 100 ms in every condition.
+
+Options restrict what runs while iterating: ``--sets varied --languages zh --no-real``.
 """
 
 from __future__ import annotations
@@ -34,9 +46,20 @@ sys.path.insert(0, str(REPOSITORY))
 
 import numpy as np  # noqa: E402
 
-from animation.engine.align import align_text  # noqa: E402
+from animation.engine.align import align_text, aligner  # noqa: E402
 from animation.engine.audio import decode_audio  # noqa: E402
-from bench.align_dataset import SPLITS, load_noisy_set, load_set, load_spliced_set  # noqa: E402
+from bench.align_dataset import (  # noqa: E402
+    SPLITS,
+    VARIED_SPLITS,
+    load_noisy_set,
+    load_set,
+    load_spliced_set,
+    load_varied_set,
+)
+
+MODELS = (("en", "tiny.en"), ("zh", "base"), ("en", "base"))
+# A unit "after a pause" has at least this much silence before it (the shortest pause of the set).
+AFTER_PAUSE_SECONDS = 0.08
 
 REAL_CLIPS = [
     (
@@ -138,6 +161,110 @@ def _summarise(records: list) -> dict[str, Any]:
     }
 
 
+class RefinementTimer:
+    """Seconds spent in aligner.refine_boundaries (the acoustic fitting after Whisper's passes)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._original = aligner.refine_boundaries
+
+    def __enter__(self) -> RefinementTimer:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return self._original(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        aligner.refine_boundaries = timed
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        aligner.refine_boundaries = self._original
+
+
+def _onset_figures(onsets: np.ndarray, offsets: np.ndarray) -> dict[str, float]:
+    onset = np.abs(onsets) * 1000
+    return {
+        "units": onset.size,
+        "onset_mae": float(onset.mean()) if onset.size else float("nan"),
+        "onset_median": float(np.median(onset)) if onset.size else float("nan"),
+        "onset_bias": float(np.mean(onsets)) * 1000 if onset.size else float("nan"),
+        "onset_50": float((onset <= 50).mean() * 100) if onset.size else float("nan"),
+        "onset_100": float((onset <= 100).mean() * 100) if onset.size else float("nan"),
+        "offset_mae": float(np.mean(np.abs(offsets))) * 1000 if onset.size else float("nan"),
+        "offset_bias": float(np.mean(offsets)) * 1000 if onset.size else float("nan"),
+    }
+
+
+def evaluate_varied(items: list, model: str) -> tuple[dict[str, dict[str, float]], float, float]:
+    """Figures per condition of the varied set, the refinement's seconds per 10 s of audio, and the
+    whole alignment's real-time factor."""
+    groups: dict[str, tuple[list[float], list[float]]] = {}
+    audio_seconds = wall_seconds = 0.0
+    with RefinementTimer() as timer:
+        for item in items:
+            samples = decode_audio(item.audio_path)
+            started = time.perf_counter()
+            result = align_text(samples, text=item.text, language=item.language, model=model)
+            wall_seconds += time.perf_counter() - started
+            audio_seconds += samples.size / 16000
+            if len(result.units) != len(item.units):
+                raise SystemExit(f"{item.name}: {len(result.units)} units aligned, {len(item.units)} expected")
+            onsets = np.array([unit.start for unit in result.units]) - np.array(item.starts)
+            offsets = np.array([unit.end for unit in result.units]) - np.array(item.ends)
+            layout, noise = item.variant.split()
+            after_pause = np.array(item.pauses_before) >= AFTER_PAUSE_SECONDS - 1e-6
+            after_pause[0] = False  # the first unit follows the leading silence: scored with the rest
+            names = ["all", layout, noise, item.variant]
+            for name in names:
+                groups.setdefault(name, ([], []))
+                groups[name][0].extend(onsets)
+                groups[name][1].extend(offsets)
+            if after_pause.any():
+                for name in ("after a pause", f"after a pause {noise}"):
+                    groups.setdefault(name, ([], []))
+                    groups[name][0].extend(onsets[after_pause])
+                    groups[name][1].extend(offsets[after_pause])
+    order = ["all", "clean", "noise30", "connected", "pauses", "connected clean", "connected noise30"]
+    order += ["pauses clean", "pauses noise30", "after a pause", "after a pause clean", "after a pause noise30"]
+    figures = {
+        name: _onset_figures(np.array(groups[name][0]), np.array(groups[name][1])) for name in order if name in groups
+    }
+    return figures, timer.seconds / audio_seconds * 10, wall_seconds / audio_seconds
+
+
+def print_varied(split: str, languages: list[str]) -> None:
+    items = load_varied_set(split)
+    held_out = {
+        "holdout": "never tuned on",
+        "test": "held out from tuning",
+        "train": "the only split constants may be tuned on",
+    }[split]
+    print(f"\nVaried readings, {split} split ({held_out}): voices, rates, pitches, pauses, 30 dB noise")
+    print("onset/offset errors in ms; bias: signed mean (negative: too early); refine: seconds spent fitting")
+    print("boundaries to the audio (after Whisper) per 10 s of audio")
+    header = (
+        f"  {'language':8} {'model':8} {'condition':22} {'units':>5} | {'MAE':>6} {'median':>6} {'bias':>6}"
+        f" {'<=50':>6} {'<=100':>6} | {'off MAE':>7} {'off bias':>8}"
+    )
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for language, model in MODELS:
+        if language not in languages or (language == "en" and model == "base"):
+            continue  # production aligns English with tiny.en
+        chosen = [item for item in items if item.language == language]
+        figures, refine_per_10s, rtf = evaluate_varied(chosen, model)
+        for name, row in figures.items():
+            print(
+                f"  {language:8} {model:8} {name:22} {row['units']:>5} | {row['onset_mae']:>6.1f}"
+                f" {row['onset_median']:>6.1f} {row['onset_bias']:>+6.1f} {row['onset_50']:>6.1f}"
+                f" {row['onset_100']:>6.1f} | {row['offset_mae']:>7.1f} {row['offset_bias']:>+8.1f}"
+            )
+        print(f"  {language:8} {model:8} refine {refine_per_10s:.3f} s per 10 s of audio, RTF {rtf:.3f}")
+    print("  floors (issue 24): onset MAE <= 20 ms and >= 98 % within 100 ms in every condition")
+
+
 def evaluate(language: str, model: str, split: str) -> dict[str, float]:
     row = evaluate_items([item for item in load_set(split) if item.language == language], model)
     row["pauses_onset_mae"] = row["by_layout"]["pauses"]
@@ -149,14 +276,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--split",
-        choices=SPLITS,
+        choices=VARIED_SPLITS,
         default="test",
-        help="test: held out, never used to fit anything (default); train: what the constants were fitted on",
+        help="test: held out, never used to fit anything (default); train: what the constants were fitted on;"
+        " holdout: the varied set's never-tuned sentences (only --sets varied)",
     )
-    split = parser.parse_args().split
+    parser.add_argument(
+        "--sets",
+        default="clean,noisy,spliced,varied",
+        help="comma-separated: clean, noisy, spliced, varied (default: all of them)",
+    )
+    parser.add_argument("--languages", default="en,zh", help="comma-separated: en, zh (default: both)")
+    parser.add_argument("--no-real", action="store_true", help="skip the two real clips in demo/speech")
+    arguments = parser.parse_args()
+    split = arguments.split
+    chosen_sets = [name.strip() for name in arguments.sets.split(",") if name.strip()]
+    languages = [name.strip() for name in arguments.languages.split(",") if name.strip()]
+    if split not in SPLITS:
+        chosen_sets = [name for name in chosen_sets if name == "varied"]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     started = time.perf_counter()
-    items = load_set(split)
+    items = load_set(split) if split in SPLITS else load_varied_set(split)
     print(
         f"labelled set ready in {time.perf_counter() - started:.1f} s"
         f" ({items[0].audio_path.parent.relative_to(REPOSITORY)})"
@@ -164,7 +304,17 @@ def main() -> None:
     # Load each model once outside the timings: workers keep them loaded between tasks.
     align_text(REPOSITORY / "demo/speech/english_radio.flac", text="The holidays", language="en", model="tiny.en")
     align_text(REPOSITORY / "demo/speech/chinese_poem1.flac", text="床前", language="zh", model="base")
+    print(f"{cores} CPU cores, load average {os.getloadavg()[0]:.1f}")
+    if "varied" in chosen_sets:
+        print_varied(split, languages)
+    fixed_sets = [name for name in ("clean", "noisy", "spliced") if name in chosen_sets]
+    if fixed_sets:
+        print_fixed_sets(split, fixed_sets, languages)
+    if not arguments.no_real:
+        print_real_clips()
 
+
+def print_fixed_sets(split: str, set_names: list[str], languages: list[str]) -> None:
     header = (
         f"{'set':8} {'language':8} {'model':8} {'utts':>4} {'units':>5} | {'onset MAE':>9} {'bias':>6}"
         f" {'<=50':>6} {'<=100':>6}"
@@ -172,19 +322,22 @@ def main() -> None:
         f" | {'RTF wall':>8} {'RTF cpu':>7}"
     )
     held_out = "held out: no constant was fitted on it" if split == "test" else "the constants were fitted on it"
-    print(f"\n{split} split ({held_out}), {cores} CPU cores, load average {os.getloadavg()[0]:.1f}")
+    print(f"\n{split} split ({held_out})")
     print("errors in ms over the units read; shares in % of them; lost: read units found skipped or > 0.5 s off;")
     print("skips found: unread units marked skipped (of all unread); false: read units marked skipped;")
     print("AUC: how well the unit confidence separates read from unread units; RTF: alignment s per audio s,")
     print("model load excluded (wall clock, and CPU time of this process over all its threads)")
     print(header)
     print("-" * len(header))
-    sets = {"clean": load_set, "noisy": load_noisy_set, "spliced": load_spliced_set}
+    loaders = {"clean": load_set, "noisy": load_noisy_set, "spliced": load_spliced_set}
+    sets = {name: loaders[name] for name in set_names}
     layouts: dict[tuple[str, str], dict[str, float]] = {}
     conditions: dict[tuple[str, str], dict[str, float]] = {}
     for set_name, loader in sets.items():
         items = loader(split)
-        for language, model in (("en", "tiny.en"), ("zh", "base"), ("en", "base")):
+        for language, model in MODELS:
+            if language not in languages:
+                continue
             if set_name != "clean" and model == "base" and language == "en":
                 continue  # production aligns English with tiny.en; base for English only on the clean set
             chosen = [item for item in items if item.language == language]
@@ -217,6 +370,8 @@ def main() -> None:
     print("\nTargets (issue 14): clean onset MAE <= 25 ms and >= 95 % within 100 ms; spliced onset MAE <= 50 ms,")
     print("AUC >= 0.95; noisy onset MAE <= 40 ms, no unit lost; RTF <= 0.03 on 2 cores")
 
+
+def print_real_clips() -> None:
     print("\nReal clips (hand-measured onsets after pauses in brackets)")
     for path, language, model, text, anchors in REAL_CLIPS:
         started = time.perf_counter()

@@ -3,9 +3,11 @@
 The passage is tokenised as Whisper would have written it and aligned with the cross-attention
 alignment heads (CTranslate2's ``Whisper.align``: the DTW that word timestamps use, fed with our
 tokens instead of a decoded guess), so every unit of the text gets a time even where Whisper would
-have misheard it. The 20 ms DTW grid is then fitted to the audio: pauses that voice activity finds
-are assigned to the gaps between units, the units next to a pause are cut exactly at its edges, and
-the units inside a stretch of continuous speech keep Whisper's relative boundaries without overlap.
+have misheard it. The 20 ms DTW grid is then fitted to the audio, the whole reading at once: the
+pauses that voice activity finds are given to the gaps between units by a dynamic programme that
+weighs Whisper's gaps against the syllables heard (energy peaks) and written, the reader's pace and
+punctuation; the units next to a pause stop and start where the voice does; inside continuous
+speech the units share the syllable nuclei as their syllables say, without overlap.
 
 Units are characters for Chinese and Japanese and words elsewhere. Punctuation stays in the text of
 the unit next to it (an opening mark with the following unit, others with the preceding one) and
@@ -28,7 +30,7 @@ Modules, each importing only those above it:
 text          language codes, units and their punctuation, numbers as said; match score and diff
 results       Unit, Phrase, AlignmentResult, Transcript
 whisper_pass  the model, transcripts, chunks at pauses, the alignment heads' unit times
-boundaries    unit times fitted to pauses and acoustic edges; phrases
+boundaries    unit times fitted to pauses, syllable nuclei and voice edges; phrases
 reading_plan  what was read, skipped or added, from the transcripts
 subtitles     WebVTT karaoke cues
 aligner       ``align_text``, which puts them together
