@@ -43,6 +43,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 MESSAGES_PER_SIZE = 30
+CLIENT_PROCESSES = 4
 
 
 def free_port() -> int:
@@ -173,17 +174,28 @@ def publish(event_id: str, count: int, pause: float) -> None:
 
 
 def latency_run(port: int, event_id: str, clients: int) -> list[float]:
+    """Arrival delays of MESSAGES_PER_SIZE publications at CLIENTS sockets, the clients spread over a
+    pool of processes (CLIENT_PROCESSES at most, 250 sockets each): one asyncio process parsing a
+    thousand frames per publication would measure its own queue, not the server's fan-out."""
     url = f"ws://127.0.0.1:{port}/ws/events/{event_id}/"
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--client-process", url, str(clients), str(MESSAGES_PER_SIZE)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout.readline().strip() == "READY"
+    processes = max(1, min(CLIENT_PROCESSES, -(-clients // 250)))
+    shares = [clients // processes + (1 if index < clients % processes else 0) for index in range(processes)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--client-process", url, str(share), str(MESSAGES_PER_SIZE)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for share in shares
+    ]
+    for child in children:
+        assert child.stdout.readline().strip() == "READY"
     time.sleep(0.5)  # every consumer has joined the group once its socket is open
     publish(event_id, MESSAGES_PER_SIZE, 0.25 if clients < 1000 else 0.6)
-    delays = json.loads(child.stdout.readline())
-    child.wait(timeout=30)
+    delays: list[float] = []
+    for child in children:
+        delays += json.loads(child.stdout.readline())
+        child.wait(timeout=30)
     lost = clients * MESSAGES_PER_SIZE - len(delays)
     # A lost message is the worst possible delay, not a missing sample.
     return delays + [float("inf")] * lost

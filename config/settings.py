@@ -190,9 +190,18 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="festival@shuohua.loc
 # Redis carries the Celery broker and the Channels layer. make run / make test always set it.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
+# channels-redis' pub/sub layer (CHANNEL_LAYER=pubsub, the default): a publication is one Redis PUBLISH
+# that each web process hands to its own sockets from a plain queue each. The list layer
+# (CHANNEL_LAYER=lists) wakes every socket's receive through a shared lock and two tasks per message:
+# a thousand gallery screens on one Daphne took 520-570 ms (p50) to reach, against 360 ms here
+# (bench/bench_live.py, quiet 2-core machine). Live messages are a courtesy either way (pages catch up
+# over HTTP after a reconnect), so pub/sub's "delivered only to whoever listens now" is what we want.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": {
+            "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "lists": "channels_redis.core.RedisChannelLayer",
+        }[env.str("CHANNEL_LAYER", default="pubsub")],
         "CONFIG": {
             # redis-py 8 times reads out after 5 s by default, exactly channels-redis' blocking-pop wait:
             # an idle socket's consumer would then crash every few seconds. Allow well past that wait.

@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from contributions import selectors as contribution_selectors
+from core import counters
 from gallery import events, selectors
 
 CLOSE_FORBIDDEN = 4403
@@ -33,13 +34,11 @@ class ReadOnlySocket(AsyncJsonWebsocketConsumer):
 
     async def websocket_connect(self, message) -> None:
         from django.conf import settings
-        from django.core.cache import cache
 
         address = (self.scope.get("client") or ["unknown"])[0]
         key = f"websockets:address:{address}"
         try:
-            await cache.aadd(key, 0, timeout=SOCKET_COUNT_SECONDS)
-            held = await cache.aincr(key)
+            held = await counters.aadd_and_count(key, 1, timeout=SOCKET_COUNT_SECONDS)
         except Exception:  # the cache down: the socket is a courtesy, never refused for that
             held = 0
         else:
@@ -55,12 +54,10 @@ class ReadOnlySocket(AsyncJsonWebsocketConsumer):
         await super().websocket_disconnect(message)
 
     async def _uncount(self) -> None:
-        from django.core.cache import cache
-
         key, self.counted_as = self.counted_as, ""
         if key:
             with contextlib.suppress(Exception):
-                await cache.adecr(key)
+                await counters.aadd_and_count(key, -1, timeout=SOCKET_COUNT_SECONDS)
 
     async def websocket_receive(self, message) -> None:
         await self.close(code=CLOSE_READ_ONLY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 import uuid
@@ -46,10 +47,20 @@ async def _channel_layer() -> None:
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
-    channel = f"health.{uuid.uuid4().hex}"
-    await layer.send(channel, {"type": "health.ping"})
-    message = await layer.receive(channel)
-    assert message["type"] == "health.ping"
+    # A channel of this process (pub/sub layer: subscribed before the ping is sent, or the ping is lost).
+    channel = await layer.new_channel("health.")
+    try:
+        await layer.send(channel, {"type": "health.ping"})
+        message = await layer.receive(channel)
+        assert message["type"] == "health.ping"
+    finally:
+        # The layer forgets a channel when a receive on it is cancelled, as when a consumer leaves:
+        # a check every few seconds must not leave a subscription behind each time.
+        leaving = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(0)
+        leaving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await leaving
 
 
 CHECKS: dict[str, Callable[[], Awaitable[None]]] = {
