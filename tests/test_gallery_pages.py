@@ -361,6 +361,28 @@ def test_the_demo_festival_queues_films_of_the_demo_voices_once(django_capture_o
     assert Recording.objects.filter(passage__event__slug="spring-reading").count() == 2
 
 
+@pytest.mark.django_db
+def test_the_demo_festival_says_its_paintings_are_example_images(django_capture_on_commit_callbacks):
+    """Issue 26: the demo shows example portraits (anime, digital art): labelled as such, never as
+    classical works; a demo festival loaded under the old titles is relabelled, not duplicated, and
+    each demo painting has its smaller copies for pages at once."""
+    from django.core.management import call_command
+
+    from catalogue.models import Painting
+
+    with django_capture_on_commit_callbacks(execute=False):
+        call_command("load_demo", "--no-films", stdout=io.StringIO())
+        Painting.objects.filter(title="示例：动漫风格少女").update(title="The Reader", title_en="")
+        call_command("load_demo", "--no-films", stdout=io.StringIO())
+    paintings = Painting.objects.filter(event__slug="spring-reading")
+    assert paintings.count() == 5
+    for painting in paintings:
+        assert painting.title.startswith("示例") and painting.title_en.startswith("Demo image"), painting.title
+        assert "not a classical Chinese figure painting" in painting.story_en and painting.era == ""
+        assert painting.renditions, painting.title
+    assert "demo" in paintings.first().event.title_en.lower()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_one_address_holds_a_bounded_number_of_sockets_without_nginx_too(festival, settings):
     """Daphne alone (make run) caps the sockets of one address, across processes (the shared cache); a
