@@ -178,7 +178,7 @@ def moderation_filters(*, moderator) -> dict[str, list]:
     """Choices for the console's filters: the moderator's events, their paintings, their languages."""
     from catalogue.models import Painting
 
-    events = list(moderated_events(moderator=moderator).order_by("title").values("id", "title"))
+    events = list(moderated_events(moderator=moderator).order_by("title").values("id", "title", "slug"))
     event_ids = [event["id"] for event in events]
     paintings = list(
         Painting.objects.filter(event_id__in=event_ids).order_by("title").values("id", "title", "event_id")

@@ -264,6 +264,14 @@ def test_the_curation_page_of_a_festival_links_to_its_dashboard(festival, curato
     assert f'href="/curation/events/{festival["event"].slug}/dashboard/"' in page
 
 
+@pytest.mark.django_db
+def test_the_moderation_console_links_each_moderated_festival_to_its_dashboard(festival, moderator):
+    client = Client()
+    client.force_login(moderator)
+    page = client.get("/moderation/").content.decode()
+    assert f'href="/curation/events/{festival["event"].slug}/dashboard/"' in page
+
+
 # ---------------------------------------------------------------------------------------------------
 # The page, its JSON and its CSV
 
