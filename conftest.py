@@ -150,6 +150,18 @@ def fresh_rate_limits(request):
 
 
 @pytest.fixture(autouse=True)
+def site_language():
+    """Each test starts in the site's default language: Django's LocaleMiddleware activates a request's
+    language in the thread and never restores the one before, so a test that asked for a Chinese page
+    would otherwise leave every later test of the thread speaking Chinese."""
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def fresh_channel_layer(request):
     """Each test gets its own channel layer object.
 
