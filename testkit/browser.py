@@ -32,17 +32,20 @@ WALL_4K = {"viewport": {"width": 3840, "height": 2160}}
 
 
 @contextlib.contextmanager
-def chromium(executable: str, *, fake_microphone_wav: Path | None = None) -> Iterator:
-    """Yield a Playwright browser. FAKE_MICROPHONE_WAV must be plain 16-bit PCM, or the take is silent."""
+def chromium(
+    executable: str, *, fake_microphone_wav: Path | None = None, fake_camera_y4m: Path | None = None
+) -> Iterator:
+    """Yield a Playwright browser. FAKE_MICROPHONE_WAV must be plain 16-bit PCM, or the take is silent;
+    FAKE_CAMERA_Y4M (raw YUV 4:2:0 frames) is what its fake camera films."""
     from playwright.sync_api import sync_playwright
 
     flags = list(BASE_FLAGS)
+    if fake_microphone_wav is not None or fake_camera_y4m is not None:
+        flags += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
     if fake_microphone_wav is not None:
-        flags += [
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={fake_microphone_wav}",
-        ]
+        flags.append(f"--use-file-for-fake-audio-capture={fake_microphone_wav}")
+    if fake_camera_y4m is not None:
+        flags.append(f"--use-file-for-fake-video-capture={fake_camera_y4m}")
     # Playwright's sync API runs an event loop in this thread; the test's database calls stay synchronous.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"

@@ -5,14 +5,10 @@ its sound; the camera consent says how long the video is really kept, in English
 
 from __future__ import annotations
 
-import contextlib
-import os
-
 import pytest
 
 from contributions.models import Recording
 from testkit.browser import (
-    BASE_FLAGS,
     LAPTOP,
     PHONE,
     WALL_HD,
@@ -33,34 +29,11 @@ def fake_microphone_wav(tmp_path):
     return transcode(CHINESE_POEM, tmp_path / "microphone.wav", "-ac", "1", "-ar", "48000", "-c:a", "pcm_s16le")
 
 
-@contextlib.contextmanager
 def chromium_with_camera(executable: str, tmp_path):
     """Chromium whose fake camera plays the demo talking head and whose fake microphone reads the poem."""
-    from playwright.sync_api import sync_playwright
-
     microphone = fake_microphone_wav(tmp_path)
     camera = transcode(DEMO / "video" / "talking_head_1.mp4", tmp_path / "camera.y4m", "-pix_fmt", "yuv420p", "-an")
-    flags = [
-        *BASE_FLAGS,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={microphone}",
-        f"--use-file-for-fake-video-capture={camera}",
-    ]
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, args=flags, headless=True)
-            try:
-                yield browser
-            finally:
-                browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    return chromium(executable, fake_microphone_wav=microphone, fake_camera_y4m=camera)
 
 
 class Dialogs:
