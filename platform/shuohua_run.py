@@ -41,14 +41,21 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 def _die_with_parent() -> None:
-    """In the child before exec: a SIGTERM when this runner dies, even by SIGKILL (Linux prctl)."""
+    """In the child before exec: a SIGTERM when this runner dies, even by SIGKILL (Linux prctl); and the
+    stop signals back to normal (the runner holds them while it starts a child, see Children.start)."""
     try:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # not Linux: the process groups below still stop everything on Ctrl-C
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 class Children:
@@ -63,8 +70,14 @@ class Children:
         self.started: list[subprocess.Popen] = []
 
     def start(self, command: list[str], **options: object) -> subprocess.Popen:
-        child = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent, **options)
-        self.started.append(child)
+        # A Ctrl-C between creating the child and noting it down would leave it running for good (it is
+        # in a session of its own): the stop signals wait until it is noted, then interrupt as usual.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            child = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent, **options)
+            self.started.append(child)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         return child
 
     def adopt(self, child: subprocess.Popen) -> None:
