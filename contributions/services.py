@@ -174,10 +174,10 @@ def recording_submit(
         raise RecordingRejected(_("The file is empty."), code="empty")
 
     with tempfile.TemporaryDirectory(prefix="upload-") as scratch:
-        original = Path(scratch) / "original"
-        _copy_upload_to(upload, original)
+        uploaded = Path(scratch) / "original"
+        _copy_upload_to(upload, uploaded)
         # A picture is never kept without its own consent: the original becomes the sound alone.
-        original, camera_video = _separate_video(original, passage=passage, video_consent=video_consent)
+        original, camera_video = _separate_video(uploaded, passage=passage, video_consent=video_consent)
         try:
             probe = audio.probe_audio(original, timeout=20)
         except EngineInputError:
@@ -192,6 +192,10 @@ def recording_submit(
                 % {"seconds": round(probe.duration_seconds), "limit": passage.max_seconds},
                 code="too_long",
             )
+        extension = _extension_for(probe.format_name, probe.codec)
+        if original == uploaded:
+            # A camera reading's sound is already a copy without metadata (video.audio_only_copy).
+            original = _without_metadata(original, probe=probe, extension=extension)
         try:
             # Decoding only up to the limit bounds the work a hostile header (a "2-hour" file) can cause.
             samples = audio.decode_audio(original, sample_rate=16000, max_seconds=limit + 1, timeout=60)
@@ -218,7 +222,7 @@ def recording_submit(
             passage=passage,
             contributor=contributor,
             consent=consent,
-            original_extension=_extension_for(probe.format_name, probe.codec),
+            original_extension=extension,
             codec=probe.codec,
             duration_seconds=round(stats.duration_seconds, 3),
             audio_stats=stats.to_dict(),
@@ -277,6 +281,22 @@ def recording_for_idempotency_key(*, contributor, key: str) -> Recording | None:
     if earlier is not None:
         earlier.replayed = True
     return earlier
+
+
+def _without_metadata(original: Path, *, probe: audio.AudioProbe, extension: str) -> Path:
+    """ORIGINAL's sound without its container's and streams' tags, by stream copy (the sound unchanged).
+
+    A phone's file names its model, the time and the place; a desktop tool, the resident's name. A file
+    no stream copy takes in its own container is kept as it came: a reading is never lost for its tags.
+    """
+    clean = original.with_name("clean")
+    try:
+        audio.copy_without_metadata(original, clean, probe=probe, container=extension, timeout=30)
+    except EngineInputError as error:
+        logger.warning("upload of %s (%s) kept with its metadata: %s", extension, probe.codec, error)
+        return original
+    original.unlink()
+    return clean
 
 
 def _extension_for(format_name: str, codec: str) -> str:

@@ -37,6 +37,24 @@ DIGITAL_SILENCE_DBFS = -100.0
 # A sample this close to full scale was almost certainly clipped by the recorder.
 CLIP_LEVEL = 0.999
 
+# Output options for a file that carries none of its source's tags: no global, stream or chapter
+# metadata (a phone's file may name its model, the time and the place; a desktop tool the resident),
+# and bitexact, so that ffmpeg adds no "encoder" tag with its own version either.
+WITHOUT_METADATA = ("-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact")
+
+# The muxers that take a kept original's sound by stream copy, by its extension, the first that works
+# wins: Chrome's audio/webm;codecs=pcm fits only Matroska, a phone's AMR in 3GP only QuickTime.
+_COPY_MUXERS = {
+    "webm": ("webm", "matroska"),
+    "ogg": ("ogg",),
+    "m4a": ("mp4", "mov"),
+    "wav": ("wav",),
+    "mp3": ("mp3",),
+    "flac": ("flac",),
+}
+# A stream copy plays exactly as long as its source (same packets); more than this apart, packets were lost.
+COPY_DURATION_TOLERANCE_SECONDS = 0.05
+
 _CHANNEL_LAYOUTS = {
     "mono": 1,
     "stereo": 2,
@@ -187,6 +205,50 @@ def decode_audio(
     return np.clip(np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
 
 
+def copy_without_metadata(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    probe: AudioProbe,
+    container: str,
+    timeout: float = 60,
+) -> AudioProbe:
+    """Copy the first sound stream of SRC into DST without any metadata; return the probe of the copy.
+
+    PROBE is ``probe_audio(SRC)``; CONTAINER the kept file's extension (webm, ogg, m4a, wav, mp3, flac):
+    the copy stays in it, so the packets are SRC's and the sound is not re-encoded. Raises
+    EngineInputError when no muxer takes the codec in CONTAINER or the copy does not play as SRC does.
+    """
+    source, destination = Path(src), Path(dst)
+    muxers = _COPY_MUXERS.get(container)
+    if muxers is None:
+        raise EngineInputError(f"{source.name}: no stream copy into a .{container} file")
+    reason = "no muxer took it"
+    for muxer in muxers:
+        arguments = ["-y", "-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn", "-c:a", "copy"]
+        completed = run_ffmpeg(
+            [*arguments, *WITHOUT_METADATA, "-f", muxer, str(destination)],
+            timeout=timeout,
+            what=f"copying {source.name}",
+        )
+        if completed.returncode == 0 and destination.is_file() and destination.stat().st_size > 0:
+            try:
+                copied = probe_audio(destination, timeout=timeout)
+            except EngineInputError as error:
+                reason = str(error)
+            else:
+                if (
+                    copied.codec == probe.codec
+                    and abs(copied.duration_seconds - probe.duration_seconds) <= COPY_DURATION_TOLERANCE_SECONDS
+                ):
+                    return copied
+                reason = f"the copy plays {copied.duration_seconds:g} s of {copied.codec}"
+        else:
+            reason = _last_error_line(completed.stderr)
+        destination.unlink(missing_ok=True)
+    raise EngineInputError(f"could not copy {source.name} without its metadata ({reason})")
+
+
 @contextmanager
 def _atomic_destination(destination: Path) -> Iterator[Path]:
     """Yield a temporary path beside DESTINATION; it replaces DESTINATION only if the block succeeds.
@@ -237,6 +299,7 @@ def convert_for_speech(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                 str(SPEECH_SAMPLE_RATE),
                 "-c:a",
                 "pcm_s16le",
+                *WITHOUT_METADATA,
                 "-f",
                 "wav",
                 str(temporary),
@@ -312,6 +375,8 @@ def convert_for_voice(
                 str(VOICE_SAMPLE_RATE),
                 "-c:a",
                 "pcm_s16le",
+                # The voice copy is the film's sound: none of the original's tags travel with it.
+                *WITHOUT_METADATA,
                 "-f",
                 "wav",
                 str(temporary),

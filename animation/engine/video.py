@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 
+from animation.engine.audio import WITHOUT_METADATA
 from animation.engine.errors import EngineInputError
 from animation.engine.ffmpeg import run_ffmpeg
 
@@ -70,7 +71,7 @@ def audio_only_copy(source: str | os.PathLike[str], destination: Path, *, timeou
         target = destination.with_suffix(suffix)
         returncode, _stderr = _ffmpeg(
             # No metadata is kept: a phone's file may carry its model, the time and the place.
-            ["-y", "-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", *codec, str(target)],
+            ["-y", "-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn", *WITHOUT_METADATA, *codec, str(target)],
             timeout=timeout,
         )
         if returncode == 0 and target.is_file() and target.stat().st_size > 0:
@@ -86,7 +87,7 @@ def video_copy(source: str | os.PathLike[str], destination: Path, *, max_seconds
     returncode, _stderr = _ffmpeg(
         [
             "-y", "-i", str(source), "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy",
-            "-t", f"{max_seconds:.3f}", "-map_metadata", "-1", str(destination),
+            "-t", f"{max_seconds:.3f}", *WITHOUT_METADATA, str(destination),
         ],
         timeout=timeout,
     )  # fmt: skip
