@@ -67,3 +67,19 @@ class Animation(models.Model):
 
     def __str__(self) -> str:
         return f"Animation {self.id} ({self.status})"
+
+
+class DialogueVoice(models.Model):
+    """One role's reading in a dialogue film (issue 22): the film speaks every role with its reading.
+    The film's own ``recording`` is the first role's; withdrawing any voice takes the film down."""
+
+    animation = models.ForeignKey(Animation, on_delete=models.CASCADE, related_name="voices")
+    role = models.ForeignKey("catalogue.DialogueRole", on_delete=models.CASCADE, related_name="voices")
+    recording = models.ForeignKey("contributions.Recording", on_delete=models.CASCADE, related_name="dialogue_voices")
+
+    class Meta:
+        ordering = ["animation", "role__order"]
+        constraints = [models.UniqueConstraint(fields=["animation", "role"], name="one_voice_per_role")]
+
+    def __str__(self) -> str:
+        return f"{self.role} in {self.animation_id}"

@@ -16,13 +16,22 @@ def connect() -> None:
         tasks.recording_align_early.apply_async((str(recording_id),), retry=False)
 
     def on_approved(sender, *, recording, **kwargs) -> None:
-        services.animation_start(recording=recording)
+        if recording.role_id:
+            # One role of a dialogue: the film waits for every role (dialogue_film_request says when).
+            services.dialogue_film_request(passage=recording.passage, reading=recording)
+        else:
+            services.animation_start(recording=recording)
 
     def on_approval_taken_back(sender, *, recording, **kwargs) -> None:
         services.animation_remove_for_recording(recording=recording, delete_files=True)
+        if recording.role_id:
+            # Another approved reading of that role, if there is one, speaks the dialogue instead.
+            services.dialogue_film_request(passage=recording.passage)
 
     def on_erasing(sender, *, recording, **kwargs) -> None:
         services.recording_films_erase(recording=recording)
+        if recording.role_id:
+            services.dialogue_film_request(passage=recording.passage)
 
     def on_film_undone(sender, *, decision, **kwargs) -> None:
         services.film_decision_undo(decision=decision)

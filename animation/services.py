@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from animation import signals
-from animation.models import Alignment, Animation
+from animation.models import Alignment, Animation, DialogueVoice
 from contributions import services as contribution_services
 from contributions.models import ModerationDecision, Recording
 from core import storage
@@ -64,6 +64,48 @@ def animation_start(*, recording) -> Animation:
     )
     _broadcast_progress(animation, stage=animation.status)
     transaction.on_commit(lambda: _enqueue_stage(animation.id, Animation.Status.QUEUED))
+    return animation
+
+
+def dialogue_voices_latest(*, passage, reading=None) -> dict | None:
+    """For each role of the dialogue PASSAGE its latest approved reading (READING for its own role, when
+    given and approved), or None while a role has none."""
+    voices = {}
+    for role in passage.roles.all():
+        approved = Recording.objects.filter(passage=passage, role=role, status=Recording.Status.APPROVED)
+        latest = None
+        if reading is not None and reading.role_id == role.id:
+            latest = approved.filter(id=reading.id).first()
+        latest = latest or approved.order_by("-created_at").first()
+        if latest is None:
+            return None
+        voices[role] = latest
+    return voices or None
+
+
+@transaction.atomic
+def dialogue_film_request(*, passage, reading=None) -> Animation | None:
+    """A dialogue film of the latest approved reading of every role, once every role has one; None
+    before. Idempotent: a film of exactly these readings that is not taken down is returned as it is.
+    A newly approved reading of a role makes a new film with it and the other roles' latest readings."""
+    voices = dialogue_voices_latest(passage=passage, reading=reading)
+    if voices is None:
+        return None
+    wanted = {role.id: recording.id for role, recording in voices.items()}
+    for existing in (
+        Animation.objects.filter(voices__role__passage=passage)
+        .exclude(status__in=(Animation.Status.REMOVED, Animation.Status.FAILED))
+        .distinct()
+    ):
+        if {voice.role_id: voice.recording_id for voice in existing.voices.all()} == wanted:
+            return existing
+    first = min(voices, key=lambda role: role.order)
+    animation = Animation.objects.create(recording=voices[first], event_id=passage.event_id, fps=settings.ANIMATION_FPS)
+    DialogueVoice.objects.bulk_create(
+        DialogueVoice(animation=animation, role=role, recording=recording) for role, recording in voices.items()
+    )
+    _broadcast_progress(animation, stage=animation.status)
+    transaction.on_commit(lambda: _enqueue_stage(animation.id, str(Animation.Status.QUEUED)))
     return animation
 
 
@@ -183,7 +225,7 @@ def animation_record_alignment(
 def alignment_current(*, recording, model_name: str) -> Alignment | None:
     """RECORDING's alignment if it still applies: made of the passage's present text, by MODEL_NAME."""
     return Alignment.objects.filter(
-        recording=recording, text=recording.passage.text, language=recording.passage.language, model_name=model_name
+        recording=recording, text=recording.text_to_read, language=recording.passage.language, model_name=model_name
     ).first()
 
 
@@ -282,8 +324,13 @@ def animation_is_removed(*, animation_id) -> bool:
 
 
 def animation_remove_for_recording(*, recording, delete_files: bool) -> None:
-    """Take every film of RECORDING out of public view; with DELETE_FILES also delete them."""
-    animations = list(Animation.objects.filter(recording=recording).exclude(status=Animation.Status.REMOVED))
+    """Take every film of RECORDING out of public view, dialogues it is a voice of too; with DELETE_FILES
+    also delete them."""
+    animations = list(
+        Animation.objects.filter(Q(recording=recording) | Q(voices__recording=recording))
+        .exclude(status=Animation.Status.REMOVED)
+        .distinct()
+    )
     for animation in animations:
         was_public = animation.status == Animation.Status.PUBLISHED
         Animation.objects.filter(id=animation.id).update(

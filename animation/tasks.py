@@ -26,6 +26,7 @@ from django.db import close_old_connections, connection
 from animation import services
 from animation.engine.errors import EngineInputError
 from animation.models import Animation
+from catalogue import selectors as catalogue_selectors
 from core import storage
 from core.speech_models import whisper_model_for
 
@@ -98,13 +99,13 @@ def recording_align_early(recording_id: str) -> None:
             return  # withdrawn: its files are gone
         clock = time.monotonic()
         try:
-            result = align.align_text(speech, text=passage.text, language=passage.language, model=model_name)
+            result = align.align_text(speech, text=recording.text_to_read, language=passage.language, model=model_name)
         except EngineInputError:
             logger.info("recording %s: no early alignment; the approval's own pass will say why", recording_id)
             return
         services.alignment_record_early(
             recording_id=recording_id,
-            text=passage.text,
+            text=recording.text_to_read,
             result=result.to_dict(),
             webvtt=align.alignment_to_webvtt(result),
             model_name=model_name,
@@ -150,7 +151,9 @@ def animation_align(animation_id: str) -> None:
             else:
                 speech = storage.fetch(recording.speech_wav.name, scratch, as_name="speech16k.wav")
                 clock = time.monotonic()
-                aligned = align.align_text(speech, text=passage.text, language=passage.language, model=model_name)
+                aligned = align.align_text(
+                    speech, text=recording.text_to_read, language=passage.language, model=model_name
+                )
                 result, webvtt = aligned.to_dict(), align.alignment_to_webvtt(aligned)
                 align_seconds = time.monotonic() - clock
             services.animation_record_alignment(
@@ -161,7 +164,7 @@ def animation_align(animation_id: str) -> None:
                 webvtt=webvtt,
                 model_name=model_name,
                 token=token,
-                text=passage.text,
+                text=recording.text_to_read,
             )
     except EngineInputError as error:
         services.animation_fail(
@@ -178,6 +181,90 @@ def animation_align(animation_id: str) -> None:
 FILM_FILES = {"video": "film.mp4", "poster": "poster.jpg", "subtitles": "subtitles.vtt", "curves": "curves.json"}
 
 
+def _voice_alignment(recording, *, language: str, scratch: Path) -> dict:
+    """RECORDING's alignment to its own text: the one made when it arrived, else made now."""
+    from animation.engine import align
+
+    model_name = whisper_model_for(language)
+    current = services.alignment_current(recording=recording, model_name=model_name)
+    if current is not None:
+        return {"units": current.units, "phrases": current.phrases, "language": current.language}
+    speech = storage.fetch(recording.speech_wav.name, scratch, as_name=f"speech-{recording.id}.wav")
+    result = align.align_text(speech, text=recording.text_to_read, language=language, model=model_name)
+    return result.to_dict()
+
+
+def _render_dialogue(animation, passage, voices, *, painting_path: Path, scratch: Path, out: Path, progress) -> dict:
+    """A dialogue film (issue 22): every line in the dialogue's order, cut from its role's reading, spoken
+    by the figure cast for that role, the camera on whoever speaks. Raises EngineInputError."""
+    from animation.engine.audio import probe_audio
+    from animation.engine.dialogue import Turn, animate_dialogue
+    from animation.engine.dialogue_lines import line_cuts
+
+    by_role = {voice.role_id: voice for voice in voices}
+    figures, speaker_of, names = [], {}, []
+    for voice in voices:
+        figure = voice.role.figure
+        if figure is None or figure.hidden:
+            raise EngineInputError(f"the role {voice.role.name} is not cast to a figure that may speak")
+        if figure.id not in speaker_of:
+            speaker_of[figure.id] = len(figures)
+            figures.append(figure)
+    cuts, takes = {}, {}
+    for voice in voices:
+        recording = voice.recording
+        take = storage.fetch(
+            recording.voice_wav.name or recording.speech_wav.name, scratch, as_name=f"voice-{recording.id}.wav"
+        )
+        takes[voice.role_id] = take
+        own_lines = list(voice.role.lines.all())
+        alignment = _voice_alignment(recording, language=passage.language, scratch=scratch)
+        for line, cut in zip(
+            own_lines,
+            line_cuts(
+                [line.text for line in own_lines],
+                alignment,
+                language=passage.language,
+                duration=probe_audio(take).duration_seconds,
+            ),
+            strict=True,
+        ):
+            cuts[line.id] = (cut, alignment)
+    turns = []
+    for line in passage.lines.select_related("role").order_by("order"):
+        voice = by_role[line.role_id]
+        cut, alignment = cuts[line.id]
+        turns.append(
+            Turn(
+                speaker=speaker_of[voice.role.figure_id],
+                audio_path=takes[line.role_id],
+                alignment={
+                    "units": cut.units,
+                    "phrases": cut.phrases,
+                    "language": alignment.get("language", passage.language),
+                },
+                start=cut.start,
+                end=cut.end,
+                text=line.text,
+            )
+        )
+        names.append(line.role.name)
+    return animate_dialogue(
+        painting_path=painting_path,
+        faces=[figure.face for figure in figures],
+        turns=turns,
+        out_path=out,
+        size=settings.ANIMATION_SIZE,
+        fps=animation.fps,
+        device=settings.ANIMATION_DEVICE,
+        camera=passage.camera or "cut",
+        aspect=passage.aspect or None,
+        speaker_names=names,
+        seed=animation.id.int % 2**31,
+        progress=progress,
+    )
+
+
 @shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
 def animation_render(animation_id: str) -> None:
     from animation.engine import pipeline
@@ -191,6 +278,7 @@ def animation_render(animation_id: str) -> None:
     recording = animation.recording
     passage = recording.passage
     painting = passage.painting
+    speaking = catalogue_selectors.speaking_figure(passage=passage)
     alignment = recording.alignment
     prefix = storage.animation_prefix(animation.id)
     started = time.monotonic()
@@ -219,25 +307,35 @@ def animation_render(animation_id: str) -> None:
                 except (EngineInputError, OSError):
                     # Unreadable, or deleted meanwhile by the finished extraction: the voice moves the figure.
                     logger.warning("animation %s: the reader's video could not be read", animation_id, exc_info=True)
-            report = pipeline.animate(
+            voices = list(animation.voices.select_related("role__figure", "recording"))
+            if voices:
+                report = _render_dialogue(
+                    animation, passage, voices, painting_path=painting_path, scratch=scratch, out=scratch_film,
+                    progress=services.ProgressReporter(animation.id, start=0.3, end=0.98, token=token),
+                )  # fmt: skip
+            else:
+                report = None
+            report = report or pipeline.animate(
                 painting_path=painting_path,
                 audio_path=audio_path,
                 alignment={"units": alignment.units, "phrases": alignment.phrases, "language": alignment.language},
                 out_path=scratch_film,
-                face_index=passage.speaking_face,
                 size=settings.ANIMATION_SIZE,
                 fps=animation.fps,
                 device=settings.ANIMATION_DEVICE,
-                landmarks_override=painting.landmarks_override,
-                # Found once when the painting was added (catalogue.tasks): the render never looks again.
-                faces=painting.faces if painting.face_status == painting.FaceStatus.FOUND else None,
+                aspect=passage.aspect or None,
+                push_in=passage.push_in,
+                # The figure cast for the passage, found once when the painting was added (catalogue.tasks)
+                # or placed by a curator: the render never looks for faces again when there is one.
+                landmarks_override=speaking.face if speaking else None,
                 curves_path=scratch / "curves.json",
                 seed=animation.id.int % 2**31,
                 progress=services.ProgressReporter(animation.id, start=0.3, end=0.98, token=token),
                 motion=motion,
             )
-            # The stored alignment is the one source of the subtitles, whatever the engine wrote.
-            scratch_film.with_suffix(".vtt").write_text(alignment.webvtt, encoding="utf-8")
+            if not voices:
+                # The stored alignment is the one source of the subtitles, whatever the engine wrote.
+                scratch_film.with_suffix(".vtt").write_text(alignment.webvtt, encoding="utf-8")
             local = {
                 "video": scratch_film,
                 "poster": scratch_film.with_suffix(".jpg"),
@@ -251,6 +349,8 @@ def animation_render(animation_id: str) -> None:
             placed = {}
             try:
                 for key in ("poster", "subtitles", "curves", "video"):
+                    if key == "curves" and not local[key].exists():
+                        continue  # a dialogue film has no single figure's curves
                     placed[key] = storage.put(local[key], f"{prefix}/{FILM_FILES[key]}")
             except OSError as error:
                 raise StoringFailed(error.strerror or str(error)) from error

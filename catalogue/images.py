@@ -41,3 +41,30 @@ def make_renditions(source: Path, folder: Path) -> list[dict]:
             copy.save(path, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
             made.append({"width": size[0], "height": size[1], "file": path.name})
     return made
+
+
+# A face in the curator's strip and on the record page: the face with room around it, this tall.
+THUMBNAIL_HEIGHT = 160
+THUMBNAIL_MARGIN = 0.45
+
+
+def face_thumbnail(source: Path, box: list[float], out: Path) -> None:
+    """Write OUT: a JPEG crop around the face BOX ([x, y, w, h] in the original's pixels) with a
+    margin on each side, scaled to THUMBNAIL_HEIGHT (never up), square where the painting allows."""
+    with Image.open(source) as original:
+        image = ImageOps.exif_transpose(original)
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        x, y, w, h = (float(v) for v in box[:4])
+        side = max(w, h) * (1 + 2 * THUMBNAIL_MARGIN)
+        cx, cy = x + w / 2, y + h / 2
+        left = max(0, min(image.width - side, cx - side / 2))
+        top = max(0, min(image.height - side, cy - side / 2))
+        crop = (round(left), round(top), round(min(image.width, left + side)), round(min(image.height, top + side)))
+        face = image.crop(crop)
+        if face.height > THUMBNAIL_HEIGHT:
+            face = face.resize(
+                (max(1, round(face.width * THUMBNAIL_HEIGHT / face.height)), THUMBNAIL_HEIGHT),
+                Image.Resampling.LANCZOS,
+            )
+        face.save(out, "JPEG", quality=85, optimize=True)

@@ -29,9 +29,9 @@ class Event(models.Model):
     title = models.CharField(_("title"), max_length=200)
     # Every text a visitor reads comes in both languages (issue 26): the main field first (Chinese for
     # this festival), its English companion beside it; an empty companion shows the main text alone.
-    title_en = models.CharField(_("title in English"), max_length=200, blank=True)
+    title_en = models.CharField(_("title in English"), max_length=200, blank=True, db_default="")
     description = models.TextField(_("description"), blank=True)
-    description_en = models.TextField(_("description in English"), blank=True)
+    description_en = models.TextField(_("description in English"), blank=True, db_default="")
     starts_on = models.DateField(_("starts on"), null=True, blank=True)
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
     publish_mode = models.CharField(max_length=10, choices=PublishMode.choices, default=PublishMode.AUTO)
@@ -62,12 +62,12 @@ class Painting(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="paintings")
     title = models.CharField(_("title"), max_length=200)
-    title_en = models.CharField(_("title in English"), max_length=200, blank=True)
+    title_en = models.CharField(_("title in English"), max_length=200, blank=True, db_default="")
     artist = models.CharField(_("artist"), max_length=200, blank=True)
     era = models.CharField(_("era"), max_length=100, blank=True)
     source = models.CharField(_("source and licence"), max_length=300, blank=True)
     story = models.TextField(_("story"), blank=True)
-    story_en = models.TextField(_("story in English"), blank=True)
+    story_en = models.TextField(_("story in English"), blank=True, db_default="")
     image = models.ImageField(upload_to=painting_image_path, width_field="width", height_field="height")
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
@@ -75,9 +75,6 @@ class Painting(models.Model):
     renditions = models.JSONField(default=list, blank=True)
     face_status = models.CharField(max_length=10, choices=FaceStatus.choices, default=FaceStatus.PENDING)
     faces = models.JSONField(default=list, blank=True, help_text="Detected faces, as the engine reports them.")
-    landmarks_override = models.JSONField(
-        null=True, blank=True, help_text="Key points placed by a curator; they win over detection."
-    )
     face_error = models.TextField(blank=True, help_text="Why detection found nothing or failed, for the curator.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -88,31 +85,106 @@ class Painting(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def speaking_landmarks(self) -> dict | None:
-        """The key points the editor starts from: the curator's override, else the first detected face."""
-        if self.landmarks_override:
-            return self.landmarks_override
-        if self.faces:
-            return self.faces[0]
-        return None
+    def figure_order_is_horizontal(self) -> bool:
+        """Figures are numbered left to right on a wide painting (a handscroll), top to bottom on a
+        tall one (a hanging scroll), as an eye reads across it."""
+        return self.width >= self.height
+
+
+class Figure(models.Model):
+    """A figure of a painting that can speak: a face detection found or a curator placed by hand,
+    named, possibly corrected or hidden by the curator, and cast to passages (issue 22).
+
+    ``face`` is a face as the engine reports it ({"box": [x, y, w, h], "score", "landmarks"}): the key
+    points a film of this figure is rendered from. Looking for faces again updates a figure the curator
+    has not touched and never removes one that is named, corrected, placed or cast.
+    """
+
+    class Origin(models.TextChoices):
+        DETECTED = "detected", _("Found by detection")
+        PLACED = "placed", _("Placed by hand")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    painting = models.ForeignKey(Painting, on_delete=models.CASCADE, related_name="figures")
+    name = models.CharField(_("name"), max_length=100, blank=True, db_default="")
+    name_en = models.CharField(_("name in English"), max_length=100, blank=True, db_default="")
+    face = models.JSONField()
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.DETECTED)
+    corrected = models.BooleanField(default=False, help_text="A curator moved its key points.")
+    hidden = models.BooleanField(_("never speaks"), default=False)
+    # Where the figure stands along the painting's reading direction (0 to 1): its number comes from it.
+    position = models.FloatField(default=0.0)
+    # A small crop around the face for the curator's strip and the record page (a stored name).
+    thumbnail = models.CharField(max_length=300, blank=True, db_default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["painting", "position", "created_at"]
+
+    def __str__(self) -> str:
+        return self.name or f"figure {self.id}"
+
+    @property
+    def box(self) -> list[float]:
+        return list(self.face.get("box") or [0, 0, 0, 0])
+
+    @property
+    def score(self) -> float:
+        return float(self.face.get("score") or 0.0)
 
 
 class Passage(models.Model):
-    """A text residents read aloud beside a painting: a poem, a line of a classic."""
+    """A text residents read aloud beside a painting: a poem, a line of a classic, or a dialogue whose
+    lines are spoken by several figures (``kind`` DIALOGUE: its ``roles`` and ``lines``)."""
+
+    class Kind(models.TextChoices):
+        READING = "reading", _("One voice reads the whole text")
+        DIALOGUE = "dialogue", _("A dialogue: each role is read by its own voice and spoken by its own figure")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.READING, db_default="reading")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="passages")
     painting = models.ForeignKey(Painting, on_delete=models.CASCADE, related_name="passages")
     title = models.CharField(_("title"), max_length=200)
-    title_en = models.CharField(_("title in English"), max_length=200, blank=True)
+    title_en = models.CharField(_("title in English"), max_length=200, blank=True, db_default="")
     text = models.TextField(_("text"))
     language = models.CharField(_("language"), max_length=16, help_text="BCP-47 code, e.g. zh or en")
     # Beside a Chinese poem on the film page: its English translation (or, for an English text, a
     # Chinese one), and the curator's note on it, in both languages.
-    translation = models.TextField(_("translation"), blank=True)
-    note = models.TextField(_("note"), blank=True)
-    note_en = models.TextField(_("note in English"), blank=True)
-    speaking_face = models.PositiveSmallIntegerField(_("face that speaks"), default=0)
+    translation = models.TextField(_("translation"), blank=True, db_default="")
+    note = models.TextField(_("note"), blank=True, db_default="")
+    note_en = models.TextField(_("note in English"), blank=True, db_default="")
+    # Who speaks it (issue 22): a figure of the painting; with none, the painting's first figure that
+    # may speak. How the film frames it: the painting's own framing or a screen's, opening on the scene.
+    figure = models.ForeignKey(
+        Figure,
+        verbose_name=_("figure that speaks"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="passages",
+    )
+    aspect = models.CharField(
+        _("framing"),
+        max_length=8,
+        blank=True,
+        db_default="",
+        choices=[
+            ("", _("The painting's own shape")),
+            ("16:9", _("Wide screen (16:9)")),
+            ("9:16", _("Phone, upright (9:16)")),
+            ("1:1", _("Square (1:1)")),
+        ],
+    )
+    push_in = models.BooleanField(_("open on the scene, then move in to the speaker"), default=False, db_default=False)
+    # A dialogue's camera: cut to whoever speaks, pan between them, or hold the scene with both.
+    camera = models.CharField(
+        _("camera in a dialogue"),
+        max_length=8,
+        default="cut",
+        db_default="cut",
+        choices=[("cut", _("Cut to the speaker")), ("pan", _("Pan to the speaker")), ("wide", _("Show both"))],
+    )
     max_seconds = models.PositiveSmallIntegerField(_("longest recording in seconds"), default=60)
     is_open = models.BooleanField(_("open for recordings"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -123,3 +195,47 @@ class Passage(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class DialogueRole(models.Model):
+    """One voice of a dialogue passage (宝玉, 黛玉; the question, the answer), cast to a figure."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    passage = models.ForeignKey(Passage, on_delete=models.CASCADE, related_name="roles")
+    name = models.CharField(_("role"), max_length=100)
+    name_en = models.CharField(_("role in English"), max_length=100, blank=True, db_default="")
+    figure = models.ForeignKey(
+        Figure,
+        verbose_name=_("figure that speaks"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="roles",
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["passage", "order"]
+        constraints = [models.UniqueConstraint(fields=["passage", "name"], name="one_role_per_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def text(self) -> str:
+        """What a reader of this role reads: its lines, one per line, in the dialogue's order."""
+        return "\n".join(line.text for line in self.lines.all())
+
+
+class DialogueLine(models.Model):
+    """A line of a dialogue: who says it and what."""
+
+    passage = models.ForeignKey(Passage, on_delete=models.CASCADE, related_name="lines")
+    role = models.ForeignKey(DialogueRole, on_delete=models.CASCADE, related_name="lines")
+    order = models.PositiveSmallIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["passage", "order"]
+
+    def __str__(self) -> str:
+        return f"{self.role.name}: {self.text}"

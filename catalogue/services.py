@@ -7,18 +7,21 @@ commit. Test films of passages are the gallery's curation (gallery.services).
 
 from __future__ import annotations
 
+import re
+import uuid
 import warnings
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+import numpy as np
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from catalogue import signals
-from catalogue.models import Event, Painting, Passage
+from catalogue.models import DialogueLine, DialogueRole, Event, Figure, Painting, Passage
 
 # Formats a browser shows and the engine reads; the stored extension follows the format, not the name.
 PAINTING_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -222,15 +225,69 @@ def painting_make_renditions(*, painting_id: Any) -> list[dict]:
     return renditions
 
 
+def figure_position(painting: Painting, box: list[float]) -> float:
+    """Where a face stands along the painting's reading direction, 0 to 1 (its number comes from it)."""
+    x, y, w, h = [*box, 0, 0, 0, 0][:4]
+    if painting.figure_order_is_horizontal():
+        return (x + w / 2) / max(1, painting.width)
+    return (y + h / 2) / max(1, painting.height)
+
+
+def _corners(box: list[float]) -> np.ndarray:
+    x, y, w, h = box
+    return np.array([x, y, x + w, y + h], dtype=float)
+
+
+def _painting_status(painting_id: Any, *, detected: int) -> Any:  # a Painting.FaceStatus
+    touched = Figure.objects.filter(painting_id=painting_id).exclude(origin=Figure.Origin.DETECTED, corrected=False)
+    if touched.exists():
+        return Painting.FaceStatus.MANUAL
+    return Painting.FaceStatus.FOUND if detected else Painting.FaceStatus.NONE
+
+
+@transaction.atomic
 def painting_record_faces(*, painting_id: Any, faces: list[dict]) -> None:
-    """Keep what detection found. Key points a curator placed by hand stay in charge."""
-    painting = Painting.objects.get(id=painting_id)
-    if painting.landmarks_override:
-        status = Painting.FaceStatus.MANUAL
-    else:
-        status = Painting.FaceStatus.FOUND if faces else Painting.FaceStatus.NONE
+    """Keep what detection found, as the painting's figures.
+
+    A detected face the painting already has as a figure (the same face: overlapping boxes) refreshes
+    that figure's key points unless a curator corrected them; a new one becomes a new figure. A figure
+    detection no longer finds goes only if nobody touched it (not named, corrected, hidden or cast):
+    a curator's work is never undone by looking again. Hand-placed figures stay as they are.
+    """
+    from animation.engine.boxes import same_face
+
+    painting = Painting.objects.select_for_update().filter(id=painting_id).first()
+    if painting is None:
+        return
+    figures = list(Figure.objects.filter(painting=painting))
+    matched: set[Any] = set()
+    for face in faces:
+        if not face.get("landmarks") or not face.get("box"):
+            continue
+        corners = _corners(face["box"])
+        same = next(
+            (f for f in figures if f.id not in matched and same_face(_corners(f.box), corners)),
+            None,
+        )
+        if same is None:
+            same = Figure.objects.create(
+                painting=painting,
+                face=face,
+                origin=Figure.Origin.DETECTED,
+                position=figure_position(painting, face["box"]),
+            )
+        elif same.origin == Figure.Origin.DETECTED and not same.corrected:
+            same.face, same.position = face, figure_position(painting, face["box"])
+            same.save(update_fields=["face", "position"])
+        matched.add(same.id)
+    for figure in figures:
+        untouched = figure.origin == Figure.Origin.DETECTED and not (figure.corrected or figure.hidden or figure.name)
+        if figure.id not in matched and untouched and not figure.passages.exists():
+            figure.delete()
+    status = _painting_status(painting_id, detected=len(faces))
     error = "" if faces else _("No face was found. Place the key points by hand in the editor.")
     Painting.objects.filter(id=painting_id).update(faces=faces, face_status=status, face_error=error)
+    _enqueue_figure_thumbnails(painting_id)
 
 
 def painting_record_face_error(*, painting_id: Any, reason: str) -> None:
@@ -240,30 +297,158 @@ def painting_record_face_error(*, painting_id: Any, reason: str) -> None:
     Painting.objects.filter(id=painting_id).update(face_error=reason[:2000])
 
 
-def painting_save_landmarks(*, painting: Painting, landmarks: Any) -> Painting:
-    """Keep the key points a curator placed; from now on they win over detection for every film.
+def painting_request_figure_thumbnails(*, painting: Painting) -> None:
+    """Ask for the figures' missing crops (a figure made before crops existed, or a worker that was down)."""
+    _enqueue_figure_thumbnails(painting.id)
+
+
+def _enqueue_figure_thumbnails(painting_id: Any) -> None:
+    from catalogue import tasks
+
+    transaction.on_commit(lambda: tasks.painting_make_figure_thumbnails.delay(str(painting_id)))
+
+
+@transaction.atomic
+def figure_save_landmarks(*, painting: Painting, landmarks: Any, figure_id: Any = None) -> Figure:
+    """Keep the key points a curator placed: on figure FIGURE_ID (a correction), or as a new figure
+    (a face detection missed). From now on they are that figure's face in every film it speaks.
 
     LANDMARKS is a face as the editor sends it ({"landmarks": {group: [[x, y], ...]}}) or the groups
     alone. The engine's own reader checks it, so what is saved is exactly what a render accepts.
+    Passages the figure speaks close until a new test film: their films would show other key points.
     """
     from animation.engine.errors import EngineInputError
     from animation.engine.faces import face_from_landmarks
 
+    figure = None
+    if figure_id is not None:
+        figure = Figure.objects.filter(painting=painting, id=_uuid_or_none(figure_id)).first()
+        if figure is None:
+            raise CurationError(_("This figure is no longer on the painting: reload the page."), code="figure")
     try:
         face = face_from_landmarks(landmarks, (painting.height, painting.width, 3))
     except EngineInputError as error:
         raise CurationError(str(error), code="landmarks") from None
-    painting.landmarks_override = {"score": 1.0, **face.to_dict(), "index": 0}
+    kept = {"score": 1.0, **face.to_dict()}
+    kept.pop("index", None)
+    position = figure_position(painting, kept["box"])
+    if figure is None:
+        figure = Figure.objects.create(painting=painting, face=kept, origin=Figure.Origin.PLACED, position=position)
+    else:
+        figure.face, figure.position, figure.corrected = kept, position, figure.origin == Figure.Origin.DETECTED
+        figure.save(update_fields=["face", "position", "corrected"])
+        _refilm_passages_of(figure)
+    Painting.objects.filter(id=painting.id).update(face_status=Painting.FaceStatus.MANUAL)
     painting.face_status = Painting.FaceStatus.MANUAL
-    painting.save(update_fields=["landmarks_override", "face_status"])
-    return painting
+    _enqueue_figure_thumbnails(painting.id)
+    return figure
 
 
-def painting_clear_landmarks(*, painting: Painting) -> Painting:
-    painting.landmarks_override = None
-    painting.face_status = Painting.FaceStatus.FOUND if painting.faces else Painting.FaceStatus.NONE
-    painting.save(update_fields=["landmarks_override", "face_status"])
-    return painting
+@transaction.atomic
+def figure_update(*, figure: Figure, name: str, name_en: str = "", hidden: bool = False) -> Figure:
+    """Name a figure, or hide one that should never speak (a servant in the corner, a face in a
+    painting within the painting). A figure that speaks a passage cannot be hidden: cast another first."""
+    if hidden and not figure.hidden and figure.passages.exists():
+        titles = ", ".join(figure.passages.values_list("title", flat=True)[:3])
+        raise CurationError(
+            _("This figure speaks %(titles)s: cast another figure for it first.") % {"titles": titles}, code="figure"
+        )
+    figure.name, figure.name_en, figure.hidden = name.strip(), name_en.strip(), hidden
+    figure.save(update_fields=["name", "name_en", "hidden"])
+    return figure
+
+
+@transaction.atomic
+def figure_remove(*, figure: Figure) -> None:
+    """A hand-placed figure goes; a corrected detected one goes back to what detection found. Passages
+    it spoke close until a new test film (the first figure that may speak takes them meanwhile)."""
+    from core import storage
+
+    _refilm_passages_of(figure)
+    painting = Painting.objects.get(id=figure.painting_id)
+    if figure.origin == Figure.Origin.DETECTED and figure.corrected:
+        from animation.engine.boxes import same_face
+
+        found = next(
+            (
+                face
+                for face in painting.faces or []
+                if face.get("box") and same_face(_corners(face["box"]), _corners(figure.box))
+            ),
+            None,
+        )
+        if found is not None:
+            figure.face, figure.corrected = found, False
+            figure.position = figure_position(painting, found["box"])
+            figure.save(update_fields=["face", "corrected", "position"])
+            _enqueue_figure_thumbnails(painting.id)
+            Painting.objects.filter(id=painting.id).update(
+                face_status=_painting_status(painting.id, detected=len(painting.faces))
+            )
+            return
+    thumbnail = figure.thumbnail
+    figure.delete()
+    if thumbnail:
+        transaction.on_commit(lambda: storage.delete(thumbnail))
+    Painting.objects.filter(id=painting.id).update(
+        face_status=_painting_status(painting.id, detected=len(painting.faces or []))
+    )
+
+
+def _refilm_passages_of(figure: Figure) -> None:
+    for passage in Passage.objects.filter(figure=figure, is_open=True):
+        passage.is_open = False
+        passage.save(update_fields=["is_open"])
+        signals.passage_needs_new_test_film.send(sender=None, passage=passage)
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def painting_make_figure_thumbnails(*, painting_id: Any) -> int:
+    """Store a small crop around each figure's face whose crop is missing or shows an older box;
+    returns how many were made. Idempotent: a crop is named after the box it shows."""
+    import hashlib
+
+    from catalogue import images
+    from core import storage
+
+    painting = Painting.objects.filter(id=painting_id).first()
+    if painting is None or not painting.image:
+        return 0
+
+    def name_for(figure: Figure) -> str:
+        digest = hashlib.sha256(repr([round(v) for v in figure.box]).encode()).hexdigest()[:10]
+        return f"paintings/{painting.id}/figures/{figure.id}-{digest}.jpg"
+
+    wanted = {}
+    for figure in Figure.objects.filter(painting=painting):
+        if figure.thumbnail != name_for(figure):
+            wanted[figure.id] = (figure, name_for(figure))
+    if not wanted:
+        return 0
+    made = 0
+    with storage.scratch_folder(f"figures-{painting_id}") as scratch:
+        source = storage.fetch(painting.image.name, scratch, as_name="original")
+        for figure, name in wanted.values():
+            local = scratch / f"{figure.id}.jpg"
+            images.face_thumbnail(source, figure.box, local)
+            stored = storage.put(local, name)
+            with transaction.atomic():
+                current = Figure.objects.select_for_update().filter(id=figure.id).first()
+                if current is None or name_for(current) != name:
+                    storage.delete(stored)  # the figure moved or went meanwhile: the next run crops it
+                    continue
+                old = current.thumbnail
+                Figure.objects.filter(id=figure.id).update(thumbnail=stored)
+            made += 1
+            if old and old != stored:
+                storage.delete(old)
+    return made
 
 
 def landmarks_fit(*, painting: Painting, box: Any = None, centre: Any = None) -> dict:
@@ -340,17 +525,102 @@ def landmarks_template(*, width: int, height: int) -> dict:
 # Passages
 
 
-def _check_face(painting: Painting, speaking_face: int) -> None:
-    if painting.landmarks_override:
-        return  # the curator's key points are the face that speaks, whatever the index
-    if painting.faces and not 0 <= speaking_face < len(painting.faces):
+def _check_figure(painting: Painting, figure: Figure | None) -> None:
+    if figure is None:
+        return  # the painting's first figure that may speak
+    if figure.painting_id != painting.id:
+        raise CurationError(_("That figure is on another painting."), code="figure")
+    if figure.hidden:
+        raise CurationError(_("That figure is hidden: it never speaks. Show it again first."), code="figure")
+
+
+# A line of a dialogue as curators write it: the role's name, a colon (full-width or not), what it says.
+_DIALOGUE_LINE = re.compile(r"^\s*([^:：]{1,100}?)\s*[:：]\s*(.+?)\s*$")
+
+
+def dialogue_parse(script: str) -> list[tuple[str, str]]:
+    """(role, line) pairs of SCRIPT, one line of text per line of dialogue, blank lines ignored.
+
+    Raises CurationError naming the first line that has no role, and a dialogue of one role or one line.
+    """
+    lines = []
+    for number, text in enumerate(script.splitlines(), start=1):
+        if not text.strip():
+            continue
+        match = _DIALOGUE_LINE.match(text)
+        if match is None:
+            raise CurationError(
+                _("Line %(number)d has no role: write the role's name, a colon, then what it says (宝玉：…).")
+                % {"number": number},
+                code="dialogue",
+            )
+        lines.append((match.group(1), match.group(2)))
+    if len({role for role, _line in lines}) < 2:
+        raise CurationError(_("A dialogue needs at least two roles, each with a line."), code="dialogue")
+    return lines
+
+
+def _sync_dialogue(passage: Passage) -> None:
+    """Make the passage's roles and lines those of its script: a role keeps its figure and its readings
+    while its name stays; a role that has readings cannot disappear."""
+    if passage.kind != Passage.Kind.DIALOGUE:
+        if passage.roles.filter(recordings__isnull=False).exists():
+            raise CurationError(
+                _("Residents have read roles of this dialogue: it must stay a dialogue."), code="dialogue"
+            )
+        passage.lines.all().delete()
+        passage.roles.all().delete()
+        return
+    parsed = dialogue_parse(passage.text)
+    names = list(dict.fromkeys(role for role, _line in parsed))
+    gone = passage.roles.exclude(name__in=names)
+    read = gone.filter(recordings__isnull=False).values_list("name", flat=True).distinct()
+    if read:
         raise CurationError(
-            _("Face %(number)d does not exist: the painting has %(count)d.")
-            % {"number": speaking_face + 1, "count": len(painting.faces)},
-            code="face",
+            _("Residents have read the role %(role)s: keep it in the dialogue.") % {"role": read[0]}, code="dialogue"
+        )
+    passage.lines.all().delete()
+    gone.delete()
+    roles = {}
+    for order, name in enumerate(names):
+        role, _created = DialogueRole.objects.update_or_create(passage=passage, name=name, defaults={"order": order})
+        roles[name] = role
+    DialogueLine.objects.bulk_create(
+        DialogueLine(passage=passage, role=roles[role], order=order, text=text)
+        for order, (role, text) in enumerate(parsed)
+    )
+
+
+def dialogue_check_cast(*, passage: Passage) -> None:
+    """A dialogue opens only with every role cast to a figure that may speak."""
+    if passage.kind != Passage.Kind.DIALOGUE:
+        return
+    uncast = [role.name for role in passage.roles.select_related("figure") if not role.figure or role.figure.hidden]
+    if uncast:
+        raise CurationError(
+            _("Cast every role to a figure first: %(roles)s.") % {"roles": "、".join(uncast)}, code="dialogue"
         )
 
 
+@transaction.atomic
+def dialogue_role_cast(*, role: DialogueRole, figure: Figure | None, name_en: str | None = None) -> DialogueRole:
+    """Cast ROLE to FIGURE of the passage's painting (None: not cast yet). The dialogue's test film no
+    longer vouches for it: the passage closes until a new one."""
+    passage = role.passage
+    _check_figure(passage.painting, figure)
+    changed = role.figure_id != (figure.id if figure else None)
+    role.figure = figure
+    if name_en is not None:
+        role.name_en = name_en.strip()
+    role.save(update_fields=["figure", "name_en"])
+    if changed and passage.is_open:
+        passage.is_open = False
+        passage.save(update_fields=["is_open"])
+        signals.passage_needs_new_test_film.send(sender=None, passage=passage)
+    return role
+
+
+@transaction.atomic
 def passage_create(
     *,
     painting: Painting,
@@ -358,15 +628,22 @@ def passage_create(
     text: str,
     language: str,
     max_seconds: int,
-    speaking_face: int = 0,
+    figure: Figure | None = None,
+    aspect: str = "",
+    push_in: bool = False,
     title_en: str = "",
     translation: str = "",
     note: str = "",
     note_en: str = "",
+    kind: str = "reading",  # a Passage.Kind
+    camera: str = "cut",
 ):
-    """A new passage starts closed: residents can record it once a test film has been watched."""
-    _check_face(painting, speaking_face)
-    return Passage.objects.create(
+    """A new passage starts closed: residents can record it once a test film has been watched. A
+    dialogue's TEXT is its script (dialogue_parse): its roles and lines are made from it."""
+    _check_figure(painting, figure)
+    passage = Passage.objects.create(
+        kind=kind or Passage.Kind.READING,
+        camera=camera or "cut",
         event=painting.event,
         painting=painting,
         title=title,
@@ -377,19 +654,23 @@ def passage_create(
         note=note,
         note_en=note_en,
         max_seconds=max_seconds,
-        speaking_face=speaking_face,
+        figure=figure,
+        aspect=aspect,
+        push_in=push_in,
         is_open=False,
     )
+    _sync_dialogue(passage)
+    return passage
 
 
 # What a test film shows: change one of these and the film no longer vouches for the passage.
-FILMED_FIELDS = ("text", "language", "speaking_face")
+FILMED_FIELDS = ("text", "language", "figure", "aspect", "push_in", "kind", "camera")
 
 
 @transaction.atomic
 def passage_update(*, passage: Passage, **fields: Any) -> Passage:
-    if "speaking_face" in fields:
-        _check_face(passage.painting, fields["speaking_face"])
+    if "figure" in fields:
+        _check_figure(passage.painting, fields["figure"])
     refilm = any(name in FILMED_FIELDS and getattr(passage, name) != value for name, value in fields.items())
     for name, value in fields.items():
         setattr(passage, name, value)
@@ -397,6 +678,8 @@ def passage_update(*, passage: Passage, **fields: Any) -> Passage:
         # Residents must not record a text nobody has seen animated: close it until a new test film.
         passage.is_open = False
     passage.save()
+    if "text" in fields or "kind" in fields:
+        _sync_dialogue(passage)
     if refilm:
         signals.passage_needs_new_test_film.send(sender=None, passage=passage)
     return passage

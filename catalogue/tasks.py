@@ -40,3 +40,9 @@ def painting_detect_faces(painting_id: str) -> None:
 def painting_make_renditions(painting_id: str) -> None:
     """Make the smaller copies pages show; running it twice stores the same copies."""
     services.painting_make_renditions(painting_id=painting_id)
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def painting_make_figure_thumbnails(painting_id: str) -> None:
+    """Crop each figure's face for the curator's strip and the record page; running it twice crops nothing more."""
+    services.painting_make_figure_thumbnails(painting_id=painting_id)

@@ -49,6 +49,10 @@ class Recording(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     passage = models.ForeignKey("catalogue.Passage", on_delete=models.PROTECT, related_name="recordings")
+    # The role read, for a dialogue passage (its lines only); none for a passage read by one voice.
+    role = models.ForeignKey(
+        "catalogue.DialogueRole", null=True, blank=True, on_delete=models.PROTECT, related_name="recordings"
+    )
     contributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recordings")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     original = models.FileField(upload_to=recording_original_path, max_length=300)
@@ -119,6 +123,11 @@ class Recording(models.Model):
 
     def __str__(self) -> str:
         return f"{self.passage} by {self.contributor}"
+
+    @property
+    def text_to_read(self) -> str:
+        """The text this reading is of: its role's lines in a dialogue, else the whole passage."""
+        return self.role.text() if self.role_id else self.passage.text
 
     @property
     def credit(self) -> str:

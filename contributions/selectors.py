@@ -48,7 +48,7 @@ def account_data(*, user) -> dict:
                 "festival": recording.passage.event.title,
                 "painting": recording.passage.painting.title,
                 "passage": recording.passage.title,
-                "text": recording.passage.text,
+                "text": recording.text_to_read,
                 "language": recording.passage.language,
                 "status": recording.status,
                 "recorded_at": recording.created_at.isoformat(),
@@ -83,7 +83,7 @@ def consent_current(*, user) -> Consent | None:
 
 
 def passages_open(*, event=None) -> QuerySet[Passage]:
-    passages = Passage.objects.filter(is_open=True, event__is_open=True).select_related("painting", "event")
+    passages = Passage.objects.filter(is_open=True, event__is_open=True).select_related("painting", "event", "figure")
     if event is not None:
         passages = passages.filter(event=event)
     return passages
@@ -218,7 +218,7 @@ def recording_review_facts(*, recording: Recording) -> dict[str, Any]:
         from animation.engine.errors import EngineInputError
 
         try:
-            diff = align.text_diff(passage.text, recording.transcript, language=passage.language)
+            diff = align.text_diff(recording.text_to_read, recording.transcript, language=passage.language)
         except EngineInputError:
             diff = []
         facts["diff"] = diff

@@ -142,7 +142,13 @@ def _copy_upload_to(upload: UploadedFile, destination: Path) -> int:
 
 
 def recording_submit(
-    *, contributor, passage: Passage, upload: UploadedFile, video_consent: bool = False, idempotency_key: str = ""
+    *,
+    contributor,
+    passage: Passage,
+    upload: UploadedFile,
+    video_consent: bool = False,
+    idempotency_key: str = "",
+    role=None,
 ) -> Recording:
     """Check an uploaded reading and keep it for moderation.
 
@@ -159,6 +165,11 @@ def recording_submit(
             return earlier
     if not passage.is_open or not passage.event.is_open:
         raise RecordingRejected(_("This passage is not open for recordings."), code="passage_closed", status=409)
+    # A dialogue is read role by role (ROLE, one of the passage's); any other passage is read whole.
+    if passage.kind == Passage.Kind.DIALOGUE and (role is None or role.passage_id != passage.id):
+        raise RecordingRejected(_("Choose the role you read in this dialogue."), code="role_required")
+    if passage.kind != Passage.Kind.DIALOGUE:
+        role = None
     consent = consent_current(user=contributor)
     if consent is None or not consent.public_animation:
         raise RecordingRejected(
@@ -220,6 +231,7 @@ def recording_submit(
 
         recording = Recording(
             passage=passage,
+            role=role,
             contributor=contributor,
             consent=consent,
             original_extension=extension,

@@ -48,7 +48,7 @@ def recording_transcribe(recording_id: str) -> None:
         recording_id=recording.id,
         transcript=transcript.text,
         language=transcript.language,
-        match_score=align.match_score(recording.passage.text, transcript.text, language=language),
+        match_score=align.match_score(recording.text_to_read, transcript.text, language=language),
     )
 
 

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from catalogue import selectors as catalogue_selectors
+from catalogue.models import Passage
 from contributions import selectors, services
 from contributions.forms import AccountDeleteForm, ConsentForm, SignupForm, UploadForm
 from contributions.models import Recording
@@ -77,6 +79,9 @@ def record(request, passage_id):
     if selectors.consent_current(user=request.user) is None:
         return redirect(f"/consent/?next=/record/{passage.id}/")
     video_kept_for_review = services.video_kept_for_review()
+    roles = list(passage.roles.select_related("figure")) if passage.kind == Passage.Kind.DIALOGUE else []
+    chosen = request.POST.get("role") or request.GET.get("role") or ""
+    role = next((choice for choice in roles if str(choice.id) == chosen), None)
     form = UploadForm(request.POST or None, request.FILES or None, video_kept_for_review=video_kept_for_review)
     if request.method == "POST" and form.is_valid():
         try:
@@ -85,6 +90,7 @@ def record(request, passage_id):
                 passage=passage,
                 upload=form.cleaned_data["audio"],
                 video_consent=form.cleaned_data["video_consent"],
+                role=role,
             )
         except services.RecordingRejected as rejection:
             form.add_error("audio", rejection.message)
@@ -94,7 +100,17 @@ def record(request, passage_id):
     return render(
         request,
         "contributions/record.html",
-        {"passage": passage, "form": form, "video_kept_for_review": video_kept_for_review},
+        {
+            "passage": passage,
+            "speaker": (role.figure if role else None)
+            if roles
+            else catalogue_selectors.speaking_figure(passage=passage),
+            "roles": roles,
+            "role": role,
+            "lines": passage.lines.select_related("role") if roles else [],
+            "form": form,
+            "video_kept_for_review": video_kept_for_review,
+        },
     )
 
 

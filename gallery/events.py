@@ -48,6 +48,12 @@ def animation_card(animation) -> dict:
     """The fields a gallery card needs; shared by the socket payload and the catch-up API."""
     recording = animation.recording
     passage = recording.passage
+    # A dialogue credits every voice, with the role it read (issue 22).
+    voices = [
+        {"reader": voice.recording.credit, "role": voice.role.name}
+        for voice in animation.voices.select_related("recording__contributor", "role")
+    ]
+    reader = "、".join(f"{voice['reader']} ({voice['role']})" for voice in voices) if voices else recording.credit
     return {
         "id": str(animation.id),
         "url": f"/animations/{animation.id}/",
@@ -60,7 +66,7 @@ def animation_card(animation) -> dict:
         "passage_title_en": passage.title_en if passage.title_en != passage.title else "",
         "painting_title_en": passage.painting.title_en if passage.painting.title_en != passage.painting.title else "",
         "language": passage.language,
-        "reader": recording.credit,
+        "reader": reader,
         "published_at": animation.published_at.isoformat() if animation.published_at else None,
         # A plain date the card prints as is: the page needs no date library to draw a new card.
         "published_on": animation.published_at.date().isoformat() if animation.published_at else "",

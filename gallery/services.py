@@ -106,6 +106,7 @@ def passage_open(*, passage):
         raise CurationError(
             _("Make a test film with a sample voice and watch it before opening the passage."), code="no_preview"
         )
+    catalogue_services.dialogue_check_cast(passage=passage)
     return catalogue_services.passage_update(passage=passage, is_open=True)
 
 

@@ -12,6 +12,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from catalogue import selectors as catalogue_selectors
 from core import storage
 from gallery import services
 from gallery.models import PassagePreview
@@ -24,14 +25,14 @@ logger = logging.getLogger(__name__)
 def passage_preview_render(preview_id: str) -> None:
     """A test film of the passage read by the sample voice: the same alignment and render as a
     resident's film, so what the curator watches is what residents will get."""
-    from animation.engine import align, audio, pipeline
+    from animation.engine import audio
     from animation.engine.errors import EngineInputError
-    from core.speech_models import whisper_model_for
 
     if not services.passage_preview_claim(preview_id=preview_id):
         return
     preview = PassagePreview.objects.select_related("passage__painting").get(id=preview_id)
     passage, painting = preview.passage, preview.passage.painting
+    speaking = catalogue_selectors.speaking_figure(passage=passage)
     prefix = f"previews/{preview.id}"
     try:
         with storage.scratch_folder(f"preview-{preview.id}") as scratch:
@@ -45,21 +46,14 @@ def passage_preview_render(preview_id: str) -> None:
             voice = scratch / "voice48k.wav"
             audio.convert_for_speech(sample, speech)
             audio.convert_for_voice(sample, voice)
-            result = align.align_text(
-                speech, text=passage.text, language=passage.language, model=whisper_model_for(passage.language)
-            )
             film = scratch / "film.mp4"
-            pipeline.animate(
-                painting_path=painting_path,
-                audio_path=voice,
-                alignment=result.to_dict(),
-                out_path=film,
-                face_index=passage.speaking_face,
-                size=settings.ANIMATION_SIZE,
-                fps=settings.ANIMATION_FPS,
-                device=settings.ANIMATION_DEVICE,
-                landmarks_override=painting.landmarks_override,
-            )
+            if passage.kind == passage.Kind.DIALOGUE:
+                # One sample voice reads the whole dialogue; each line is cut from it and spoken by its role's figure.
+                _preview_dialogue(
+                    passage, sample_speech=speech, sample_voice=voice, painting_path=painting_path, out=film
+                )
+            else:
+                _preview_reading(passage, speaking, speech=speech, voice=voice, painting_path=painting_path, out=film)
             # The film goes last: whoever sees film.mp4 in storage sees a complete set.
             placed = {
                 "poster": storage.put(film.with_suffix(".jpg"), f"{prefix}/poster.jpg"),
@@ -75,3 +69,80 @@ def passage_preview_render(preview_id: str) -> None:
         logger.exception("test film %s failed", preview_id)
         services.passage_preview_fail(preview_id=preview_id, reason="The test film failed unexpectedly.")
         raise
+
+
+def _preview_reading(passage, speaking, *, speech: Path, voice: Path, painting_path: Path, out: Path) -> None:
+    from animation.engine import align, pipeline
+    from core.speech_models import whisper_model_for
+
+    result = align.align_text(
+        speech, text=passage.text, language=passage.language, model=whisper_model_for(passage.language)
+    )
+    pipeline.animate(
+        painting_path=painting_path,
+        audio_path=voice,
+        alignment=result.to_dict(),
+        out_path=out,
+        size=settings.ANIMATION_SIZE,
+        fps=settings.ANIMATION_FPS,
+        device=settings.ANIMATION_DEVICE,
+        aspect=passage.aspect or None,
+        push_in=passage.push_in,
+        # The figure cast for the passage (or the painting's first that may speak); with none
+        # yet (detection still running), the engine looks for a face itself.
+        landmarks_override=speaking.face if speaking else None,
+    )
+
+
+def _preview_dialogue(passage, *, sample_speech: Path, sample_voice: Path, painting_path: Path, out: Path) -> None:
+    """One sample voice reads the whole dialogue; each line is cut from it and spoken by its role's figure."""
+    from animation.engine import align
+    from animation.engine.audio import probe_audio
+    from animation.engine.dialogue import Turn, animate_dialogue
+    from animation.engine.dialogue_lines import line_cuts
+    from animation.engine.errors import EngineInputError
+    from core.speech_models import whisper_model_for
+
+    lines = list(passage.lines.select_related("role__figure").order_by("order"))
+    figures, speaker_of = [], {}
+    for line in lines:
+        figure = line.role.figure
+        if figure is None or figure.hidden:
+            raise EngineInputError(f"the role {line.role.name} is not cast to a figure that may speak")
+        if figure.id not in speaker_of:
+            speaker_of[figure.id] = len(figures)
+            figures.append(figure)
+    script = "\n".join(line.text for line in lines)
+    result = align.align_text(
+        sample_speech, text=script, language=passage.language, model=whisper_model_for(passage.language)
+    ).to_dict()
+    cuts = line_cuts(
+        [line.text for line in lines], result, language=passage.language,
+        duration=probe_audio(sample_voice).duration_seconds,
+    )  # fmt: skip
+    names = [""] * len(figures)
+    for line in lines:
+        speaker = speaker_of[line.role.figure_id]
+        names[speaker] = names[speaker] or line.role.name
+    animate_dialogue(
+        painting_path=painting_path,
+        faces=[figure.face for figure in figures],
+        turns=[
+            Turn(
+                speaker=speaker_of[line.role.figure_id],
+                audio_path=sample_voice,
+                alignment={"units": cut.units, "phrases": cut.phrases, "language": result.get("language")},
+                start=cut.start,
+                end=cut.end,
+                text=line.text,
+            )
+            for line, cut in zip(lines, cuts, strict=True)
+        ],
+        out_path=out,
+        size=settings.ANIMATION_SIZE,
+        fps=settings.ANIMATION_FPS,
+        device=settings.ANIMATION_DEVICE,
+        camera=passage.camera or "cut",
+        aspect=passage.aspect or None,
+        speaker_names=names,
+    )

@@ -47,7 +47,7 @@ EXPECTED_GET = {
     "curation-painting": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-painting-detect": row(LOGIN, 403, 403, 403, 403, 405),
     "curation-landmarks": row(LOGIN, 403, 403, 403, 403, 200),
-    "curation-landmarks-reset": row(LOGIN, 403, 403, 403, 403, 405),
+    "curation-figure": row(LOGIN, 403, 403, 403, 403, 405),
     "curation-landmarks-fit": row(LOGIN, 403, 403, 403, 403, 405),
     "curation-passage": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-passage-open": row(LOGIN, 403, 403, 403, 403, 405),
@@ -121,7 +121,7 @@ EXPECTED_POST = {
     "moderation-decide": row(LOGIN, 403, 403, 302, 403, 403),
     "moderation-reverse": row(LOGIN, 403, 403, 403, 403, 302),
     "curation-painting-detect": row(LOGIN, 403, 403, 403, 403, 302),
-    "curation-landmarks-reset": row(LOGIN, 403, 403, 403, 403, 302),
+    "curation-figure": row(LOGIN, 403, 403, 403, 403, 302),
     "curation-landmarks-fit": row(LOGIN, 403, 403, 403, 403, 400),  # no box or point: says so
     "curation-passage-open": row(LOGIN, 403, 403, 403, 403, 302),
     "api-recording": same(405) | {"anonymous": 403},  # read or delete only
@@ -178,7 +178,13 @@ def world(festival, resident, other_resident, groups):
     preview.sample_voice.save("voice.flac", ContentFile(b"fLaC"), save=False)
     preview.video.save(f"previews/{preview.id}/film.mp4", ContentFile(world.film_a.video.read()), save=False)
     preview.save()
+    from catalogue.models import Figure
+
+    figure = Figure.objects.create(
+        painting=world.painting_x, face={"box": [10, 10, 40, 40], "score": 1.0, "landmarks": {}}, origin="placed"
+    )
     world.values = {
+        "figure_id": figure.id,
         "slug": world.event_x.slug,
         "animation_id": world.film_a.id,
         "painting_id": world.painting_x.id,

@@ -71,7 +71,6 @@ def test_a_curator_writes_each_text_in_both_languages(festival, curator):
             "note_en": "by Meng Haoran",
             "language": "zh",
             "max_seconds": 30,
-            "speaking_face": 0,
         },
     )
     assert response.status_code == 302, response.content[:2000]
@@ -81,3 +80,25 @@ def test_a_curator_writes_each_text_in_both_languages(festival, curator):
         "Asleep in spring, I missed the dawn.",
         "by Meng Haoran",
     )
+
+
+def test_both_marks_the_main_text_with_its_language_and_adds_english_only_when_it_differs():
+    from types import SimpleNamespace
+
+    from django.template import Context, Template
+
+    def title(passage) -> str:
+        template = Template('{% load bilingual %}{% both passage "title" lang=passage.language %}')
+        return template.render(Context({"passage": passage}))
+
+    chinese = SimpleNamespace(title="静夜思", title_en="Quiet <Night> Thoughts", language="zh")
+    assert (
+        title(chinese)
+        == '<span lang="zh">静夜思</span><span class="text-other" lang="en">Quiet &lt;Night&gt; Thoughts</span>'
+    )
+    assert title(SimpleNamespace(title="静夜思", title_en="", language="zh")) == '<span lang="zh">静夜思</span>'
+    assert (
+        title(SimpleNamespace(title="Holidays", title_en="Holidays", language="en"))
+        == '<span lang="en">Holidays</span>'
+    )
+    assert title(SimpleNamespace(title="", title_en="Holidays", language="zh")) == '<span lang="en">Holidays</span>'

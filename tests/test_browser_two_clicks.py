@@ -53,5 +53,7 @@ def test_a_curator_boxes_a_missed_face_and_saves_the_fitted_key_points(
         )
     painting.refresh_from_db()
     assert painting.face_status == Painting.FaceStatus.MANUAL
-    mouth = np.array(painting.landmarks_override["landmarks"]["mouth_outer"]).mean(0)
+    placed = painting.figures.get()
+    assert placed.origin == placed.Origin.PLACED
+    mouth = np.array(placed.face["landmarks"]["mouth_outer"]).mean(0)
     assert np.linalg.norm(mouth - true_mouth) < 0.1 * w

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from contributions.models import Recording
-from testkit.browser import BASE_FLAGS, REVIEW_SHOWN, PageWatch, log_in, wait_until
+from testkit.browser import REVIEW_SHOWN, PageWatch, chromium, log_in, wait_until
 from testkit.media import CHINESE_POEM, DEMO, transcode
 
 FILM_TIMEOUT_SECONDS = 300
@@ -21,10 +21,8 @@ FILM_TIMEOUT_SECONDS = 300
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_camera_reading_moves_the_published_film(
-    tmp_path, asgi_live_server, festival, resident, moderator, celery_worker, chromium_path, settings, monkeypatch
+    tmp_path, asgi_live_server, festival, resident, moderator, celery_worker, chromium_path, settings
 ):
-    from playwright.sync_api import sync_playwright
-
     from animation.engine.capture import MotionCurves
     from animation.engine.retarget import resample
     from animation.models import Animation
@@ -33,78 +31,65 @@ def test_a_camera_reading_moves_the_published_film(
     settings.RECORDING_VIDEO_KEEP_FOR_REVIEW = True  # so that the moderator sees it
     microphone = transcode(CHINESE_POEM, tmp_path / "microphone.wav", "-ac", "1", "-ar", "48000", "-c:a", "pcm_s16le")
     camera = transcode(DEMO / "video" / "talking_head_1.mp4", tmp_path / "camera.y4m", "-pix_fmt", "yuv420p", "-an")
-    flags = [
-        *BASE_FLAGS,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={microphone}",
-        f"--use-file-for-fake-video-capture={camera}",
-    ]
     passage = festival["chinese"]
     base = asgi_live_server.url
-    # Playwright's sync API runs an event loop in this thread; restored after the test (monkeypatch).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=flags, headless=True)
-        try:
-            reader = browser.new_context().new_page()
-            watch = PageWatch().attach(reader)
-            log_in(reader, base, username="resident", password="resident-pass-1", next_path=f"/record/{passage.id}/")
-            assert reader.locator("#camera-studio").is_visible()
-            # The camera stays off until its own consent is ticked.
-            reader.check("#camera-optin")
-            assert reader.locator("#camera-frame").is_hidden()
-            assert "consent" in reader.locator("#camera-guide").inner_text()
-            reader.check("#camera-consent")
-            reader.wait_for_function("() => document.getElementById('camera-preview').videoWidth > 0", timeout=15_000)
-            reader.wait_for_function(
-                "() => document.getElementById('camera-guide').classList.contains('good')", timeout=15_000
-            )
-            # The focus is on the consent box (where the r key types nothing): the Record button, as a reader would.
-            reader.click("#record-button")
-            reader.wait_for_function(
-                "() => document.getElementById('record-status').textContent.includes('Recording')", timeout=15_000
-            )
-            reader.wait_for_timeout(6000)
-            reader.click("#record-button")
-            reader.wait_for_function("() => !document.getElementById('submit-button').disabled", timeout=10_000)
-            reader.focus("#submit-button")
-            reader.keyboard.press("Enter")
-            reader.wait_for_url("**/me/recordings/", timeout=60_000)
-            watch.assert_clean()
+    with chromium(chromium_path, fake_microphone_wav=microphone, fake_camera_y4m=camera) as browser:
+        reader = browser.new_context().new_page()
+        watch = PageWatch().attach(reader)
+        log_in(reader, base, username="resident", password="resident-pass-1", next_path=f"/record/{passage.id}/")
+        assert reader.locator("#camera-studio").is_visible()
+        # The camera stays off until its own consent is ticked.
+        reader.check("#camera-optin")
+        assert reader.locator("#camera-frame").is_hidden()
+        assert "consent" in reader.locator("#camera-guide").inner_text()
+        reader.check("#camera-consent")
+        reader.wait_for_function("() => document.getElementById('camera-preview').videoWidth > 0", timeout=15_000)
+        reader.wait_for_function(
+            "() => document.getElementById('camera-guide').classList.contains('good')", timeout=15_000
+        )
+        # The focus is on the consent box (where the r key types nothing): the Record button, as a reader would.
+        reader.click("#record-button")
+        reader.wait_for_function(
+            "() => document.getElementById('record-status').textContent.includes('Recording')", timeout=15_000
+        )
+        reader.wait_for_timeout(6000)
+        reader.click("#record-button")
+        reader.wait_for_function("() => !document.getElementById('submit-button').disabled", timeout=10_000)
+        reader.focus("#submit-button")
+        reader.keyboard.press("Enter")
+        reader.wait_for_url("**/me/recordings/", timeout=60_000)
+        watch.assert_clean()
 
-            recording = Recording.objects.get(contributor=resident)
-            assert recording.video_consented_at is not None
-            assert recording.video.name.endswith("video.webm"), recording.video.name
-            wait_until(
-                lambda: Recording.objects.filter(id=recording.id, motion_extracted_at__isnull=False).exists(),
-                timeout=180,
-                message="the motion was never extracted from the browser's video",
-            )
-            recording.refresh_from_db()
-            assert recording.motion_curves["usable"], recording.motion_note
-            wait_until(
-                lambda: Recording.objects.filter(id=recording.id).exclude(voice_wav="").exists(),
-                timeout=120,
-                message="no normalised voice copy",
-            )
+        recording = Recording.objects.get(contributor=resident)
+        assert recording.video_consented_at is not None
+        assert recording.video.name.endswith("video.webm"), recording.video.name
+        wait_until(
+            lambda: Recording.objects.filter(id=recording.id, motion_extracted_at__isnull=False).exists(),
+            timeout=180,
+            message="the motion was never extracted from the browser's video",
+        )
+        recording.refresh_from_db()
+        assert recording.motion_curves["usable"], recording.motion_note
+        wait_until(
+            lambda: Recording.objects.filter(id=recording.id).exclude(voice_wav="").exists(),
+            timeout=120,
+            message="no normalised voice copy",
+        )
 
-            # The moderator sees the video beside the sound, listens, and approves with the keyboard.
-            moderation = browser.new_context().new_page()
-            log_in(moderation, base, username="moderator", password="moderator-pass-1", next_path="/moderation/")
-            moderation.wait_for_function(REVIEW_SHOWN.format(recording.id), timeout=20_000)
-            moderation.wait_for_function(
-                "() => { const v = document.getElementById('review-video'); return !v.hidden && v.readyState >= 1 "
-                "&& v.videoWidth > 0; }",
-                timeout=20_000,
-            )
-            moderation.keyboard.press("s")
-            moderation.wait_for_function("() => document.getElementById('player').paused === false", timeout=10_000)
-            moderation.wait_for_function("() => document.getElementById('player').ended", timeout=30_000)
-            moderation.keyboard.press("a")
-            moderation.wait_for_function("() => !document.getElementById('empty').hidden", timeout=15_000)
-        finally:
-            browser.close()
+        # The moderator sees the video beside the sound, listens, and approves with the keyboard.
+        moderation = browser.new_context().new_page()
+        log_in(moderation, base, username="moderator", password="moderator-pass-1", next_path="/moderation/")
+        moderation.wait_for_function(REVIEW_SHOWN.format(recording.id), timeout=20_000)
+        moderation.wait_for_function(
+            "() => { const v = document.getElementById('review-video'); return !v.hidden && v.readyState >= 1 "
+            "&& v.videoWidth > 0; }",
+            timeout=20_000,
+        )
+        moderation.keyboard.press("s")
+        moderation.wait_for_function("() => document.getElementById('player').paused === false", timeout=10_000)
+        moderation.wait_for_function("() => document.getElementById('player').ended", timeout=30_000)
+        moderation.keyboard.press("a")
+        moderation.wait_for_function("() => !document.getElementById('empty').hidden", timeout=15_000)
 
     animation = wait_until(
         lambda: Animation.objects.filter(

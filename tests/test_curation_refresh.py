@@ -30,7 +30,10 @@ def test_the_painting_page_updates_itself_when_face_detection_finishes(
         page.wait_for_function(
             "() => document.getElementById('face-status').dataset.status === 'found'", timeout=15_000
         )
-        assert "1 face found" in page.content()
+        assert "1 figure, numbered in reading order." in page.content()
+        # The new figure's face is in the strip (its crop made after detection) and on the painting.
+        page.wait_for_selector("#figure-strip .figure-card", timeout=5_000)
+        assert page.locator("#painting-overview .face-box").count() == 1
 
 
 @pytest.mark.browser
@@ -48,10 +51,11 @@ def test_a_curator_drags_a_key_point_and_the_saved_points_override_detection(
     painting_detect_faces(str(painting.id))
     painting.refresh_from_db()
     chin_before = painting.faces[0]["landmarks"]["jaw"]
+    figure = painting.figures.get()
     with chromium(chromium_path) as browser:
         page = browser.new_page(viewport={"width": 1200, "height": 1000})
         log_in(page, asgi_live_server.url, username="curator", password="curator-pass-1", next_path="/curation/")
-        page.goto(f"{asgi_live_server.url}/curation/paintings/{painting.id}/landmarks/")
+        page.goto(f"{asgi_live_server.url}/curation/paintings/{painting.id}/landmarks/?figure={figure.id}")
         handle = page.locator('circle[data-group="jaw"]').nth(len(chin_before) // 2)
         box = handle.bounding_box()
         start = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -71,6 +75,9 @@ def test_a_curator_drags_a_key_point_and_the_saved_points_override_detection(
 
     painting.refresh_from_db()
     original = painting.faces[0]["landmarks"][group][index]
-    moved = painting.landmarks_override["landmarks"][group][index]
+    figure.refresh_from_db()
+    moved = figure.face["landmarks"][group][index]
     assert moved[1] - original[1] > 10, (group, index, original, moved)
     assert painting.face_status == Painting.FaceStatus.MANUAL
+    # The figure was corrected, not duplicated: the painting still has exactly one.
+    assert figure.corrected and painting.figures.count() == 1

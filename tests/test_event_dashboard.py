@@ -265,11 +265,20 @@ def test_the_curation_page_of_a_festival_links_to_its_dashboard(festival, curato
 
 
 @pytest.mark.django_db
-def test_the_moderation_console_links_each_moderated_festival_to_its_dashboard(festival, moderator):
+def test_the_moderation_console_links_each_moderated_festival_to_its_dashboard(festival, moderator, other_moderator):
+    link = f'href="/curation/events/{festival["event"].slug}/dashboard/"'
     client = Client()
     client.force_login(moderator)
     page = client.get("/moderation/").content.decode()
-    assert f'href="/curation/events/{festival["event"].slug}/dashboard/"' in page
+    assert link in page
+    dashboard = client.get(f"/curation/events/{festival['event'].slug}/dashboard/")
+    assert dashboard.status_code == 200 and festival["event"].title in dashboard.content.decode()
+
+    # A moderator of another festival is linked to theirs only, and this one stays closed to them.
+    client.force_login(other_moderator)
+    page = client.get("/moderation/").content.decode()
+    assert link not in page and 'href="/curation/events/elsewhere/dashboard/"' in page
+    assert client.get(f"/curation/events/{festival['event'].slug}/dashboard/").status_code == 403
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -118,6 +118,48 @@ def test_the_film_page_has_its_story_label_share_tags_and_neighbours(festival, r
     assert '<track kind="captions"' in html and "default>" in html
 
 
+@pytest.mark.django_db
+def test_the_film_page_reads_its_pinyin_once_and_anew_after_the_text_changes(festival, resident, monkeypatch):
+    import pypinyin
+
+    from animation.models import Alignment
+    from contributions.templatetags.reading import han_run_pinyin
+
+    asked = []
+    lazy_pinyin = pypinyin.lazy_pinyin
+    monkeypatch.setattr(
+        pypinyin, "lazy_pinyin", lambda text, **options: asked.append(text) or lazy_pinyin(text, **options)
+    )
+    han_run_pinyin.cache_clear()
+    shown, passage, client = film(festival, resident), festival["chinese"], Client()
+
+    def align(text: str) -> None:
+        units = [{"text": c, "start": i * 0.3, "end": i * 0.3 + 0.25} for i, c in enumerate(text) if c not in "，。"]
+        Alignment.objects.update_or_create(
+            recording=shown.recording, defaults={"language": "zh", "text": text, "units": units, "webvtt": "WEBVTT\n"}
+        )
+
+    align(passage.text)
+
+    def text_shown() -> str:
+        page = client.get(f"/animations/{shown.id}/").content.decode()
+        return page.split('id="passage-text">', 1)[1].split("</p>", 1)[0]
+
+    first = text_shown()
+    assert "<ruby>床<rt>chuáng</rt></ruby>" in first and asked
+    asked.clear()
+    assert text_shown() == first
+    assert asked == [], "the second view read the pinyin again"
+
+    # An edited passage (and its new alignment) is read afresh: 长 in 长大 is zhǎng, not cháng.
+    passage.text = "长大了。"
+    passage.save()
+    align(passage.text)
+    edited = text_shown()
+    assert asked == ["长大了"]
+    assert "<ruby>长<rt>zhǎng</rt></ruby>" in edited and "chuáng" not in edited
+
+
 @pytest.mark.django_db(transaction=True)
 def test_sockets_carry_published_removed_and_only_counts_of_progress(festival, resident):
     from animation import services as animation_services
@@ -270,26 +312,32 @@ def test_faces_are_found_shown_and_corrected_by_hand(festival, curator, demo_med
     # The public sees the painting, never the curator's face boxes or their count (issue 26).
     assert "face-box" not in public_page and "faces found" not in public_page and "face found" not in public_page
 
-    editor = client.get(f"/curation/paintings/{painting.id}/landmarks/?face=0")
+    figure = painting.figures.get()
+    editor = client.get(f"/curation/paintings/{painting.id}/landmarks/?figure={figure.id}")
     assert editor.context["start"]["landmarks"] == face["landmarks"]
     moved = {name: [[x + 3, y + 2] for x, y in points] for name, points in face["landmarks"].items()}
     url = f"/curation/paintings/{painting.id}/landmarks/"
-    saved = client.post(url, {"landmarks": moved}, content_type="application/json")
+    saved = client.post(url, {"landmarks": moved, "figure": str(figure.id)}, content_type="application/json")
     assert saved.status_code == 200, saved.content
     painting.refresh_from_db()
-    assert painting.face_status == Painting.FaceStatus.MANUAL
-    assert painting.landmarks_override["landmarks"]["jaw"][0] == pytest.approx(moved["jaw"][0])
+    figure.refresh_from_db()
+    assert painting.face_status == Painting.FaceStatus.MANUAL and figure.corrected
+    assert figure.face["landmarks"]["jaw"][0] == pytest.approx(moved["jaw"][0])
 
     broken = {name: points for name, points in moved.items() if name != "mouth_outer"}
-    refused = client.post(url, {"landmarks": broken}, content_type="application/json")
+    refused = client.post(url, {"landmarks": broken, "figure": str(figure.id)}, content_type="application/json")
     assert refused.status_code == 400 and "mouth_outer" in refused.json()["error"]
     # Running detection again keeps the curator's points in charge.
     catalogue_tasks.painting_detect_faces(str(painting.id))
     painting.refresh_from_db()
+    figure.refresh_from_db()
     assert painting.face_status == Painting.FaceStatus.MANUAL
-    client.post(f"/curation/paintings/{painting.id}/landmarks/reset/")
+    assert figure.face["landmarks"]["jaw"][0] == pytest.approx(moved["jaw"][0])
+    client.post(f"/curation/figures/{figure.id}/", {"action": "remove"})
     painting.refresh_from_db()
-    assert painting.landmarks_override is None and painting.face_status == Painting.FaceStatus.FOUND
+    figure.refresh_from_db()
+    assert not figure.corrected and figure.face["landmarks"] == painting.faces[0]["landmarks"]
+    assert painting.face_status == Painting.FaceStatus.FOUND
 
 
 @pytest.mark.slow
@@ -300,7 +348,7 @@ def test_a_passage_opens_only_after_a_test_film_with_a_sample_voice(festival, cu
     response = client.post(
         f"/curation/paintings/{painting.id}/",
         {"action": "passage", "title": "静夜思 (test)", "text": festival["chinese"].text, "language": "zh",
-         "max_seconds": 20, "speaking_face": 0},
+         "max_seconds": 20},
     )  # fmt: skip
     assert response.status_code == 302
     from catalogue.models import Passage
@@ -332,7 +380,7 @@ def test_a_passage_opens_only_after_a_test_film_with_a_sample_voice(festival, cu
     # The text changes after its test film: the passage closes until a new film vouches for it.
     client.post(
         f"/curation/passages/{passage.id}/",
-        {"title": passage.title, "text": "床前明月光。", "language": "zh", "max_seconds": 20, "speaking_face": 0},
+        {"title": passage.title, "text": "床前明月光。", "language": "zh", "max_seconds": 20},
     )
     passage.refresh_from_db()
     preview.refresh_from_db()

@@ -1,7 +1,8 @@
 """The recording studio in a real browser (issue 26), on a laptop, a 1080p screen and a phone: leaving the
 page while a take is being made or waits to be sent asks first, and a take is never lost silently (even
-one interrupted mid-recording comes back after a reload); a camera take plays back with its picture and
-its sound; the camera consent says how long the video is really kept, in English and in Chinese."""
+one interrupted mid-recording comes back after a reload), yet one offered back can be discarded; a camera
+take plays back with its picture and its sound; the camera consent says how long the video is really kept,
+in English and in Chinese."""
 
 from __future__ import annotations
 
@@ -122,6 +123,64 @@ def test_leaving_during_a_take_asks_first_and_the_take_comes_back(
     recording = Recording.objects.get(contributor=resident)
     # The interrupted take: about the 3 s read before the reload (kept once a second).
     assert 1.0 < recording.duration_seconds < 4.5, recording.duration_seconds
+
+
+@pytest.mark.parametrize("screen", SCREENS, ids=SCREEN_IDS)
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_take_offered_back_after_a_reload_can_be_discarded(
+    tmp_path, asgi_live_server, festival, resident, chromium_path, screen
+):
+    passage = festival["chinese"]
+    with chromium(chromium_path, fake_microphone_wav=fake_microphone_wav(tmp_path)) as browser:
+        page = browser.new_context(**screen).new_page()
+        log_in(
+            page,
+            asgi_live_server.url,
+            username="resident",
+            password="resident-pass-1",
+            next_path=f"/record/{passage.id}/",
+        )
+        dialogs = Dialogs(page)
+        dialogs.leave = True
+        discard = page.locator("#discard-button")
+        # A take just made is not an earlier one: nothing to discard yet.
+        start_recording(page)
+        page.wait_for_timeout(2000)
+        stop_recording(page)
+        assert discard.is_hidden()
+
+        page.reload()
+        page.wait_for_function("() => !document.getElementById('submit-button').disabled", timeout=10_000)
+        assert dialogs.seen == ["beforeunload"]
+        assert "not been sent yet" in page.evaluate(STATUS)
+        discard.scroll_into_view_if_needed()
+        assert discard.is_visible() and discard.inner_text() == "Discard this recording"
+        assert horizontal_overflow(page) == 0
+
+        discard.click()
+        page.wait_for_function(f"() => ({STATUS})().includes('discarded')", timeout=10_000)
+        assert discard.is_hidden() and page.locator("#playback").is_hidden()
+        assert page.locator("#submit-button").is_disabled() and page.locator("#play-button").is_disabled()
+        assert takes_kept(page) == 0
+
+        # Nothing is left to lose: leaving asks nothing (the click gave the page the user activation that
+        # Chromium wants before it asks), and nothing is offered on the next visit.
+        page.reload()
+        page.wait_for_function("() => !document.getElementById('recorder').classList.contains('pending')")
+        page.wait_for_timeout(500)  # the restore reads IndexedDB after the page is shown
+        assert dialogs.seen == ["beforeunload"], "leaving asked although the take was discarded"
+        assert page.locator("#submit-button").is_disabled() and discard.is_hidden()
+        assert "not been sent" not in page.evaluate(STATUS)
+        assert takes_kept(page) == 0
+
+        # The studio records again as before.
+        start_recording(page)
+        page.wait_for_timeout(1500)
+        stop_recording(page)
+        assert discard.is_hidden() and takes_kept(page) == 1
+    assert not Recording.objects.filter(contributor=resident).exists()
 
 
 PLAYBACK = """() => {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from core.media import served_name_url, served_url
 
@@ -42,6 +43,12 @@ def painting_image(painting, sizes: str = "", *, alt: str | None = None, css_cla
         format_html(' class="{}"', css_class) if css_class else "",
         width,
         height,
-        format_html(' loading="lazy"') if lazy and not priority else "",
-        format_html(' fetchpriority="high"') if priority else "",
+        mark_safe(' loading="lazy"') if lazy and not priority else "",
+        mark_safe(' fetchpriority="high"') if priority else "",
     )
+
+
+@register.filter
+def media_name_url(name: str) -> str:
+    """The address of a stored file no model field holds (a figure's crop, a painting's copy)."""
+    return served_name_url(name)

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalogue.models import Passage
+from catalogue.models import DialogueRole, Passage
 from contributions.models import Consent, ModerationDecision, Recording
 
 
@@ -36,6 +36,8 @@ class ConsentSerializer(serializers.ModelSerializer):
 
 class RecordingUploadSerializer(serializers.Serializer):
     passage = serializers.PrimaryKeyRelatedField(queryset=Passage.objects.select_related("event"))
+    # The role read, for a dialogue passage (recording_submit checks it is one of the passage's).
+    role = serializers.PrimaryKeyRelatedField(queryset=DialogueRole.objects.all(), required=False, allow_null=True)
     audio = serializers.FileField(allow_empty_file=True)
     # The separate consent for the camera (issue 15): without it a picture in the file is never kept.
     video_consent = serializers.BooleanField(required=False, default=False)

@@ -87,6 +87,7 @@ class RecordingListCreate(APIView):
                 upload=serializer.validated_data["audio"],
                 video_consent=serializer.validated_data["video_consent"],
                 idempotency_key=key,
+                role=serializer.validated_data.get("role"),
             )
         except services.RecordingRejected as rejection:
             return Response({"detail": rejection.message, "code": rejection.code}, status=rejection.status)

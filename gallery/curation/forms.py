@@ -2,7 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from catalogue.models import Event
+from catalogue.models import Event, Passage
+from catalogue.selectors import figure_label
 
 
 class DateInput(forms.DateInput):
@@ -75,7 +76,14 @@ LANGUAGE_CHOICES = [("zh", "中文 (zh)"), ("en", "English (en)")]
 class PassageForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     title_en = forms.CharField(label=_("Title in English"), max_length=200, required=False)
-    text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 5}))
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=Passage.Kind.choices, initial=Passage.Kind.READING, required=False
+    )
+    text = forms.CharField(
+        label=_("Text"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("For a dialogue, one line per line of dialogue: the role's name, a colon, what it says (宝玉：…)."),
+    )
     language = forms.ChoiceField(label=_("Language of the text"), choices=LANGUAGE_CHOICES)
     translation = forms.CharField(
         label=_("Translation"),
@@ -86,11 +94,43 @@ class PassageForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     note_en = forms.CharField(label=_("Note in English"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     max_seconds = forms.IntegerField(label=_("Longest recording in seconds"), min_value=3, max_value=300, initial=60)
-    speaking_face = forms.TypedChoiceField(label=_("Face that speaks"), coerce=int, choices=[(0, "1")], initial=0)
+    figure = forms.ChoiceField(
+        label=_("Figure that speaks"),
+        required=False,
+        help_text=_("Name the figures on the painting's page first: they are listed here by number and name."),
+    )
+    aspect = forms.ChoiceField(
+        label=_("Framing of the film"), required=False, choices=Passage._meta.get_field("aspect").choices
+    )
+    push_in = forms.BooleanField(label=_("Open on the whole scene, then move in to the speaker"), required=False)
+    camera = forms.ChoiceField(
+        label=_("Camera in a dialogue"),
+        choices=Passage._meta.get_field("camera").choices,
+        initial="cut",
+        required=False,
+    )
 
-    def __init__(self, *args, face_count: int = 1, **kwargs):
+    def __init__(self, *args, figures: list | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["speaking_face"].choices = [(index, str(index + 1)) for index in range(max(1, face_count))]
+        self.figures = {str(figure.id): figure for figure in figures or []}
+        self.fields["figure"].choices = [("", _("The first figure that may speak"))] + [
+            (key, figure_label(figure)) for key, figure in self.figures.items()
+        ]
+
+    def clean_kind(self):
+        return self.cleaned_data.get("kind") or Passage.Kind.READING
+
+    def clean_camera(self):
+        return self.cleaned_data.get("camera") or "cut"
+
+    def clean_figure(self):
+        return self.figures.get(self.cleaned_data.get("figure") or "")
+
+
+class FigureForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    name_en = forms.CharField(label=_("Name in English"), max_length=100, required=False)
+    hidden = forms.BooleanField(label=_("Never speaks"), required=False)
 
 
 class PreviewForm(forms.Form):

@@ -14,18 +14,27 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import time_format as format_time
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from catalogue import selectors as catalogue_selectors
 from catalogue import services as catalogue_services
-from catalogue.models import Event, Painting, Passage
+from catalogue.models import DialogueRole, Event, Figure, Painting, Passage
 from gallery import dashboard as festival_dashboard
 from gallery import selectors, services
 from gallery.curation import dashboard_page
-from gallery.curation.forms import EventForm, PaintingForm, PaintingStoryForm, PassageForm, PreviewForm
+from gallery.curation.forms import (
+    EventForm,
+    FigureForm,
+    PaintingForm,
+    PaintingStoryForm,
+    PassageForm,
+    PreviewForm,
+)
 from gallery.models import PassagePreview
 
 
@@ -117,7 +126,9 @@ def event_edit(request, slug):
 def painting_edit(request, painting_id):
     painting = get_object_or_404(Painting.objects.select_related("event"), id=painting_id)
     story_form = PaintingStoryForm(initial={field: getattr(painting, field) for field in PaintingStoryForm.base_fields})
-    passage_form = PassageForm(face_count=len(painting.faces))
+    figures = catalogue_selectors.painting_figures(painting=painting)
+    speakers = [figure for figure in figures if not figure.hidden]
+    passage_form = PassageForm(figures=speakers)
     if request.method == "POST" and request.POST.get("action") == "story":
         story_form = PaintingStoryForm(request.POST)
         if story_form.is_valid():
@@ -125,7 +136,7 @@ def painting_edit(request, painting_id):
             messages.success(request, _("Painting saved."))
             return redirect("curation-painting", painting_id=painting.id)
     elif request.method == "POST" and request.POST.get("action") == "passage":
-        passage_form = PassageForm(request.POST, face_count=len(painting.faces))
+        passage_form = PassageForm(request.POST, figures=speakers)
         if passage_form.is_valid():
             try:
                 passage = catalogue_services.passage_create(painting=painting, **passage_form.cleaned_data)
@@ -134,17 +145,41 @@ def painting_edit(request, painting_id):
             else:
                 messages.success(request, _("Passage written. Make a test film before opening it."))
                 return redirect("curation-passage", passage_id=passage.id)
+    if any(not figure.thumbnail for figure in figures):
+        catalogue_services.painting_request_figure_thumbnails(painting=painting)
     return render(
         request,
         "gallery/curation/painting.html",
         {
             "painting": painting,
-            "faces": painting.faces or [],
+            "figures": figures,
             "story_form": story_form,
             "passage_form": passage_form,
             "passages": selectors.curated_passages(painting=painting),
         },
     )
+
+
+@curator_required
+@require_POST
+def figure_edit(request, figure_id):
+    """Name a figure, hide it, or remove it (a hand-placed one; a corrected one goes back to detection)."""
+    figure = get_object_or_404(Figure.objects.select_related("painting"), id=figure_id)
+    if request.POST.get("action") == "remove":
+        catalogue_services.figure_remove(figure=figure)
+        messages.success(request, _("Figure removed; its passages are closed until a new test film."))
+        return redirect("curation-painting", painting_id=figure.painting_id)
+    form = FigureForm(request.POST)
+    if form.is_valid():
+        try:
+            catalogue_services.figure_update(figure=figure, **form.cleaned_data)
+        except catalogue_services.CurationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Figure saved."))
+    else:
+        messages.error(request, _("The figure's name is too long."))
+    return redirect(f"{reverse('curation-painting', args=[figure.painting_id])}#figure-{figure.id}")
 
 
 @curator_required
@@ -158,29 +193,38 @@ def painting_detect(request, painting_id):
 
 @curator_required
 def landmarks_editor(request, painting_id):
-    """GET: the editor page. POST (JSON from the editor): save the key points as the override."""
+    """GET: the editor page, for figure ?figure=<id> or for a new figure. POST (JSON from the editor):
+    save the key points on that figure, or as a new one."""
     painting = get_object_or_404(Painting, id=painting_id)
     if request.method == "POST":
         try:
             payload = json.loads(request.body or b"{}")
         except ValueError:
             return JsonResponse({"error": _("The editor sent something that is not JSON.")}, status=400)
+        if not isinstance(payload, dict):
+            return JsonResponse({"error": _("The editor sent something that is not JSON.")}, status=400)
         try:
-            catalogue_services.painting_save_landmarks(painting=painting, landmarks=payload)
+            figure = catalogue_services.figure_save_landmarks(
+                painting=painting, landmarks=payload.get("landmarks", payload), figure_id=payload.get("figure")
+            )
         except catalogue_services.CurationError as error:
             return JsonResponse({"error": error.message}, status=400)
-        return JsonResponse({"saved": True, "face_status": painting.face_status})
-    face_number = request.GET.get("face")
-    start = None
-    if face_number is not None and face_number.isdigit() and int(face_number) < len(painting.faces):
-        start = painting.faces[int(face_number)]
-    start = start or painting.speaking_landmarks()
-    if start is None:
-        start = catalogue_services.landmarks_template(width=painting.width, height=painting.height)
+        return JsonResponse({"saved": True, "figure": str(figure.id), "face_status": painting.face_status})
+    figures = catalogue_selectors.painting_figures(painting=painting)
+    figure = next((f for f in figures if str(f.id) == request.GET.get("figure", "")), None)
+    # A new figure (a face detection missed) starts from a plain face, to drag or fit where the face is.
+    start = (
+        figure.face if figure else catalogue_services.landmarks_template(width=painting.width, height=painting.height)
+    )
     return render(
         request,
         "gallery/curation/landmarks.html",
-        {"painting": painting, "start": {"landmarks": start["landmarks"]}, "editor_text": editor_text()},
+        {
+            "painting": painting,
+            "figure": figure,
+            "start": {"landmarks": start["landmarks"]},
+            "editor_text": editor_text(),
+        },
     )
 
 
@@ -231,21 +275,24 @@ def landmarks_fit(request, painting_id):
 
 
 @curator_required
-@require_POST
-def landmarks_reset(request, painting_id):
-    painting = get_object_or_404(Painting, id=painting_id)
-    catalogue_services.painting_clear_landmarks(painting=painting)
-    messages.success(request, _("Hand-placed key points removed: detection is used again."))
-    return redirect("curation-painting", painting_id=painting.id)
-
-
-@curator_required
 def passage_edit(request, passage_id):
     passage = get_object_or_404(Passage.objects.select_related("painting__event"), id=passage_id)
     painting = passage.painting
-    initial = {name: getattr(passage, name) for name in PassageForm.base_fields}
-    form = PassageForm(initial=initial, face_count=len(painting.faces))
+    initial = {name: getattr(passage, name) for name in PassageForm.base_fields if name != "figure"}
+    initial["figure"] = str(passage.figure_id or "")
+    speakers = catalogue_selectors.painting_figures(painting=painting, visible_only=True)
+    form = PassageForm(initial=initial, figures=speakers)
     preview_form = PreviewForm()
+    if request.method == "POST" and request.POST.get("action") == "cast":
+        role = get_object_or_404(DialogueRole, id=request.POST.get("role"), passage=passage)
+        figure = next((f for f in speakers if str(f.id) == request.POST.get("figure")), None)
+        try:
+            catalogue_services.dialogue_role_cast(role=role, figure=figure, name_en=request.POST.get("name_en"))
+        except catalogue_services.CurationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Role cast. Make a test film before opening the dialogue."))
+        return redirect("curation-passage", passage_id=passage.id)
     if request.method == "POST" and request.POST.get("action") == "preview":
         preview_form = PreviewForm(request.POST, request.FILES)
         if preview_form.is_valid():
@@ -259,7 +306,7 @@ def passage_edit(request, passage_id):
                 messages.success(request, _("The test film is being made; this page shows it as soon as it is ready."))
                 return redirect("curation-passage", passage_id=passage.id)
     elif request.method == "POST":
-        form = PassageForm(request.POST, face_count=len(painting.faces))
+        form = PassageForm(request.POST, figures=speakers)
         if form.is_valid():
             try:
                 catalogue_services.passage_update(passage=passage, **form.cleaned_data)
@@ -277,6 +324,8 @@ def passage_edit(request, passage_id):
             "form": form,
             "preview_form": preview_form,
             "preview": selectors.latest_preview(passage=passage),
+            "speakers": speakers,
+            "roles": passage.roles.select_related("figure") if passage.kind == Passage.Kind.DIALOGUE else [],
         },
     )
 

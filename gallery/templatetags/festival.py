@@ -8,7 +8,7 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from contributions.templatetags.reading import HAN_RUN, pinyin_ruby
+from contributions.templatetags.reading import HAN_RUN, han_run_pinyin, pinyin_ruby
 
 register = template.Library()
 
@@ -39,11 +39,9 @@ def poem_phrases(text: str, with_pinyin: bool = False) -> SafeString:
 def _pinyin_by_position(text: str) -> dict[int, str]:
     """Tone-marked pinyin of each Chinese character of TEXT by its position, read run by run so that
     pypinyin's phrase dictionary picks the reading of a character with several (长城, 长大)."""
-    from pypinyin import Style, lazy_pinyin
-
     readings = {}
     for run in HAN_RUN.finditer(text):
-        for offset, reading in enumerate(lazy_pinyin(run.group(), style=Style.TONE)):
+        for offset, reading in enumerate(han_run_pinyin(run.group())):
             readings[run.start() + offset] = reading
     return readings
 

@@ -149,13 +149,20 @@
     fetch(editor.dataset.saveUrl, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRFToken": token },
-      body: JSON.stringify({ landmarks: groups }),
+      body: JSON.stringify({ landmarks: groups, figure: editor.dataset.figure || null }),
       credentials: "same-origin",
     })
       .then(function (response) { return response.json().then(function (data) { return { ok: response.ok, data: data }; }); })
       .then(function (result) {
         status.textContent = result.ok ? text.saved : fill(text.failed, { reason: result.data.error || "" });
-        if (result.ok) editor.dataset.dirty = "false";
+        if (result.ok) {
+          editor.dataset.dirty = "false";
+          // A new figure is made by the first save; later saves correct that same figure.
+          if (result.data.figure && !editor.dataset.figure) {
+            editor.dataset.figure = result.data.figure;
+            history.replaceState(null, "", location.pathname + "?figure=" + encodeURIComponent(result.data.figure));
+          }
+        }
       })
       .catch(function (error) { status.textContent = fill(text.failed, { reason: String(error) }); });
   });

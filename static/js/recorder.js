@@ -22,6 +22,7 @@
   var recordButton = document.getElementById("record-button");
   var playButton = document.getElementById("play-button");
   var submitButton = document.getElementById("submit-button");
+  var discardButton = document.getElementById("discard-button");
   var meterBar = document.getElementById("meter-bar");
   var meter = section.querySelector(".meter");
   var elapsed = document.getElementById("elapsed");
@@ -29,14 +30,23 @@
   var progress = document.getElementById("upload-progress");
   var maxSeconds = parseFloat(section.dataset.maxSeconds);
   var passageId = section.dataset.passageId;
+  // Where the take in progress is kept: one per passage, one per role of a dialogue.
+  var takeKey = section.dataset.roleId ? passageId + ":" + section.dataset.roleId : passageId;
 
   var stream = null, recorder = null, chunks = [], take = null, startedAt = 0, timer = null, analyser = null;
   var runningKey = null, lastKept = 0, keeping = false;
+  // The take on the page is one kept from an earlier visit (offered back after a reload): it may be
+  // thrown away with "Discard this recording", or it would be offered (and leaving would ask) until sent.
+  var restored = false;
   var state = "idle"; // idle | counting | recording | recorded | uploading | sent
   // Where readers drop out of the flow, counted anonymously (funnel.js, the organisers' dashboard).
   var funnel = function (step) { if (window.recordFunnel) window.recordFunnel(step); };
 
   function say(message) { status.textContent = message; }
+  function offerDiscard(shown) {
+    restored = shown;
+    if (discardButton) discardButton.hidden = !shown;
+  }
 
   // A camera take plays back as what it is, picture and sound; a voice-only take needs no picture.
   function showTake() {
@@ -80,7 +90,7 @@
   // tab in the middle of a reading leaves what was read until then).
   function keepTake(blob, seconds, key, partial) {
     return withStore("readwrite", function (store) {
-      return store.put({ blob: blob, seconds: seconds, key: key, partial: Boolean(partial) }, passageId);
+      return store.put({ blob: blob, seconds: seconds, key: key, partial: Boolean(partial) }, takeKey);
     });
   }
   function keepRunningTake() {
@@ -90,9 +100,9 @@
     var blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
     keepTake(blob, (lastKept - startedAt) / 1000, runningKey, true).then(function () { keeping = false; });
   }
-  function forgetTake() { return withStore("readwrite", function (store) { return store.delete(passageId); }); }
+  function forgetTake() { return withStore("readwrite", function (store) { return store.delete(takeKey); }); }
   function restoreTake() {
-    return withStore("readonly", function (store) { return store.get(passageId); }).then(function (saved) {
+    return withStore("readonly", function (store) { return store.get(takeKey); }).then(function (saved) {
       if (!saved || !saved.blob || state !== "idle") return;
       take = saved.blob;
       take.seconds = saved.seconds;
@@ -102,7 +112,25 @@
       playButton.disabled = false;
       submitButton.disabled = false;
       say(saved.partial ? text.restoredPartial : text.restored);
+      offerDiscard(true);
     });
+  }
+  // The restored take is forgotten, here and in IndexedDB: nothing is offered on the next visit, and
+  // leaving the page no longer asks.
+  function discardTake() {
+    if (!restored || state !== "recorded") return;
+    offerDiscard(false);
+    take = null;
+    state = "idle";
+    playback.pause();
+    if (playback.src) URL.revokeObjectURL(playback.src);
+    playback.removeAttribute("src");
+    playback.hidden = true;
+    playButton.disabled = true;
+    submitButton.disabled = true;
+    elapsed.textContent = "0";
+    recordButton.focus(); // the focused button is gone: the next step is recording again
+    forgetTake().then(function () { say(text.discarded); });
   }
 
   if (!window.isSecureContext) { say(text.insecure); section.classList.remove("pending"); recordButton.disabled = true; return; }
@@ -152,6 +180,7 @@
 
   function countIn(then) {
     state = "counting";
+    if (discardButton) discardButton.hidden = true;
     var count = 3;
     (function tick() {
       if (state !== "counting") return;
@@ -202,6 +231,7 @@
     take.key = runningKey || newTakeKey();
     keepTake(take, take.seconds, take.key);
     showTake();
+    offerDiscard(false); // a new take, not the one kept from before
     state = "recorded"; funnel("take_recorded");
     recordButton.textContent = text.record;
     playButton.disabled = false;
@@ -237,10 +267,12 @@
   function upload(attempt) {
     state = "uploading";
     submitButton.disabled = true;
+    if (discardButton) discardButton.hidden = true;
     progress.hidden = false;
     say(text.uploading);
     var form = new FormData();
     form.append("passage", passageId);
+    if (section.dataset.roleId) form.append("role", section.dataset.roleId);
     var extension = (take.type.indexOf("ogg") >= 0) ? "ogg" : (take.type.indexOf("mp4") >= 0 ? "m4a" : "webm");
     // A camera take is recorded only after its own consent was ticked (camera.js).
     var camera = take.type.indexOf("video/") === 0;
@@ -265,6 +297,7 @@
       if (request.status >= 500 || request.status === 429) return retry(attempt, detail);
       state = "recorded";
       submitButton.disabled = false;
+      if (discardButton) discardButton.hidden = !restored;
       say(detail);
     };
     request.onerror = function () { retry(attempt, text.retrying); };
@@ -294,6 +327,7 @@
   recordButton.addEventListener("click", toggleRecording);
   playButton.addEventListener("click", function () { playback.currentTime = 0; playback.play(); });
   submitButton.addEventListener("click", function () { if (take && state === "recorded") upload(0); });
+  if (discardButton) discardButton.addEventListener("click", discardTake);
   function cancel() {
     // Escape throws the running take (or the count-in) away and says so; a kept take stays.
     if (state === "recording") {
@@ -309,6 +343,8 @@
     }
     state = take ? "recorded" : "idle";
     if (take) showTake();
+    // A cancelled new recording leaves the restored take as it was: it may still be discarded.
+    if (discardButton) discardButton.hidden = !(take && restored);
     recordButton.textContent = text.record;
     say(text.cancelled);
   }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from animation.engine.align.results import AlignmentResult
@@ -20,17 +21,13 @@ def _vtt_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def alignment_to_webvtt(result: AlignmentResult | dict[str, Any]) -> str:
-    """Karaoke subtitles: one cue per phrase, a <hh:mm:ss.mmm> tag before each unit after the first.
-
-    Text the reader skipped stays in the cue where the reading passed over it, as <c.skipped>...</c>.
-    """
-    data = result.to_dict() if isinstance(result, AlignmentResult) else result
+def _cues(data: Mapping[str, Any]) -> list[tuple[float, float, str]]:
+    """(start, end, text) of each phrase's cue: a <hh:mm:ss.mmm> tag before each unit after the first."""
     joiner = "" if is_character_language(str(data.get("language", ""))) else " "
     units = list(data["units"])
-    lines = ["WEBVTT", ""]
+    cues = []
     unit_index = 0
-    for number, phrase in enumerate(data["phrases"], start=1):
+    for phrase in data["phrases"]:
         in_phrase = []
         while unit_index < len(units) and units[unit_index]["start"] <= phrase["end"] + 1e-6:
             in_phrase.append(units[unit_index])
@@ -46,10 +43,39 @@ def alignment_to_webvtt(result: AlignmentResult | dict[str, Any]) -> str:
             if unit.get("skipped"):
                 text = f"<c.skipped>{text}</c>"
             parts.append(text if position == 0 else f"<{_vtt_timestamp(unit['start'])}>{text}")
-        lines += [
-            str(number),
-            f"{_vtt_timestamp(phrase['start'])} --> {_vtt_timestamp(phrase['end'])}",
-            joiner.join(parts),
-            "",
-        ]
+        cues.append((float(phrase["start"]), float(phrase["end"]), joiner.join(parts)))
+    return cues
+
+
+def _webvtt(cues: Sequence[tuple[float, float, str]]) -> str:
+    lines = ["WEBVTT", ""]
+    for number, (start, end, text) in enumerate(cues, start=1):
+        lines += [str(number), f"{_vtt_timestamp(start)} --> {_vtt_timestamp(end)}", text, ""]
     return "\n".join(lines)
+
+
+def alignment_to_webvtt(result: AlignmentResult | dict[str, Any]) -> str:
+    """Karaoke subtitles: one cue per phrase, a <hh:mm:ss.mmm> tag before each unit after the first.
+
+    Text the reader skipped stays in the cue where the reading passed over it, as <c.skipped>...</c>.
+    """
+    data = result.to_dict() if isinstance(result, AlignmentResult) else result
+    return _webvtt(_cues(data))
+
+
+def dialogue_to_webvtt(lines: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+    """Karaoke subtitles of several voices, each line a (speaker's name, alignment dict) pair with its
+    times on the film's clock: every cue of a line (one per phrase, as ``alignment_to_webvtt``) is a
+    WebVTT voice span, ``<v 宝玉>...</v>``, so players and ``::cue(v[voice=...])`` styles can tell who
+    speaks; cues are numbered on through the film. A line whose alignment has no units but has "text",
+    "start" and "end" (a line not aligned) gets one plain cue of that text over that span.
+    """
+    cues: list[tuple[float, float, str]] = []
+    for name, data in lines:
+        # The annotation ends at the first ">" and may not break the line: keep the name to one plain run.
+        voice = " ".join(_vtt_text(name).split())
+        own = _cues(data) if data.get("units") else []
+        if not own and str(data.get("text", "")).strip() and "start" in data and "end" in data:
+            own = [(float(data["start"]), float(data["end"]), " ".join(_vtt_text(str(data["text"])).split()))]
+        cues += [(start, end, f"<v {voice}>{text}</v>" if voice else text) for start, end, text in own]
+    return _webvtt(cues)

@@ -1,0 +1,37 @@
+"""Catalogue reads: a painting's figures in the order an eye reads them, and who speaks a passage."""
+
+from __future__ import annotations
+
+from catalogue.models import Figure, Painting, Passage
+
+
+def painting_figures(*, painting: Painting, visible_only: bool = False) -> list[Figure]:
+    """The painting's figures left to right (top to bottom on a hanging scroll), each with its
+    ``number`` (1, 2, ...) counted over every figure, hidden ones included, so a number never moves
+    when a figure is hidden."""
+    figures = list(Figure.objects.filter(painting=painting).order_by("position", "created_at"))
+    for number, figure in enumerate(figures, start=1):
+        figure.number = number  # type: ignore[attr-defined]
+    return [figure for figure in figures if not figure.hidden] if visible_only else figures
+
+
+def speaking_figure(*, passage: Passage) -> Figure | None:
+    """The figure whose face speaks PASSAGE: the one cast, else the painting's first that may speak."""
+    if passage.figure_id is not None:
+        figure = Figure.objects.filter(id=passage.figure_id, hidden=False).first()
+        if figure is not None:
+            return figure
+    return (
+        Figure.objects.filter(painting_id=passage.painting_id, hidden=False).order_by("position", "created_at").first()
+    )
+
+
+def figure_label(figure: Figure) -> str:
+    """How a menu names a figure: its number and its name, if it has one."""
+    number = getattr(figure, "number", None)
+    parts = [str(number)] if number else []
+    if figure.name:
+        parts.append(figure.name + (f" ({figure.name_en})" if figure.name_en else ""))
+    elif figure.name_en:
+        parts.append(figure.name_en)
+    return " · ".join(parts) or str(figure)
