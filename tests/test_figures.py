@@ -336,13 +336,14 @@ def test_a_curator_sees_the_scrolls_figures_names_one_and_casts_it(
     curator.groups.add(groups["curators"])
     painting = festival["painting"]
     path = tmp_path / "scroll.jpg"
-    portraits_side_by_side(path)
+    portraits_side_by_side(path, height=1000)
     with path.open("rb") as handle:
         painting.image.save("scroll.jpg", File(handle), save=True)
     catalogue_tasks.painting_detect_faces(str(painting.id))  # the worker's task: real detection
     figures = catalogue_selectors.painting_figures(painting=painting)
     assert len(figures) >= 4, [figure.box for figure in figures]
     catalogue_tasks.painting_make_figure_thumbnails(str(painting.id))
+    catalogue_services.painting_make_renditions(painting_id=painting.id)
 
     with chromium(chromium_path) as browser:
         page = browser.new_page(**{"laptop": LAPTOP, "phone": PHONE}[size])
@@ -373,9 +374,29 @@ def test_a_curator_sees_the_scrolls_figures_names_one_and_casts_it(
             assert abs(centre[0] - expected[0]) < 0.02 * shown["width"] + 3, (figure.number, centre, expected)
             assert abs(centre[1] - expected[1]) < 0.02 * shown["height"] + 3, (figure.number, centre, expected)
             assert box["width"] == pytest.approx(w * shown["width"] / painting.width, abs=0.02 * shown["width"] + 2)
+        # The scroll is drawn from one of its smaller copies, never the full scan; zooming in draws it
+        # twice as tall, from a copy sharp enough for that.
+        page.wait_for_function("() => document.querySelector('#painting-overview img.painting').complete")
+        source = page.eval_on_selector("#painting-overview img.painting", "img => img.currentSrc")
+        assert "/w" in source and "image" not in source.rsplit("/", 1)[-1], source
+        page.click("#overview-zoom [data-zoom=in]")
+        page.wait_for_function(
+            "() => document.querySelector('#painting-overview img.painting').getBoundingClientRect().height > 800"
+        )
+        page.wait_for_function("() => document.querySelector('#painting-overview img.painting').complete")
+        source = page.eval_on_selector("#painting-overview img.painting", "img => img.currentSrc")
+        painting.refresh_from_db()
+        copies = {copy["name"].rsplit("/", 1)[-1]: copy["height"] for copy in painting.renditions}
+        taken = copies.get(source.rsplit("/", 1)[-1], painting.height)  # not a copy: the original
+        assert taken >= min(painting.height, 840 * (2 if size == "phone" else 1)), (source, copies)
+        page.click("#overview-zoom [data-zoom=out]")
         # The strip shows each face, in the same order.
-        thumbs = page.eval_on_selector_all("#figure-strip .figure-thumb img", "imgs => imgs.map(i => i.naturalWidth)")
-        assert len(thumbs) == len(figures) and all(width > 0 for width in thumbs)
+        # (Lazily loaded: each is looked at where it is.)
+        thumbs = page.locator("#figure-strip .figure-thumb img")
+        assert thumbs.count() == len(figures)
+        for index in range(thumbs.count()):
+            thumbs.nth(index).scroll_into_view_if_needed()
+            assert thumbs.nth(index).evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
         # The last face in the strip shows where it stands: the overview scrolls to its box.
         last = figures[-1]
         page.click(f"#figure-{last.id} .figure-thumb")

@@ -4,6 +4,29 @@
   "use strict";
   var overview = document.getElementById("painting-overview");
   if (!overview) return;
+  // A handscroll is browsed at a height, zoomed in steps; the image's sizes follow, so the browser takes
+  // the smallest of the painting's copies that is sharp at that height, never the full scan for nothing.
+  var zoom = document.getElementById("overview-zoom");
+  var image = overview.querySelector("img.painting");
+  if (zoom && image) {
+    var heights = [240, 420, 840, 1600];
+    var level = 1;
+    var ratio = Number(overview.dataset.width) / Number(overview.dataset.height);
+    var show = function (next) {
+      var centre = (overview.scrollLeft + overview.clientWidth / 2) / Math.max(1, overview.scrollWidth);
+      level = Math.max(0, Math.min(heights.length - 1, next));
+      var height = Math.min(heights[level], Number(overview.dataset.height));
+      overview.style.setProperty("--overview-height", height + "px");
+      image.sizes = Math.round(height * ratio) + "px";
+      overview.scrollLeft = centre * overview.scrollWidth - overview.clientWidth / 2;
+      zoom.querySelector("[data-zoom=out]").disabled = level === 0;
+      zoom.querySelector("[data-zoom=in]").disabled = level === heights.length - 1 || heights[level] >= Number(overview.dataset.height);
+    };
+    zoom.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-zoom]");
+      if (button) show(level + (button.dataset.zoom === "in" ? 1 : -1));
+    });
+  }
   function mark(boxId, cardId) {
     document.querySelectorAll(".is-current").forEach(function (element) { element.classList.remove("is-current"); });
     var box = document.getElementById(boxId), card = document.getElementById(cardId);
