@@ -306,6 +306,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 WHISPER_MODEL = env.str("WHISPER_MODEL", default="base")
 WHISPER_MODEL_ENGLISH = env.str("WHISPER_MODEL_ENGLISH", default="tiny.en")
 ANIMATION_SIZE = env.int("ANIMATION_SIZE", default=512)
+# Anonymous visitors' gallery pages (home, festival, painting, film) served from the cache for this many
+# seconds at most, retired at once when a film is published or taken down or the catalogue changes
+# (gallery/page_cache.py). 0 renders every request.
+GALLERY_PAGE_CACHE_SECONDS = env.int("GALLERY_PAGE_CACHE_SECONDS", default=30)
 ANIMATION_FPS = env.int("ANIMATION_FPS", default=25)
 ANIMATION_DEVICE = env.str("ANIMATION_DEVICE", default="cpu")
 ANIMATION_STUCK_AFTER_SECONDS = env.int("ANIMATION_STUCK_AFTER_SECONDS", default=15 * 60)

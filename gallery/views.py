@@ -11,11 +11,13 @@ from animation import selectors as animation_selectors
 from catalogue.models import Event, Painting
 from core.query_params import uuid_param
 from gallery import events, selectors
+from gallery.page_cache import cached_public_page
 
 # The front page's "Newest films": two rows on a laptop, four on a phone.
 HOME_NEWEST_COUNT = 8
 
 
+@cached_public_page
 def home(request):
     """The front door: the festival's paintings and newest films first, one way to take part."""
     event = selectors.featured_event()
@@ -34,6 +36,7 @@ def home(request):
     return render(request, "gallery/home.html", context)
 
 
+@cached_public_page
 def event_detail(request, slug):
     event = get_object_or_404(Event, slug=slug)
     painting_id = uuid_param(request.GET, "painting") or ""
@@ -71,6 +74,7 @@ def live_text() -> dict:
     }
 
 
+@cached_public_page
 def animation_detail(request, animation_id):
     animation = selectors.published_animation(animation_id=animation_id)
     if animation is None:
@@ -96,6 +100,7 @@ def animation_detail(request, animation_id):
     )
 
 
+@cached_public_page
 def painting_detail(request, painting_id):
     painting = get_object_or_404(Painting.objects.select_related("event"), id=painting_id)
     animations = selectors.published_animations(painting_id=painting.id)

@@ -203,6 +203,10 @@ def publish_still_film(*, festival: dict, resident, passage_key: str = "chinese"
         poster=f"{folder}/poster.jpg",
         subtitles=f"{folder}/subtitles.vtt",
     )
+    # Published behind the services' back (no signal): the cached public pages are retired by hand.
+    from gallery.page_cache import pages_changed
+
+    pages_changed()
     return Animation.objects.get(id=animation.id)
 
 
