@@ -51,7 +51,7 @@ def animation_card(animation) -> dict:
     # A dialogue credits every voice, with the role it read (issue 22).
     voices = [
         {"reader": voice.recording.credit, "role": voice.role.name}
-        for voice in animation.voices.select_related("recording__contributor", "role")
+        for voice in animation.voices.all()
     ]
     reader = "、".join(f"{voice['reader']} ({voice['role']})" for voice in voices) if voices else recording.credit
     return {

@@ -36,8 +36,11 @@ def event_list() -> QuerySet[Event]:
 def published_animations(
     *, event: Event | None = None, painting_id: Any = None, language: str | None = None
 ) -> QuerySet[Animation]:
-    animations = Animation.objects.filter(status=Animation.Status.PUBLISHED).select_related(
-        "recording__passage__painting", "recording__contributor", "event"
+    animations = (
+        Animation.objects.filter(status=Animation.Status.PUBLISHED)
+        .select_related("recording__passage__painting", "recording__contributor", "event")
+        # A dialogue's card credits every voice (gallery.events.animation_card).
+        .prefetch_related("voices__recording__contributor", "voices__role")
     )
     if event is not None:
         animations = animations.filter(event=event)
