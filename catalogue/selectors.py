@@ -35,3 +35,31 @@ def figure_label(figure: Figure) -> str:
     elif figure.name_en:
         parts.append(figure.name_en)
     return " · ".join(parts) or str(figure)
+
+
+def passage_framing(*, passage: Passage) -> dict | None:
+    """What the film of PASSAGE shows of its painting, as percentages of the painting (for the curator's
+    preview): ``crop`` the speaker's framing, ``scene`` the opening view of a push-in; None before the
+    painting has a figure that may speak."""
+    from animation.engine.framing import crop_box, parse_aspect, scene_box
+
+    figure = speaking_figure(passage=passage)
+    painting = passage.painting
+    if figure is None or not painting.width or not painting.height:
+        return None
+    shape = (painting.height, painting.width, 3)
+    crop = crop_box(shape, figure.box, parse_aspect(passage.aspect or None))
+
+    def share(box: tuple[int, int, int, int]) -> dict:
+        x0, y0, x1, y1 = box
+        return {
+            "left": round(100 * x0 / painting.width, 2),
+            "top": round(100 * y0 / painting.height, 2),
+            "width": round(100 * (x1 - x0) / painting.width, 2),
+            "height": round(100 * (y1 - y0) / painting.height, 2),
+        }
+
+    framing = {"crop": share(crop), "figure": figure}
+    if passage.push_in:
+        framing["scene"] = share(scene_box(shape, crop))
+    return framing

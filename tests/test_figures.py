@@ -432,3 +432,24 @@ def test_a_curator_sees_the_scrolls_figures_names_one_and_casts_it(
         assert "韩熙载" in speaker.inner_text()
         assert page.eval_on_selector("#speaker img", "img => img.naturalWidth") > 0
         assert horizontal_overflow(page) == 0
+
+
+@pytest.mark.django_db
+def test_the_passage_page_shows_what_the_film_frames(scroll, festival, curator):
+    import re
+
+    catalogue_services.painting_record_faces(painting_id=scroll.id, faces=[face_at(300, 200), face_at(2000, 150)])
+    second = catalogue_selectors.painting_figures(painting=scroll)[1]
+    passage = festival["chinese"]
+    catalogue_services.passage_update(passage=passage, figure=second, aspect="16:9", push_in=True)
+    page = logged_in(curator).get(f"/curation/passages/{passage.id}/").content.decode()
+    crop = re.search(
+        r'id="framing-crop" style="left: ([\d.]+)%; top: ([\d.]+)%; width: ([\d.]+)%; height: ([\d.]+)%"', page
+    )
+    assert crop, page[:3000]
+    left, _top, width, height = (float(value) for value in crop.groups())
+    # A wide-screen frame around the second figure, in painting pixels.
+    assert (width * scroll.width) / (height * scroll.height) == pytest.approx(16 / 9, rel=0.03)
+    centre = (left + width / 2) * scroll.width / 100
+    assert abs(centre - (2000 + 30)) < 0.25 * width * scroll.width / 100
+    assert "is-scene" in page  # the push-in's opening view

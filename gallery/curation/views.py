@@ -325,6 +325,9 @@ def passage_edit(request, passage_id):
             "preview_form": preview_form,
             "preview": selectors.latest_preview(passage=passage),
             "speakers": speakers,
+            "framing": catalogue_selectors.passage_framing(passage=passage)
+            if passage.kind != Passage.Kind.DIALOGUE
+            else None,
             "roles": passage.roles.select_related("figure") if passage.kind == Passage.Kind.DIALOGUE else [],
         },
     )
