@@ -10,6 +10,12 @@ and how much the background changed (must be 0).
 Then a 20,000 x 2,000 handscroll (synthetic: paper, ink strokes, a demo face 60 px wide): seconds from
 the start of the render (framing, rig) to the first frame, framed at 16:9 and 9:16, with and without the
 push-in; and its frames/s.
+
+Then a dialogue (``python bench/bench_render.py dialogue`` runs only this): two demo portraits on one
+sheet, two 10 s turns (the poem and the radio clip, looped to 10 s, aligned once with Whisper), filmed
+whole with ``animate_dialogue`` at 512 for each camera, against one 20 s single-face film of the same
+sheet and size with ``animate`` (the target: within about twice its time); wall and CPU seconds of the
+whole film (voices, motion, rigs, render, encode), with the load average.
 """
 
 from __future__ import annotations
@@ -196,5 +202,129 @@ def main() -> None:
         print(f"torch on {torch.cuda.get_device_name()}: {frame_count / (time.perf_counter() - started):.0f} frames/s")
 
 
+def two_figure_sheet(folder: Path) -> tuple[Path, list[dict]]:
+    """Two demo portraits pasted on one sheet of grained paper; their faces, left to right."""
+    import cv2
+
+    rng = np.random.default_rng(22)
+    paper = np.array([205, 222, 232], np.float32) + rng.normal(0, 5, (640, 1280, 1))
+    image = cv2.GaussianBlur(paper, (0, 0), 0.8).clip(0, 255).astype(np.uint8)
+    for stem, x, y, scale in (("art_10", 80, 120, 0.9), ("art_15", 780, 130, 0.85)):
+        portrait = cv2.imread(str(REPO / f"demo/paintings/{stem}.jpg"))
+        small = cv2.resize(portrait, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        image[y : y + small.shape[0], x : x + small.shape[1]] = small
+    path = folder / "two_figures.png"
+    cv2.imwrite(str(path), image)
+    _, faces = find_faces(path)
+    return path, [face.to_dict() for face in sorted(faces, key=lambda face: face.box[0])]
+
+
+def looped_voice(source: Path, alignment: dict, seconds: float, path: Path) -> dict:
+    """SOURCE repeated to SECONDS (48 kHz WAV at PATH); its alignment repeated with it."""
+    from animation.engine.audio import VOICE_SAMPLE_RATE, write_wav
+
+    samples = decode_audio(source, sample_rate=VOICE_SAMPLE_RATE)
+    length = samples.size / VOICE_SAMPLE_RATE
+    write_wav(path, np.resize(samples, round(seconds * VOICE_SAMPLE_RATE)), VOICE_SAMPLE_RATE)
+    looped: dict = {"language": alignment["language"], "units": [], "phrases": []}
+    for repeat in range(int(np.ceil(seconds / length))):
+        for key in ("units", "phrases"):
+            for item in alignment[key]:
+                start, end = item["start"] + repeat * length, item["end"] + repeat * length
+                if end <= seconds:
+                    looped[key].append({**item, "start": start, "end": end})
+    return looped
+
+
+def dialogue_figures() -> None:
+    import json
+    import tempfile
+
+    from animation.engine.align import align_text
+    from animation.engine.dialogue import Turn, animate_dialogue
+    from animation.engine.pipeline import animate
+    from testkit.media import CHINESE_POEM, CHINESE_POEM_TEXT, ENGLISH_CLIP, ENGLISH_CLIP_TEXT
+
+    turn_seconds = 10.0
+    with tempfile.TemporaryDirectory(prefix="bench-dialogue-") as scratch:
+        folder = Path(scratch)
+        sheet, faces = two_figure_sheet(folder)
+        poem = align_text(CHINESE_POEM, text=CHINESE_POEM_TEXT, language="zh").to_dict()
+        radio = align_text(ENGLISH_CLIP, text=ENGLISH_CLIP_TEXT, language="en", model="tiny.en").to_dict()
+        poem_voice, radio_voice = folder / "poem.wav", folder / "radio.wav"
+        poem = looped_voice(CHINESE_POEM, poem, turn_seconds, poem_voice)
+        radio = looped_voice(ENGLISH_CLIP, radio, turn_seconds, radio_voice)
+        # The single film: both voices one after the other, 20 s, said by the left figure.
+        from animation.engine.audio import VOICE_SAMPLE_RATE, write_wav
+
+        both = np.concatenate([decode_audio(v, sample_rate=VOICE_SAMPLE_RATE) for v in (poem_voice, radio_voice)])
+        single_voice = folder / "single.wav"
+        write_wav(single_voice, both, VOICE_SAMPLE_RATE)
+        single_alignment = {
+            "language": "zh",
+            "units": poem["units"] + [{**u, "start": u["start"] + 10, "end": u["end"] + 10} for u in radio["units"]],
+            "phrases": poem["phrases"]
+            + [{**p, "start": p["start"] + 10, "end": p["end"] + 10} for p in radio["phrases"]],
+        }
+        turns = [Turn(0, poem_voice, poem, 0.0, turn_seconds), Turn(1, radio_voice, radio, 0.0, turn_seconds)]
+
+        def timed(make) -> tuple[dict, float, float]:
+            make()  # warm: first-call costs (dictionaries, imports) are not the film's
+            started, cpu = time.perf_counter(), time.process_time()
+            result = make()
+            return result, time.perf_counter() - started, time.process_time() - cpu
+
+        print(f"\ndialogue: two {turn_seconds:.0f} s turns against one 20 s single-face film, 512, 25 fps")
+        header = (
+            f"{'film':34} {'frames':>6} {'size':>8} {'wall s':>7} {'cpu s':>6} {'render s':>9} {'x single':>9} "
+            f"{'load':>5}"
+        )
+        print(header)
+        print("-" * len(header))
+        for aspect in (None, "16:9"):
+            single, single_wall, single_cpu = timed(
+                lambda aspect=aspect: animate(
+                    painting_path=sheet,
+                    audio_path=single_voice,
+                    alignment=single_alignment,
+                    out_path=folder / "single.mp4",
+                    faces=faces,
+                    size=SIZE,
+                    aspect=aspect,
+                )
+            )
+            label = f"single face, aspect {aspect or 'auto'}"
+            size = f"{single['width']}x{single['height']}"
+            print(
+                f"{label:34} {single['frames']:6d} {size:>8} {single_wall:7.2f} {single_cpu:6.2f} "
+                f"{single['seconds']['render']:9.2f} {1.0:9.2f} {os.getloadavg()[0]:5.2f}"
+            )
+            print("   seconds:", json.dumps(single["seconds"]))
+            for camera in ("wide", "cut", "pan") if aspect else ("wide",):
+                result, wall, cpu = timed(
+                    lambda camera=camera, aspect=aspect: animate_dialogue(
+                        painting_path=sheet,
+                        faces=faces,
+                        turns=turns,
+                        out_path=folder / "dialogue.mp4",
+                        size=SIZE,
+                        camera=camera,
+                        aspect=aspect,
+                    )
+                )
+                label = f"dialogue {camera}, aspect {aspect or 'auto'}"
+                size = f"{result['width']}x{result['height']}"
+                print(
+                    f"{label:34} {result['frames']:6d} {size:>8} {wall:7.2f} {cpu:6.2f} "
+                    f"{result['seconds']['render']:9.2f} {wall / single_wall:9.2f} {os.getloadavg()[0]:5.2f}"
+                )
+                print("   seconds:", json.dumps(result["seconds"]))
+        print("   target: a dialogue within about 2x the single film's time (two figures move in every frame)")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["dialogue"]:
+        dialogue_figures()
+    else:
+        main()
+        dialogue_figures()

@@ -48,7 +48,7 @@ def passage_framing(*, passage: Passage) -> dict | None:
     if figure is None or not painting.width or not painting.height:
         return None
     shape = (painting.height, painting.width, 3)
-    crop = crop_box(shape, figure.box, parse_aspect(passage.aspect or None))
+    crop = crop_box(shape, [round(value) for value in figure.box], parse_aspect(passage.aspect or None))
 
     def share(box: tuple[int, int, int, int]) -> dict:
         x0, y0, x1, y1 = box

@@ -49,10 +49,7 @@ def animation_card(animation) -> dict:
     recording = animation.recording
     passage = recording.passage
     # A dialogue credits every voice, with the role it read (issue 22).
-    voices = [
-        {"reader": voice.recording.credit, "role": voice.role.name}
-        for voice in animation.voices.all()
-    ]
+    voices = [{"reader": voice.recording.credit, "role": voice.role.name} for voice in animation.voices.all()]
     reader = "、".join(f"{voice['reader']} ({voice['role']})" for voice in voices) if voices else recording.credit
     return {
         "id": str(animation.id),

@@ -120,10 +120,6 @@ def _preview_dialogue(passage, *, sample_speech: Path, sample_voice: Path, paint
         [line.text for line in lines], result, language=passage.language,
         duration=probe_audio(sample_voice).duration_seconds,
     )  # fmt: skip
-    names = [""] * len(figures)
-    for line in lines:
-        speaker = speaker_of[line.role.figure_id]
-        names[speaker] = names[speaker] or line.role.name
     animate_dialogue(
         painting_path=painting_path,
         faces=[figure.face for figure in figures],
@@ -135,6 +131,7 @@ def _preview_dialogue(passage, *, sample_speech: Path, sample_voice: Path, paint
                 start=cut.start,
                 end=cut.end,
                 text=line.text,
+                name=line.role.name,
             )
             for line, cut in zip(lines, cuts, strict=True)
         ],
@@ -144,5 +141,4 @@ def _preview_dialogue(passage, *, sample_speech: Path, sample_voice: Path, paint
         device=settings.ANIMATION_DEVICE,
         camera=passage.camera or "cut",
         aspect=passage.aspect or None,
-        speaker_names=names,
     )

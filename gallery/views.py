@@ -83,7 +83,10 @@ def animation_detail(request, animation_id):
             raise Http404
         return render(request, "gallery/animation_gone.html", {"event": gone.event}, status=410)
     newer, older = selectors.animation_neighbours(animation=animation)
-    alignment = selectors.animation_alignment(animation=animation)
+    passage = animation.recording.passage
+    dialogue = passage.kind == passage.Kind.DIALOGUE
+    # A dialogue's text is its lines, each with its role; the film's own subtitles say who speaks when.
+    alignment = None if dialogue else selectors.animation_alignment(animation=animation)
     return render(
         request,
         "gallery/animation_detail.html",
@@ -93,6 +96,7 @@ def animation_detail(request, animation_id):
             "passage": animation.recording.passage,
             "painting": animation.recording.passage.painting,
             "units": alignment.units if alignment else [],
+            "lines": passage.lines.select_related("role") if dialogue else [],
             "newer": newer,
             "older": older,
             "share_url": request.build_absolute_uri(),

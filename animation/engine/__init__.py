@@ -17,6 +17,7 @@ Stages
   render/         controls + painting + landmarks -> frames (OpenCV remap / torch grid_sample)
   encode          frames + voice -> film.mp4, poster.jpg
   pipeline        painting + voice + alignment -> film, poster, subtitles (what the render worker calls)
+  dialogue        figures of one painting speaking in turn, each in its reader's voice -> one film
 
 Shared pieces
   controls        the per-frame controls: the contract between motion and render

@@ -72,6 +72,8 @@ def line_cuts(lines: Sequence[str], alignment: Mapping[str, Any], *, language: s
         cut_start = max(previous_end, start - LEAD_SECONDS, 0.0) if index else max(0.0, start - LEAD_SECONDS)
         cut_end = min(next_start, end + TAIL_SECONDS, duration)
         if cut_end - cut_start < SILENT_LINE_SECONDS:
+            # A line the reader skipped (or a very short one): a moment of its take, inside the take.
+            cut_start = max(0.0, min(cut_start, duration - SILENT_LINE_SECONDS))
             cut_end = min(duration, cut_start + SILENT_LINE_SECONDS)
         cuts.append(LineCut(index=index, start=round(cut_start, 3), end=round(cut_end, 3), units=list(own)))
     return cuts

@@ -7,6 +7,9 @@ around its head and shoulders at the film's aspect: landscape 16:9 unless 9:16 (
 asked for. Everything here works on crop boxes in painting pixels; nothing resamples the painting but
 the crop itself, so a 20,000 x 2,000 scroll costs what its crop costs.
 
+Several figures in one shot (a dialogue's wide shot) get the smallest box at the film's aspect that
+holds each one's own crop (``group_box``).
+
 The push-in (``CameraMove``) starts on the widest view of the scene at the film's aspect that the
 painting holds around the speaker and eases in to the speaker's crop. Its frames are camera moves of
 the still painting (no part of it is warped), read from a few pre-scaled copies of just the region
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import cv2
@@ -94,6 +97,22 @@ def scene_box(
     grow = min(widest, width / w, height / h)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     return _fit(cx, cy, w * grow, h * grow, width, height)
+
+
+def group_box(
+    image_shape: tuple[int, ...], crops: Sequence[Sequence[float]], ratio: float
+) -> tuple[int, int, int, int]:
+    """The smallest box of ``ratio`` (width / height) that holds every crop in ``crops`` (x0, y0, x1,
+    y1 each), centred on them and moved inside the painting: a shot of several figures at once (a
+    dialogue's wide shot). Where the painting cannot hold it, it shrinks (keeping ``ratio``) about the
+    crops' middle, so the outer edges of the outermost crops may fall outside."""
+    boxes = np.asarray(crops, np.float64).reshape(-1, 4)
+    x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
+    x1, y1 = boxes[:, 2].max(), boxes[:, 3].max()
+    w, h = max(x1 - x0, 2.0), max(y1 - y0, 2.0)
+    w, h = max(w, h * ratio), max(h, w / ratio)
+    height, width = image_shape[:2]
+    return _fit((x0 + x1) / 2, (y0 + y1) / 2, w, h, width, height)
 
 
 def _ease(t: np.ndarray) -> np.ndarray:

@@ -403,6 +403,29 @@ def smile_track(*, times: np.ndarray, last_word_end: float | None, fps: float) -
     return spring_smooth(smile, fps=fps, time_constant=SMILE_TIME_CONSTANT)
 
 
+# --- Listening ---------------------------------------------------------------------------------
+
+# A listener acknowledges the end of the other's line with a nod smaller than a speaker's phrase-end nod.
+LISTENER_NOD_DEGREES = 0.9
+
+
+def listening_controls(controls: Controls, *, line_ends: Sequence[float]) -> Controls:
+    """CONTROLS (a figure's own, from ``controls_from_alignment`` with its own voice and units only)
+    with a small nod as each of the other figures' lines ends (LINE_ENDS, seconds: their last word's
+    end), starting just before it: the figure listens. The mouth is left as it is (closed while the
+    figure has no units); the nod goes into head_pitch and, as a speaker's nods do, a little head_dy."""
+    times = np.arange(controls.frame_count) / controls.fps
+    nods = np.zeros(times.size)
+    for end in line_ends:
+        start = float(end) - 0.1
+        around = _window(times, start, start + 0.9)
+        nods[around] += LISTENER_NOD_DEGREES * _raised_cosine_bump(times[around], start=start, rise=0.35, fall=0.55)
+    tracks = dict(controls.tracks)
+    tracks["head_pitch"] = soft_limit(tracks["head_pitch"] + nods, HEAD_PITCH_LIMIT_DEGREES).astype(np.float32)
+    tracks["head_dy"] = soft_limit(tracks["head_dy"] + 0.002 * nods, HEAD_SHIFT_LIMIT).astype(np.float32)
+    return Controls(fps=controls.fps, frame_count=controls.frame_count, tracks=tracks)
+
+
 # --- Everything ----------------------------------------------------------------------------------
 
 

@@ -73,6 +73,13 @@
       var time = /^(?:(\d+):)?(\d{2}):(\d{2}\.\d{3})$/.exec(tag);
       if (time) start = (parseInt(time[1] || "0", 10) * 3600) + parseInt(time[2], 10) * 60 + parseFloat(time[3]);
       else if (/^c(\.|$)/.test(tag)) skipped = /\bskipped\b/.test(tag);
+      else if (/^v[ .]/.test(tag)) {
+        // A dialogue's cue says who speaks it (<v 宝玉>): the name leads the line.
+        var speaker = document.createElement("span");
+        speaker.className = "cue-speaker";
+        speaker.textContent = decode(tag.replace(/^v(\.[^ ]*)? /, "")) + "：";
+        spans.push(speaker);
+      }
       else if (tag === "/c") skipped = false;
     }
     add(cue.text.slice(position));

@@ -32,7 +32,7 @@ results       Unit, Phrase, AlignmentResult, Transcript
 whisper_pass  the model, transcripts, chunks at pauses, the alignment heads' unit times
 boundaries    unit times fitted to pauses, syllable nuclei and voice edges; phrases
 reading_plan  what was read, skipped or added, from the transcripts
-subtitles     WebVTT karaoke cues
+subtitles     WebVTT karaoke cues (one voice, or a dialogue's voices by name)
 aligner       ``align_text``, which puts them together
 
 The command line (``python -m animation.engine align``) is in ``animation.engine.cli``. This package
@@ -46,7 +46,7 @@ from animation.engine.align.aligner import CONFIDENCE_AGREEMENT_WEIGHT, align_te
 from animation.engine.align.boundaries import refine_boundaries
 from animation.engine.align.reading_plan import MIN_TRANSCRIPT_AGREEMENT, ReadingPlan, reading_plan
 from animation.engine.align.results import AlignmentResult, Phrase, Transcript, Unit
-from animation.engine.align.subtitles import alignment_to_webvtt
+from animation.engine.align.subtitles import alignment_to_webvtt, dialogue_to_webvtt
 from animation.engine.align.text import (
     CHARACTER_LANGUAGES,
     TextUnit,
@@ -73,6 +73,7 @@ __all__ = [
     "align_text",
     "alignment_to_webvtt",
     "chinese_number",
+    "dialogue_to_webvtt",
     "english_number",
     "match_score",
     "normalise_language",

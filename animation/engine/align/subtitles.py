@@ -21,13 +21,14 @@ def _vtt_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _cues(data: Mapping[str, Any]) -> list[tuple[float, float, str]]:
-    """(start, end, text) of each phrase's cue: a <hh:mm:ss.mmm> tag before each unit after the first."""
+def _cues(data: Mapping[str, Any]) -> list[tuple[int, float, float, str]]:
+    """(phrase number, start, end, text) of each phrase's cue: a <hh:mm:ss.mmm> tag before each unit
+    after the first. A phrase without units has no cue (and its number is not reused)."""
     joiner = "" if is_character_language(str(data.get("language", ""))) else " "
     units = list(data["units"])
     cues = []
     unit_index = 0
-    for phrase in data["phrases"]:
+    for number, phrase in enumerate(data["phrases"], start=1):
         in_phrase = []
         while unit_index < len(units) and units[unit_index]["start"] <= phrase["end"] + 1e-6:
             in_phrase.append(units[unit_index])
@@ -43,13 +44,13 @@ def _cues(data: Mapping[str, Any]) -> list[tuple[float, float, str]]:
             if unit.get("skipped"):
                 text = f"<c.skipped>{text}</c>"
             parts.append(text if position == 0 else f"<{_vtt_timestamp(unit['start'])}>{text}")
-        cues.append((float(phrase["start"]), float(phrase["end"]), joiner.join(parts)))
+        cues.append((number, float(phrase["start"]), float(phrase["end"]), joiner.join(parts)))
     return cues
 
 
-def _webvtt(cues: Sequence[tuple[float, float, str]]) -> str:
+def _webvtt(cues: Sequence[tuple[int, float, float, str]]) -> str:
     lines = ["WEBVTT", ""]
-    for number, (start, end, text) in enumerate(cues, start=1):
+    for number, start, end, text in cues:
         lines += [str(number), f"{_vtt_timestamp(start)} --> {_vtt_timestamp(end)}", text, ""]
     return "\n".join(lines)
 
@@ -74,8 +75,8 @@ def dialogue_to_webvtt(lines: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
     for name, data in lines:
         # The annotation ends at the first ">" and may not break the line: keep the name to one plain run.
         voice = " ".join(_vtt_text(name).split())
-        own = _cues(data) if data.get("units") else []
+        own = [(start, end, text) for _, start, end, text in _cues(data)] if data.get("units") else []
         if not own and str(data.get("text", "")).strip() and "start" in data and "end" in data:
             own = [(float(data["start"]), float(data["end"]), " ".join(_vtt_text(str(data["text"])).split()))]
         cues += [(start, end, f"<v {voice}>{text}</v>" if voice else text) for start, end, text in own]
-    return _webvtt(cues)
+    return _webvtt([(number, *cue) for number, cue in enumerate(cues, start=1)])

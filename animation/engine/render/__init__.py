@@ -40,6 +40,7 @@ frame_plan      one frame's control values -> a FramePlan (``Planner``), shared 
 painted         lids and the inside of the mouth painted over the warped frame
 backend_opencv  cv2.remap of the moving spans, on a few threads
 backend_torch   grid_sample in batches (imported only when asked for: it loads torch)
+ensemble        several rigs on one framed painting, composed into one frame (a dialogue)
 
 This package re-exports what callers use and chooses the back end (``render_frames``).
 """
@@ -52,6 +53,7 @@ import numpy as np
 
 from animation.engine.controls import Controls
 from animation.engine.render.backend_opencv import render_frames_opencv
+from animation.engine.render.ensemble import render_ensemble
 from animation.engine.render.frame_plan import EPSILON, FramePlan, Planner, values_at
 from animation.engine.render.geometry import Rect
 from animation.engine.render.painted import paint_eyelid, paint_mouth, paint_overlays
@@ -98,6 +100,7 @@ __all__ = [
     "paint_overlays",
     "painting_grain",
     "painting_style",
+    "render_ensemble",
     "render_frames",
     "render_frames_opencv",
     "values_at",

@@ -56,25 +56,38 @@ class Framing:
 
 
 def frame_painting(
-    image: np.ndarray, face: Face, size: int, aspect: str | None = None
+    image: np.ndarray,
+    face: Face,
+    size: int,
+    aspect: str | None = None,
+    crop: tuple[int, int, int, int] | None = None,
 ) -> tuple[np.ndarray, Face, Framing]:
     """Crop and scale the painting so its longest side is ``size`` (even dimensions, as H.264 needs).
 
     The crop comes from ``framing.crop_box``: without ``aspect`` the whole painting when the face is at
     least a fifth of its shorter side (portraits are composed pictures and cutting them changes the
     work); a head-and-shoulders crop at 16:9 around smaller faces (a figure in a landscape or a scroll);
-    with ``aspect`` ("16:9", "9:16", "1:1") that aspect. Only the crop is resampled, never the whole
+    with ``aspect`` ("16:9", "9:16", "1:1") that aspect. ``crop`` (x0, y0, x1, y1 in painting pixels,
+    inside the painting) replaces it: several rigs built with one crop and size share one framed
+    painting (a dialogue's stage, ``render.ensemble``). Only the crop is resampled, never the whole
     painting.
     """
     fx, fy, fw, fh = face.box
-    x0, y0, x1, y1 = crop_box(image.shape, face.box, aspect)
+    if crop is None:
+        x0, y0, x1, y1 = crop_box(image.shape, face.box, aspect)
+    else:
+        height, width = image.shape[:2]
+        x0, y0 = max(0, int(crop[0])), max(0, int(crop[1]))
+        x1, y1 = min(width, int(crop[2])), min(height, int(crop[3]))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            raise ValueError(f"crop {crop} holds no part of the {width}x{height} painting")
     crop_w, crop_h = x1 - x0, y1 - y0
     scale = size / max(crop_w, crop_h)
     out_w = max(2, round(crop_w * scale / 2) * 2)
     out_h = max(2, round(crop_h * scale / 2) * 2)
-    crop = image[y0:y1, x0:x1]
+    region = image[y0:y1, x0:x1]
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    still = cv2.resize(crop, (out_w, out_h), interpolation=interpolation)
+    still = cv2.resize(region, (out_w, out_h), interpolation=interpolation)
     sx, sy = out_w / crop_w, out_h / crop_h
     landmarks = {name: (points - [x0, y0]) * [sx, sy] for name, points in face.landmarks.items()}
     box = [
@@ -211,10 +224,17 @@ def _measure(lm: Mapping[str, np.ndarray]) -> _Measures:
     return _Measures(axes, chin, nose_to_chin, face_w, face_h, centre)
 
 
-def build_rig(image: np.ndarray, face: Face, *, size: int = 512, aspect: str | None = None) -> Rig:
-    """Frame the painting for ``face`` (at ``aspect``, see ``frame_painting``) and precompute every
-    field. ``image`` is BGR uint8."""
-    still, framed, framing = frame_painting(image, face, size, aspect)
+def build_rig(
+    image: np.ndarray,
+    face: Face,
+    *,
+    size: int = 512,
+    aspect: str | None = None,
+    crop: tuple[int, int, int, int] | None = None,
+) -> Rig:
+    """Frame the painting for ``face`` (at ``aspect``, or on ``crop``: see ``frame_painting``) and
+    precompute every field. ``image`` is BGR uint8."""
+    still, framed, framing = frame_painting(image, face, size, aspect, crop)
     lm = framed.landmarks
     height, width = still.shape[:2]
     frame_rect = Rect(0, height, 0, width)
