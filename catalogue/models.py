@@ -132,6 +132,27 @@ class Figure(models.Model):
     def score(self) -> float:
         return float(self.face.get("score") or 0.0)
 
+    @property
+    def view(self) -> str:
+        """"frontal", "three-quarter" or "profile", read off the key points: where the nose tip lies
+        between the two eyes (half-way on a frontal face, near or past one eye on a profile)."""
+        points = self.face.get("landmarks") or {}
+        try:
+            left = sum(x for x, _y in points["left_eye"]) / len(points["left_eye"])
+            right = sum(x for x, _y in points["right_eye"]) / len(points["right_eye"])
+            nose = points["nose_tip"][0][0]
+        except (KeyError, IndexError, TypeError, ZeroDivisionError):
+            return ""
+        span = abs(left - right)
+        if span < 1e-6:
+            return "profile"
+        where = (nose - min(left, right)) / span
+        if 0.3 <= where <= 0.7:
+            return "frontal"
+        if -0.1 <= where <= 1.1:
+            return "three-quarter"
+        return "profile"
+
 
 class Passage(models.Model):
     """A text residents read aloud beside a painting: a poem, a line of a classic, or a dialogue whose

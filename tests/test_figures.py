@@ -453,3 +453,15 @@ def test_the_passage_page_shows_what_the_film_frames(scroll, festival, curator):
     centre = (left + width / 2) * scroll.width / 100
     assert abs(centre - (2000 + 30)) < 0.25 * width * scroll.width / 100
     assert "is-scene" in page  # the push-in's opening view
+
+
+def test_a_figure_says_whether_it_is_seen_from_the_front_three_quarters_or_the_side():
+    frontal = Figure(face=face_at(100, 100))
+    assert frontal.view == "frontal"
+    turned = face_at(100, 100)
+    left = np.mean([x for x, _y in turned["landmarks"]["left_eye"]])
+    right = np.mean([x for x, _y in turned["landmarks"]["right_eye"]])
+    for where, view in ((0.15, "three-quarter"), (0.95, "three-quarter"), (1.4, "profile"), (-0.5, "profile")):
+        nose = min(left, right) + where * abs(left - right)
+        turned["landmarks"]["nose_tip"] = [[nose, turned["landmarks"]["nose_tip"][0][1]]]
+        assert Figure(face=turned).view == view, where
