@@ -139,7 +139,9 @@ class ReviewFactsSerializer(serializers.Serializer):
 
 
 class ModerationDetailSerializer(ModerationItemSerializer):
-    passage_text = serializers.CharField(source="passage.text", read_only=True)
+    # What the reader read: the passage, or their role's lines of a dialogue.
+    passage_text = serializers.CharField(source="text_to_read", read_only=True)
+    role = serializers.CharField(source="role.name", read_only=True, default="")
     max_seconds = serializers.IntegerField(source="passage.max_seconds", read_only=True)
     painting_image = serializers.ImageField(source="passage.painting.image", read_only=True)
     audio_url = serializers.SerializerMethodField()
@@ -154,6 +156,7 @@ class ModerationDetailSerializer(ModerationItemSerializer):
         fields = [
             *ModerationItemSerializer.Meta.fields,
             "passage_text",
+            "role",
             "max_seconds",
             "painting_image",
             "status",
