@@ -202,7 +202,7 @@ def _render_dialogue(animation, passage, voices, *, painting_path: Path, scratch
     from animation.engine.dialogue_lines import line_cuts
 
     by_role = {voice.role_id: voice for voice in voices}
-    figures, speaker_of, names = [], {}, []
+    figures, speaker_of = [], {}
     for voice in voices:
         figure = voice.role.figure
         if figure is None or figure.hidden:
@@ -246,9 +246,9 @@ def _render_dialogue(animation, passage, voices, *, painting_path: Path, scratch
                 start=cut.start,
                 end=cut.end,
                 text=line.text,
+                name=line.role.name,
             )
         )
-        names.append(line.role.name)
     return animate_dialogue(
         painting_path=painting_path,
         faces=[figure.face for figure in figures],
@@ -259,7 +259,6 @@ def _render_dialogue(animation, passage, voices, *, painting_path: Path, scratch
         device=settings.ANIMATION_DEVICE,
         camera=passage.camera or "cut",
         aspect=passage.aspect or None,
-        speaker_names=names,
         seed=animation.id.int % 2**31,
         progress=progress,
     )

@@ -134,8 +134,8 @@ class Figure(models.Model):
 
     @property
     def view(self) -> str:
-        """"frontal", "three-quarter" or "profile", read off the key points: where the nose tip lies
-        between the two eyes (half-way on a frontal face, near or past one eye on a profile)."""
+        """The view of the face, read off the key points: "frontal", "three-quarter" or "profile", by where
+        the nose tip lies between the two eyes (half-way on a frontal face, near or past one eye on a profile)."""
         points = self.face.get("landmarks") or {}
         try:
             left = sum(x for x, _y in points["left_eye"]) / len(points["left_eye"])
