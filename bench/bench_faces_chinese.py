@@ -15,6 +15,10 @@ count neither as found nor as false). Prints, for the "measure" half (the verifi
 - a synthetic 20,000 x 2,000 handscroll (demo faces at several sizes on ink-streaked paper), run in a
   child process: faces found of those placed, seconds, and peak resident memory.
 
+Two rows: "old" (``detect_faces(cnn=False)``: the mesh verifier alone) and "new" (with the painted-face
+CNN of animation/engine/painted_faces.py, trained by training/train_face_classifier.py; ``--new-only``
+skips the old row).
+
 ``--train`` refits the verifier (animation/engine/models/face_verifier.json) on the tune half.
 """
 
@@ -72,7 +76,7 @@ def corners(landmarks: dict) -> dict[str, np.ndarray]:
     }
 
 
-def evaluate(labels: dict) -> None:
+def evaluate(labels: dict, *, cnn: bool = True) -> None:
     from animation.engine.faces import detect_faces, load_painting
 
     per_split: dict[str, dict[str, float]] = {}
@@ -82,7 +86,7 @@ def evaluate(labels: dict) -> None:
     for name, entry in labels.items():
         image = load_painting(DEV / name)
         cpu, wall = time.process_time(), time.perf_counter()
-        faces = detect_faces(image)
+        faces = detect_faces(image, cnn=cnn)
         cpu_total += time.process_time() - cpu
         wall_total += time.perf_counter() - wall
         megapixels += image.shape[0] * image.shape[1] / 1e6
@@ -113,7 +117,8 @@ def evaluate(labels: dict) -> None:
         if animatable:
             stats["paint"] += 1
             stats["hit"] += bool(hit)
-    print(f"labelled paintings: {count}  ({megapixels:.1f} megapixels)")
+    row = "new (mesh verifier + painted-face CNN)" if cnn else "old (mesh verifier only, the comparison row)"
+    print(f"{row}: labelled paintings: {count}  ({megapixels:.1f} megapixels)")
     for split in ("measure", "tune"):
         s = per_split.get(split)
         if not s:
@@ -249,7 +254,9 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--train"]:
         train(labels)
         return 0
-    evaluate(labels)
+    if "--new-only" not in argv:
+        evaluate(labels, cnn=False)
+    evaluate(labels, cnn=True)
     scroll()
     return 0
 

@@ -408,8 +408,12 @@ def _mesh_on_crop(mediapipe: _Mediapipe, rgb: np.ndarray, box: np.ndarray) -> np
     return None
 
 
-def detect_faces(image: np.ndarray) -> list[Face]:
-    """Every face mediapipe can mesh on a BGR painting, largest first (index 0 is the main figure)."""
+def detect_faces(image: np.ndarray, *, cnn: bool = False) -> list[Face]:
+    """Every face mediapipe can mesh on a BGR painting, largest first (index 0 is the main figure).
+
+    ``cnn=True`` adds the painted-face classifier (painted_faces.py), measured as its own row in
+    bench/bench_faces_chinese.py; off until it keeps false detections within the floor.
+    """
     rgb = np.ascontiguousarray(image[:, :, ::-1])
     mediapipe = _mediapipe()
     meshed: list[tuple[float, np.ndarray]] = []
@@ -425,7 +429,7 @@ def detect_faces(image: np.ndarray) -> list[Face]:
     # photo detector does not fire on, found by tiles and verified under the landmark network's mesh.
     from animation.engine.face_paintings import find_painted_faces
 
-    for probability, fit in find_painted_faces(rgb):
+    for probability, fit in find_painted_faces(rgb, cnn=cnn):
         if any(same_face(fit.box, np.array([*other.min(axis=0), *other.max(axis=0)])) for _, other in meshed):
             continue
         meshed.append((probability, fit.points))
