@@ -11,6 +11,13 @@ Then a 20,000 x 2,000 handscroll (synthetic: paper, ink strokes, a demo face 60 
 the start of the render (framing, rig) to the first frame, framed at 16:9 and 9:16, with and without the
 push-in; and its frames/s.
 
+Then head turns in depth (``python bench/bench_render.py heads`` runs only this): each demo portrait at
+512 turned to yaw +-15, pitch +-10, roll 8 (the default range), measured again on the frame (mediapipe's
+landmarks, ``cv2.solvePnP``): commanded against measured, the smallest Jacobian determinant of the
+sampling map (> 0: no fold), an edge-sharpness ratio on the face (mean of the strongest 5 % of
+gradients, frame against painting), the background's mean change per frame (where the head's follow
+weight is under 0.5) over a one-second turn to the range's corner, and ms per frame of that turn.
+
 Then a dialogue (``python bench/bench_render.py dialogue`` runs only this): two demo portraits on one
 sheet, two 10 s turns (the poem and the radio clip, looped to 10 s, aligned once with Whisper), filmed
 whole with ``animate_dialogue`` at 512 for each camera, against one 20 s single-face film of the same
@@ -118,6 +125,83 @@ def scroll_figures() -> None:
             film = f"{rig.still.shape[1]}x{rig.still.shape[0]}"
             print(f"{aspect:7} {'yes' if push_in else 'no':8} {film:>9} {first:14.2f} {first_cpu:6.2f} {rate:9.0f}")
     print("   target: first frame within 3 s on 2 cores; only the crop (and the push-in's region) is resampled")
+
+
+def head_turn_figures() -> None:
+    import cv2
+
+    from animation.engine.capture import head_pose
+    from animation.engine.controls import Controls
+    from animation.engine.faces import MESH_GROUPS, detect_faces
+    from animation.engine.render.backend_opencv import _OpenCVWarper
+    from animation.engine.render.head3d import sampling_jacobian
+
+    def pose(image: np.ndarray) -> tuple[float, float, float] | None:
+        faces = detect_faces(image)
+        if not faces:
+            return None
+        face = max(faces, key=lambda f: f.box[2] * f.box[3])
+        mesh = np.zeros((478, 2))
+        for name, ids in MESH_GROUPS.items():
+            if name in face.landmarks:
+                mesh[list(ids)] = face.landmarks[name]
+        return head_pose(mesh, width=image.shape[1], height=image.shape[0])[:3]
+
+    def edges(image: np.ndarray, box: list[int]) -> float:
+        x, y, w, h = box
+        grey = cv2.cvtColor(image[y : y + h, x : x + w], cv2.COLOR_BGR2GRAY).astype(np.float32)
+        magnitude = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)).ravel()
+        return float(np.mean(np.sort(magnitude)[-len(magnitude) // 20 :]))
+
+    print(f"\nhead turns in depth at {SIZE} (load {os.getloadavg()[0]:.2f})")
+    header = f"{'painting':10} {'control':11} {'commanded':>9} {'measured':>9} {'min J':>6} {'edges':>6}"
+    print(header)
+    print("-" * len(header))
+    for painting in sorted((REPO / "demo/paintings").glob("*.jpg")):
+        image, faces = find_faces(painting)
+        rig = build_rig(image, faces[0], size=SIZE)
+        rest = pose(rig.still)
+        warper = _OpenCVWarper(rig)
+        for name, degrees in (
+            ("head_yaw", 15.0),
+            ("head_yaw", -15.0),
+            ("head_pitch", 10.0),
+            ("head_pitch", -10.0),
+            ("head_roll", 8.0),
+        ):
+            controls = Controls.neutral(fps=FPS, frame_count=1)
+            controls.tracks[name][0] = degrees
+            frame = next(iter(render_frames(rig, controls))).copy()
+            turned = pose(frame)
+            axis = ("head_yaw", "head_pitch", "head_roll").index(name)
+            measured = "-" if turned is None or rest is None else f"{turned[axis] - rest[axis]:+.1f}"
+            jacobian = float(sampling_jacobian(warper.sampling_map({name: degrees})).min())
+            ratio = edges(frame, rig.face.box) / edges(rig.still, rig.face.box)
+            print(f"{painting.stem:10} {name:11} {degrees:+9.1f} {measured:>9} {jacobian:6.2f} {ratio:6.3f}")
+        # One second from rest to the range's corner, eased: background change per frame and speed.
+        steps = np.linspace(0, 1, FPS + 1)[1:]
+        eased = steps * steps * (3 - 2 * steps)
+        turn = Controls.neutral(fps=FPS, frame_count=len(eased))
+        turn.tracks["head_yaw"][:] = 15.0 * eased
+        turn.tracks["head_pitch"][:] = -10.0 * eased
+        turn.tracks["head_roll"][:] = 8.0 * eased
+        roi = rig.roi
+        weight = cv2.resize(rig.head3d.weight.astype(np.float32), (roi.shape[1], roi.shape[0]))
+        ring = np.ones(rig.still.shape[:2], bool)
+        ring[roi.y0 : roi.y1, roi.x0 : roi.x1] = weight < 0.5
+        previous = rig.still.astype(np.int16)
+        changes = []
+        started = time.perf_counter()
+        for frame in render_frames(rig, turn):
+            current = frame.astype(np.int16)
+            changes.append(float(np.abs(current[ring] - previous[ring]).mean()))
+            previous = current
+        elapsed = time.perf_counter() - started
+        print(
+            f"{painting.stem:10} turn to (15, -10, 8) in 1 s: background change per frame max {max(changes):.3f} "
+            f"grey levels, {1000 * elapsed / len(eased):.1f} ms/frame (with the change measurement; "
+            f"load {os.getloadavg()[0]:.2f})"
+        )
 
 
 def main() -> None:
@@ -325,6 +409,9 @@ def dialogue_figures() -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == ["dialogue"]:
         dialogue_figures()
+    elif sys.argv[1:] == ["heads"]:
+        head_turn_figures()
     else:
         main()
+        head_turn_figures()
         dialogue_figures()

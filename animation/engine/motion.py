@@ -11,7 +11,10 @@ changing how blinks are drawn does not move the head.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -25,10 +28,14 @@ from animation.engine.visemes import (
     viseme_track,
 )
 
-# Bounds of the head pose: beyond a few degrees a 2-D warp of a painting starts to tear.
-HEAD_YAW_LIMIT_DEGREES = 3.0
-HEAD_PITCH_LIMIT_DEGREES = 2.0
-HEAD_ROLL_LIMIT_DEGREES = 2.0
+# Default bounds of the head pose. The rig turns the head in depth (render.head3d) and was measured
+# one-to-one (no fold), with the background still, at these on every demo painting; a curator may
+# lower them per painting (``HeadRange``, ``animate(..., head_range=...)``).
+HEAD_YAW_LIMIT_DEGREES = 15.0
+HEAD_PITCH_LIMIT_DEGREES = 10.0
+HEAD_ROLL_LIMIT_DEGREES = 8.0
+# What a head range may be set to at most: beyond these the depth model's far cheek folds over.
+HEAD_RANGE_MAXIMUM = {"yaw": 20.0, "pitch": 14.0, "roll": 12.0}
 HEAD_SHIFT_LIMIT = 0.015  # fraction of the face size
 
 # Spring time constants (seconds). The mouth must land M/B/P closures of two frames, so it is fast;
@@ -58,6 +65,53 @@ SMILE_DELAY_SECONDS = 0.3
 SMILE_RISE_SECONDS = 1.0
 
 _STREAMS = {"blink": 1, "blink_shape": 2, "head": 3, "breath": 4}
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadRange:
+    """How far a figure's head may turn (degrees either way): yaw, pitch (nod) and roll (tilt).
+
+    The motion (from the voice or the reader's video) is eased into these; a curator lowers them for a
+    painting whose figure should stay stiller (or whose headdress tears), 0 keeps that turn still.
+    """
+
+    yaw: float = HEAD_YAW_LIMIT_DEGREES
+    pitch: float = HEAD_PITCH_LIMIT_DEGREES
+    roll: float = HEAD_ROLL_LIMIT_DEGREES
+
+    def __post_init__(self) -> None:
+        for name in ("yaw", "pitch", "roll"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"head range {name} must be a number of degrees, got {value!r}")
+            if not 0.0 <= value <= HEAD_RANGE_MAXIMUM[name]:
+                raise ValueError(f"head range {name} {value} is outside 0 to {HEAD_RANGE_MAXIMUM[name]} degrees")
+            object.__setattr__(self, name, float(value))
+
+    @classmethod
+    def of(cls, value: HeadRange | Mapping[str, Any] | Sequence[float] | None) -> HeadRange:
+        """A HeadRange from itself, None (the defaults), a mapping with any of "yaw", "pitch", "roll"
+        (the others default), or a (yaw, pitch, roll) triple. Raises ValueError on anything else."""
+        if value is None:
+            return cls()
+        if isinstance(value, HeadRange):
+            return value
+        if isinstance(value, Mapping):
+            unknown = set(value) - {"yaw", "pitch", "roll"}
+            if unknown:
+                raise ValueError(f"head range has unknown parts {sorted(unknown)}: use yaw, pitch, roll")
+            return cls(**{name: value[name] for name in ("yaw", "pitch", "roll") if name in value})
+        if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 3:
+            return cls(*value)
+        raise ValueError(f"head range must be a HeadRange, a mapping or (yaw, pitch, roll), got {value!r}")
+
+    def limit(self, control: str) -> float:
+        """The limit for a control name ("head_yaw", ...)."""
+        return float(getattr(self, control.removeprefix("head_")))
+
+
+def _limited(track: np.ndarray, limit: float) -> np.ndarray:
+    return soft_limit(track, limit) if limit > 0 else np.zeros_like(track)
 
 
 def _rng(seed: int, stream: str) -> np.random.Generator:
@@ -327,8 +381,9 @@ def head_tracks(
     speaking: np.ndarray,
     fps: float,
     seed: int,
+    head_range: HeadRange | None = None,
 ) -> dict[str, np.ndarray]:
-    """head_yaw/pitch/roll (degrees) and head_dx/dy (fraction of the face), within the limits above.
+    """head_yaw/pitch/roll (degrees) and head_dx/dy (fraction of the face), within ``head_range``.
 
     Slow gradient noise for the drift (a little livelier while speaking), a nod at the end of each
     phrase and a smaller one on stressed units, a soft limit, then a slow spring.
@@ -348,9 +403,10 @@ def head_tracks(
         around = _window(times, start, start + rise + fall)
         nods[around] += degrees * _raised_cosine_bump(times[around], start=start, rise=rise, fall=fall)
 
-    yaw = soft_limit(activity * drift(2.0, 0.15), HEAD_YAW_LIMIT_DEGREES)
-    pitch = soft_limit(activity * drift(0.8, 0.2) + nods, HEAD_PITCH_LIMIT_DEGREES)
-    roll = soft_limit(activity * drift(0.9, 0.12), HEAD_ROLL_LIMIT_DEGREES)
+    limits = head_range or HeadRange()
+    yaw = _limited(activity * drift(2.0, 0.15), limits.yaw)
+    pitch = _limited(activity * drift(0.8, 0.2) + nods, limits.pitch)
+    roll = _limited(activity * drift(0.9, 0.12), limits.roll)
     # Turning and nodding carry the head sideways and down a little; the rest is its own drift.
     dx = soft_limit(0.006 * drift(1.0, 0.1) + 0.0015 * yaw, HEAD_SHIFT_LIMIT)
     dy = soft_limit(0.004 * drift(1.0, 0.13) + 0.002 * pitch, HEAD_SHIFT_LIMIT)
@@ -409,7 +465,9 @@ def smile_track(*, times: np.ndarray, last_word_end: float | None, fps: float) -
 LISTENER_NOD_DEGREES = 0.9
 
 
-def listening_controls(controls: Controls, *, line_ends: Sequence[float]) -> Controls:
+def listening_controls(
+    controls: Controls, *, line_ends: Sequence[float], head_range: HeadRange | None = None
+) -> Controls:
     """CONTROLS (a figure's own, from ``controls_from_alignment`` with its own voice and units only)
     with a small nod as each of the other figures' lines ends (LINE_ENDS, seconds: their last word's
     end), starting just before it: the figure listens. The mouth is left as it is (closed while the
@@ -421,7 +479,8 @@ def listening_controls(controls: Controls, *, line_ends: Sequence[float]) -> Con
         around = _window(times, start, start + 0.9)
         nods[around] += LISTENER_NOD_DEGREES * _raised_cosine_bump(times[around], start=start, rise=0.35, fall=0.55)
     tracks = dict(controls.tracks)
-    tracks["head_pitch"] = soft_limit(tracks["head_pitch"] + nods, HEAD_PITCH_LIMIT_DEGREES).astype(np.float32)
+    pitch_limit = (head_range or HeadRange()).pitch
+    tracks["head_pitch"] = _limited(tracks["head_pitch"] + nods, pitch_limit).astype(np.float32)
     tracks["head_dy"] = soft_limit(tracks["head_dy"] + 0.002 * nods, HEAD_SHIFT_LIMIT).astype(np.float32)
     return Controls(fps=controls.fps, frame_count=controls.frame_count, tracks=tracks)
 
@@ -438,6 +497,7 @@ def controls_from_alignment(
     fps: float,
     frame_count: int,
     seed: int = 0,
+    head_range: HeadRange | Mapping[str, Any] | Sequence[float] | None = None,
 ) -> Controls:
     """All control tracks for a film of FRAME_COUNT frames at FPS.
 
@@ -445,9 +505,11 @@ def controls_from_alignment(
     punctuation). PHRASES: spans of speech between pauses ({"start", "end"}); derived from the units
     when empty. ENVELOPE: the voice's loudness per frame, 0..1, length FRAME_COUNT. LANGUAGE: a BCP 47
     tag; English and Mandarin get visemes, others a loudness-driven mouth. Same inputs and SEED, same
-    controls. Raises ValueError on frame_count < 1, fps <= 0, a mis-sized or non-finite envelope, or
-    units/phrases without valid numeric spans.
+    controls. HEAD_RANGE (``HeadRange.of``): how far the head may turn. Raises ValueError on
+    frame_count < 1, fps <= 0, a mis-sized or non-finite envelope, units/phrases without valid numeric
+    spans, or a head range out of bounds.
     """
+    limits = HeadRange.of(head_range)
     envelope = _validate(units=units, envelope=envelope, fps=fps, frame_count=frame_count)
     times = np.arange(frame_count) / fps
     spoken = [span for span in _spans(units) if span[1] > span[0]]
@@ -460,7 +522,15 @@ def controls_from_alignment(
     tracks["blink_left"], tracks["blink_right"] = blink_tracks(times=times, fps=fps, phrase_ends=phrase_ends, seed=seed)
     tracks["brow_raise"] = brow_track(times=times, stresses=stresses, fps=fps)
     tracks.update(
-        head_tracks(times=times, phrases=phrase_spans, stresses=stresses, speaking=speaking, fps=fps, seed=seed)
+        head_tracks(
+            times=times,
+            phrases=phrase_spans,
+            stresses=stresses,
+            speaking=speaking,
+            fps=fps,
+            seed=seed,
+            head_range=limits,
+        )
     )
     tracks["breath"] = breath_track(times=times, phrases=phrase_spans, fps=fps, seed=seed)
     last_word_end = max((end for _, end in spoken), default=None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from animation.engine.faces import detect_faces, face_from_landmarks, load_paint
 from animation.engine.framing import parse_aspect, plan_opening, shift_alignment
 from animation.engine.render import render_frames
 from animation.engine.render.rig import build_rig
+
+if TYPE_CHECKING:
+    from animation.engine.motion import HeadRange
 
 Progress = Callable[[str, float], None]
 MAX_SIZE = 2048
@@ -84,6 +87,7 @@ def animate(
     seed: int = 0,
     progress: Progress | None = None,
     motion: MotionCurves | None = None,
+    head_range: HeadRange | Mapping[str, Any] | Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """Write OUT (mp4), OUT.jpg (poster) and OUT.vtt (subtitles); return frame count and timings.
 
@@ -94,16 +98,22 @@ def animate(
     fraction)`` is called as stages advance. ``motion`` (``capture.extract_motion`` of the reader's video)
     drives the head, eyes, brows and mouth when it is usable; otherwise the voice does, and the result's
     "motion" says which and why. ``aspect`` ("16:9", "9:16", "1:1"; None for the painting's own
-    framing) and ``push_in`` (open on the scene, move in to the speaker) set the camera. Raises
-    EngineInputError for anything the user can fix.
+    framing) and ``push_in`` (open on the scene, move in to the speaker) set the camera. ``head_range``
+    (``motion.HeadRange``, a mapping of "yaw"/"pitch"/"roll" degrees, or a triple; None: the defaults,
+    15/10/8) bounds how far the head turns, from the voice or the video. Raises EngineInputError for
+    anything the user can fix.
     """
     from animation.engine.align import alignment_to_webvtt
-    from animation.engine.motion import controls_from_alignment
+    from animation.engine.motion import HeadRange, controls_from_alignment
 
     if not 64 <= size <= MAX_SIZE:
         raise EngineInputError(f"--size {size} is out of range: use 64 to {MAX_SIZE} pixels")
     if not 1 <= fps <= MAX_FPS:
         raise EngineInputError(f"--fps {fps} is out of range: use 1 to {MAX_FPS}")
+    try:
+        limits = HeadRange.of(head_range)
+    except (TypeError, ValueError) as error:
+        raise EngineInputError(f"head range: {error}") from None
     backend, torch_device = _backend(device)
     report = progress or (lambda stage, fraction: None)
     out_path = Path(out_path)
@@ -143,13 +153,14 @@ def animate(
         fps=fps,
         frame_count=frame_count,
         seed=seed,
+        head_range=limits,
     )
     motion_report: dict[str, Any] = {"source": "voice"}
     if motion is not None:
         if motion.usable:
             from animation.engine.retarget import retarget
 
-            controls, figures = retarget(motion, voice=controls, envelope=envelope)
+            controls, figures = retarget(motion, voice=controls, envelope=envelope, head_range=limits)
             motion_report = {"source": "video", **{name: round(value, 3) for name, value in figures.items()}}
         if motion.note:
             motion_report["note"] = motion.note

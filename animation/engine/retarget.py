@@ -33,10 +33,8 @@ import numpy as np
 from animation.engine.capture import MotionCurves
 from animation.engine.controls import Controls
 from animation.engine.motion import (
-    HEAD_PITCH_LIMIT_DEGREES,
-    HEAD_ROLL_LIMIT_DEGREES,
     HEAD_SHIFT_LIMIT,
-    HEAD_YAW_LIMIT_DEGREES,
+    HeadRange,
     blink_shape,
 )
 from animation.engine.smoothing import soft_limit, spring_smooth
@@ -44,7 +42,9 @@ from animation.engine.smoothing import soft_limit, spring_smooth
 # Head: the person's large movements land here, as a share of the rig's limit.
 HEAD_RANGE_SHARE = 0.8
 HEAD_PERCENTILE = 90
-MAX_HEAD_GAIN = 0.6
+# The rig turns in depth as far as a reader usually does (``motion.HeadRange``), so the reader's turns
+# come through one to one; never amplified.
+MAX_HEAD_GAIN = 1.0
 HEAD_TIME_CONSTANT = 0.04
 # Sideways and vertical travel of the whole head: a smaller share of its limit than turns get, so the
 # turn stays what a viewer reads.
@@ -174,6 +174,7 @@ def retarget(
     *,
     voice: Controls,
     envelope: np.ndarray | None = None,
+    head_range: HeadRange | None = None,
 ) -> tuple[Controls, dict[str, float]]:
     """Controls for the film of VOICE (same fps and frame count) driven by MOTION.
 
@@ -209,11 +210,13 @@ def retarget(
         return cover * camera + (1.0 - cover) * tracks[name]
 
     # Head.
-    for name, limit in (
-        ("head_yaw", HEAD_YAW_LIMIT_DEGREES),
-        ("head_pitch", HEAD_PITCH_LIMIT_DEGREES),
-        ("head_roll", HEAD_ROLL_LIMIT_DEGREES),
-    ):
+    limits = head_range or HeadRange()
+    for name in ("head_yaw", "head_pitch", "head_roll"):
+        limit = limits.limit(name)
+        if limit <= 0:
+            tracks[name] = blend(np.zeros(count), name)
+            info[f"{name}_gain"] = 0.0
+            continue
         rest = float(np.median(motion.curves[name][found])) if found.any() else 0.0
         deviation = motion.curves[name] - rest
         gain = _gain(deviation[found], limit)

@@ -192,10 +192,13 @@ def test_head_stays_within_a_few_degrees_and_never_shakes(seed):
         "head_dx": HEAD_SHIFT_LIMIT,
         "head_dy": HEAD_SHIFT_LIMIT,
     }
-    assert HEAD_YAW_LIMIT_DEGREES <= 3 and HEAD_PITCH_LIMIT_DEGREES <= 2 and HEAD_SHIFT_LIMIT <= 0.015
+    # The ranges are what the rig turns in depth without folding (issue 23's floors) ...
+    assert HEAD_YAW_LIMIT_DEGREES <= 15 and HEAD_PITCH_LIMIT_DEGREES <= 10 and HEAD_SHIFT_LIMIT <= 0.015
+    # ... and the voice alone moves the head within a few degrees of them.
+    voice_alone = {"head_yaw": 4.0, "head_pitch": 3.0, "head_roll": 3.0}
     for name, limit in limits.items():
         track = controls[name]
-        assert np.abs(track).max() <= limit, name
+        assert np.abs(track).max() <= min(limit, voice_alone.get(name, limit)), name
         # At 25 fps a quarter of a degree per frame is a slow, deliberate movement.
         per_frame = 0.25 if name.startswith("head_") and limit > 1 else 0.0008
         assert np.abs(np.diff(track)).max() < per_frame, name

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from animation.engine.controls import Controls
-from animation.engine.render.frame_plan import EPSILON, Planner
+from animation.engine.render.frame_plan import EPSILON, FramePlan, Planner
 from animation.engine.render.geometry import Rect
 from animation.engine.render.painted import paint_overlays
 from animation.engine.render.rig import Rig
@@ -118,8 +118,6 @@ class _OpenCVWarper:
         cxs = roi.x0 + (np.arange(wc) + 0.5) * (w / wc) - 0.5
         gx, gy = np.meshgrid(cxs, cys)
         self.coarse_base = np.stack([gx, gy], -1).astype(np.float32)
-        # Per control, the coarse fields as (K, hc, wc, 2) float32 contiguous, summed with OpenCV's axpy.
-        self.head_fields = [np.ascontiguousarray(f) for f in rig.head_coarse.astype(np.float32)]
         # Pixels outside the outermost coarse sample centres, where cv2.resize clamps instead of
         # extrapolating: there the upsampled grid falls short of the pixel grid by a fixed amount.
         upsampled = cv2.resize(self.coarse_base, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -145,30 +143,32 @@ class _OpenCVWarper:
         frame = self.rig.still.copy()
         return _Scratch(np.empty((h, w, 2), np.float32), frame, frame[roi.y0 : roi.y1, roi.x0 : roi.x1])
 
-    def _head_map(self, head: np.ndarray, sampling: np.ndarray) -> np.ndarray:
-        """Write the head family's sampling map into ``sampling``; return the coarse displacement."""
+    def _head_map(self, coarse: np.ndarray, sampling: np.ndarray) -> np.ndarray:
+        """Write the head family's sampling map into ``sampling`` from the plan's coarse backward
+        displacement ``coarse``; return it."""
         h, w = self.rig.roi.shape
-        coarse: np.ndarray | None = None
-        for coefficient, field in zip(head.tolist(), self.head_fields, strict=True):
-            if abs(coefficient) > EPSILON:
-                coarse = field * coefficient if coarse is None else cv2.scaleAdd(field, coefficient, coarse)
-        assert coarse is not None
         cv2.resize(cv2.subtract(self.coarse_base, coarse), (w, h), dst=sampling, interpolation=cv2.INTER_LINEAR)
         for rows, cols, correction in self.strips:
             part = sampling[rows, cols]
             cv2.add(part, correction, dst=part)
         return coarse
 
-    def warp(self, values: Mapping[str, float], scratch: _Scratch) -> np.ndarray:
-        """The ROI of one frame, warped and painted, in ``scratch.pixels`` (inside ``scratch.frame``)."""
-        rig, roi = self.rig, self.rig.roi
+    def sampling_map(self, values: Mapping[str, float]) -> np.ndarray:
+        """The whole sampling map (h, w, 2) of one frame over the ROI (head and local fields), as
+        ``warp`` remaps with: for measuring a warp (fold-over, stretch) without rendering it."""
         plan = self.planner.plan(values)
-        sampling, pixels = scratch.sampling, scratch.pixels
-        coarse = None
+        h, w = self.rig.roi.shape
+        sampling = np.empty((h, w, 2), np.float32)
         if plan.head_moving:
-            coarse = self._head_map(plan.head, sampling)
+            assert plan.head_coarse is not None
+            self._head_map(plan.head_coarse, sampling)
         else:
             np.copyto(sampling, self.base)
+        self._subtract_locals(plan, sampling)
+        return sampling
+
+    def _subtract_locals(self, plan: FramePlan, sampling: np.ndarray) -> None:
+        roi = self.rig.roi
         for rect, coefficients, field in plan.locals:
             part = sampling[rect.y0 - roi.y0 : rect.y1 - roi.y0, rect.x0 - roi.x0 : rect.x1 - roi.x0]
             total: np.ndarray | None = None
@@ -178,6 +178,19 @@ class _OpenCVWarper:
                     total = basis * coefficient if total is None else cv2.scaleAdd(basis, coefficient, total)
             if total is not None:
                 cv2.subtract(part, total, dst=part)
+
+    def warp(self, values: Mapping[str, float], scratch: _Scratch) -> np.ndarray:
+        """The ROI of one frame, warped and painted, in ``scratch.pixels`` (inside ``scratch.frame``)."""
+        rig = self.rig
+        plan = self.planner.plan(values)
+        sampling, pixels = scratch.sampling, scratch.pixels
+        coarse = None
+        if plan.head_moving:
+            assert plan.head_coarse is not None
+            coarse = self._head_map(plan.head_coarse, sampling)
+        else:
+            np.copyto(sampling, self.base)
+        self._subtract_locals(plan, sampling)
         np.copyto(pixels, self.still_roi)
         for y0, y1, x0, x1 in self.bands.spans(coarse, [rect for rect, _, _ in plan.locals]):
             cv2.remap(

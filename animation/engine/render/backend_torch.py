@@ -20,7 +20,7 @@ import torch.nn.functional as functional
 from animation.engine.controls import Controls
 from animation.engine.render.frame_plan import Planner, values_at
 from animation.engine.render.painted import paint_overlays
-from animation.engine.render.rig import HEAD_CONTROLS, Rig
+from animation.engine.render.rig import Rig
 
 
 def render_frames_torch(
@@ -34,7 +34,6 @@ def render_frames_torch(
     hc, wc = rig.head_coarse.shape[1:3]
     with torch.inference_mode():
         still = torch.from_numpy(rig.still).to(target).permute(2, 0, 1).unsqueeze(0).float()
-        head = torch.from_numpy(rig.head_coarse.reshape(len(HEAD_CONTROLS), -1)).to(target)
         ys, xs = torch.meshgrid(
             torch.arange(roi.y0, roi.y1, device=target, dtype=torch.float32),
             torch.arange(roi.x0, roi.x1, device=target, dtype=torch.float32),
@@ -55,8 +54,11 @@ def render_frames_torch(
             stop = min(start + batch_size, controls.frame_count)
             plans = [planner.plan(values_at(controls, index)) for index in range(start, stop)]
             count = len(plans)
-            coefficients = torch.from_numpy(np.stack([plan.head for plan in plans])).to(target)
-            coarse = (coefficients @ head).view(count, hc, wc, 2).permute(0, 3, 1, 2)
+            # Each plan's coarse backward displacement (the head turned in depth, inverted on the CPU:
+            # a few thousand samples); a still head's is zero.
+            still_head = np.zeros((hc, wc, 2), np.float32)
+            stacked = np.stack([plan.head_coarse if plan.head_coarse is not None else still_head for plan in plans])
+            coarse = torch.from_numpy(stacked).to(target).permute(0, 3, 1, 2)
             displacement = functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
             sampling = base.unsqueeze(0) - displacement
             for index, plan in enumerate(plans):

@@ -10,11 +10,30 @@ import dataclasses
 import math
 from collections.abc import Mapping
 
+import cv2
 import numpy as np
 
 from animation.engine.controls import Controls
 from animation.engine.render.geometry import Rect, chain_coords
-from animation.engine.render.rig import HEAD_CONTROLS, MOUTH_CONTROLS, EyeRig, LocalField, Rig
+from animation.engine.render.head3d import invert_on_grid
+from animation.engine.render.rig import HEAD_CONTROLS, MOUTH_CONTROLS, TURN_CONTROLS, EyeRig, LocalField, Rig
+
+TURNS = len(TURN_CONTROLS)
+# The forward head field's Jacobian determinant may not fall below this anywhere (the far cheek is
+# foreshortened to about 0.4 at the range's corners): a turn that would is scaled down until it holds.
+FOLD_GUARD = 0.25
+
+
+def min_forward_jacobian(forward: np.ndarray, spacing: tuple[float, float]) -> float:
+    """The smallest Jacobian determinant of p -> p + forward(p) over a coarse field (hc, wc, 2) whose
+    samples are ``spacing`` (x, y) pixels apart."""
+    fx, fy = forward[..., 0], forward[..., 1]
+    dxdx = 1.0 + np.gradient(fx, axis=1) / spacing[0]
+    dxdy = np.gradient(fx, axis=0) / spacing[1]
+    dydx = np.gradient(fy, axis=1) / spacing[0]
+    dydy = 1.0 + np.gradient(fy, axis=0) / spacing[1]
+    return float((dxdx * dydy - dxdy * dydx).min())
+
 
 # Below this a control changes the picture by well under a pixel: skip its work.
 EPSILON = 1e-3
@@ -31,6 +50,9 @@ class FramePlan:
     teeth_polygon: np.ndarray | None
     mouth_strength: float = 1.0  # fades the painted inside in as the lips part beyond the painted gap
     head_moving: bool = False
+    # (hc, wc, 2) float32 on the rig's coarse grid when the head moves: the backward displacement, i.e.
+    # each sample's colour comes from (sample position - this); the inverse of the forward head field.
+    head_coarse: np.ndarray | None = None
 
 
 class Planner:
@@ -40,33 +62,95 @@ class Planner:
         self.rig = rig
         hc, wc = rig.head_coarse.shape[1:3]
         self.head_flat = rig.head_coarse.reshape(len(HEAD_CONTROLS), -1)
-        self._anchors: dict[tuple[float, float], np.ndarray] = {}
+        self._linear = [np.ascontiguousarray(f) for f in rig.head_coarse.astype(np.float32)]
+        self._anchors: dict[tuple[float, float], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
         self._coarse_hw = (hc, wc)
+        self._spacing = (rig.roi.shape[1] / wc, rig.roi.shape[0] / hc)
         for point in [rig.mouth.anchor, rig.look.axes.origin, *(e.axes.origin for e in rig.eyes)]:
             self.head_shift_at(np.zeros(len(HEAD_CONTROLS)), point)  # fill the cache before threads share it
         if rig.brows is not None:
             self.head_shift_at(np.zeros(len(HEAD_CONTROLS)), rig.brows.anchor)
 
-    def head_shift_at(self, coefficients: np.ndarray, point: np.ndarray) -> np.ndarray:
-        """The head family's forward displacement at ``point`` (bilinear on the coarse grid)."""
-        key = (float(point[0]), float(point[1]))
-        per_control = self._anchors.get(key)
-        if per_control is None:
-            per_control = self._anchors[key] = self._sample_coarse(point)
-        return coefficients @ per_control
+    def head_forward(self, head: np.ndarray) -> np.ndarray:
+        """The head family's forward displacement (hc, wc, 2) float32 on the coarse grid: the turns
+        rotated in depth (``head3d``), the shifts and breath added as linear fields."""
+        model = self.rig.head3d
+        coefficients = [float(c) for c in head]
+        first = 0 if model is None else TURNS
+        linear = np.zeros((*self._coarse_hw, 2), np.float32)
+        for coefficient, field in zip(coefficients[first:], self._linear[first:], strict=True):
+            if abs(coefficient) > EPSILON:
+                cv2.scaleAdd(field, coefficient, linear, dst=linear)
+        if model is None:
+            return linear
+        yaw, pitch, roll = (float(value) for value in coefficients[:TURNS])
+        total = model.forward(yaw, pitch, roll).astype(np.float32) + linear
+        if min_forward_jacobian(total, self._spacing) >= FOLD_GUARD:
+            return total
+        # A turn this painting's head cannot take without folding (a head against the frame's edge, a
+        # corner of the range): the largest share of it that stays one-to-one.
+        low, high = 0.0, 1.0
+        best = linear
+        for _ in range(6):
+            share = (low + high) / 2
+            trial = model.forward(share * yaw, share * pitch, share * roll).astype(np.float32) + linear
+            if min_forward_jacobian(trial, self._spacing) >= FOLD_GUARD:
+                low, best = share, trial
+            else:
+                high = share
+        return best
 
-    def _sample_coarse(self, point: np.ndarray) -> np.ndarray:
-        """(K, 2): each head field's displacement at ``point``, computed once per anchor."""
+    def head_backward(self, head: np.ndarray) -> np.ndarray:
+        """The inverse of ``head_forward`` as a backward displacement on the coarse grid (see FramePlan)."""
+        forward = self.head_forward(head)
+        model = self.rig.head3d
+        if model is None:
+            return forward  # the flat rig's first-order inverse
+        roi = self.rig.roi
+        return invert_on_grid(forward, model.grid, (roi.y0, roi.x0), roi.shape)
+
+    def head_shift_at(self, coefficients: np.ndarray, point: np.ndarray) -> np.ndarray:
+        """The head family's forward displacement at ``point`` (its depth and weight bilinear on the
+        coarse grid, the turn computed there exactly)."""
+        key = (float(point[0]), float(point[1]))
+        cached = self._anchors.get(key)
+        if cached is None:
+            cached = self._anchors[key] = self._sample_coarse(point)
+        per_control, z, weight, at = cached
+        model = self.rig.head3d
+        coefficients = np.asarray(coefficients, np.float64)
+        if model is None:
+            return coefficients @ per_control
+        shift = coefficients[TURNS:] @ per_control[TURNS:]
+        if np.any(np.abs(coefficients[:TURNS]) > EPSILON):
+            yaw, pitch, roll = (float(value) for value in coefficients[:TURNS])
+            shift = shift + model.forward(yaw, pitch, roll, points=at, z=z, weight=weight)[0]
+        return shift
+
+    def _sample_coarse(self, point: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(K, 2) each head field's displacement at ``point``, and the head model's depth and weight
+        there, computed once per anchor."""
         roi = self.rig.roi
         hc, wc = self._coarse_hw
         cx = (point[0] - roi.x0 + 0.5) * wc / roi.shape[1] - 0.5
         cy = (point[1] - roi.y0 + 0.5) * hc / roi.shape[0] - 0.5
         x0, y0 = int(np.clip(math.floor(cx), 0, wc - 2)), int(np.clip(math.floor(cy), 0, hc - 2))
         fx, fy = float(np.clip(cx - x0, 0, 1)), float(np.clip(cy - y0, 0, 1))
-        patch = self.rig.head_coarse[:, y0 : y0 + 2, x0 : x0 + 2].astype(np.float64)
-        top = patch[:, 0, 0] * (1 - fx) + patch[:, 0, 1] * fx
-        bottom = patch[:, 1, 0] * (1 - fx) + patch[:, 1, 1] * fx
-        return top * (1 - fy) + bottom * fy
+
+        def bilinear(values: np.ndarray) -> np.ndarray:
+            patch = values[..., y0 : y0 + 2, x0 : x0 + 2, :].astype(np.float64)
+            top = patch[..., 0, 0, :] * (1 - fx) + patch[..., 0, 1, :] * fx
+            bottom = patch[..., 1, 0, :] * (1 - fx) + patch[..., 1, 1, :] * fx
+            return top * (1 - fy) + bottom * fy
+
+        per_control = bilinear(self.rig.head_coarse)
+        at = np.asarray(point, np.float64).reshape(1, 2)
+        model = self.rig.head3d
+        if model is None:
+            return per_control, np.zeros(1), np.zeros(1), at
+        z = bilinear(model.z[..., None])[..., 0].reshape(1)
+        weight = bilinear(model.weight[..., None])[..., 0].reshape(1)
+        return per_control, z, weight, at
 
     def _shifted(self, rect: Rect, shift: np.ndarray) -> Rect:
         roi = self.rig.roi
@@ -93,7 +177,8 @@ class Planner:
                 shift = self.head_shift_at(head, eye.axes.origin) if moving_head else np.zeros(2)
                 eyes.append((self._shifted(eye.rect, shift), eye, closed))
         mouth_polygon, teeth_polygon, strength = self._mouth_polygons(values, head, moving_head)
-        return FramePlan(head, locals_, eyes, mouth_polygon, teeth_polygon, strength, moving_head)
+        coarse = self.head_backward(head) if moving_head else None
+        return FramePlan(head, locals_, eyes, mouth_polygon, teeth_polygon, strength, moving_head, coarse)
 
     def _mouth_polygons(
         self, values: Mapping[str, float], head: np.ndarray, moving_head: bool

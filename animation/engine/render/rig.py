@@ -33,12 +33,17 @@ from animation.engine.render.geometry import (
     tps_field,
     tps_fit,
 )
+from animation.engine.render.head3d import HeadModel, HeadShape
 from animation.engine.render.style import Style, painting_grain, painting_style
 
 HEAD_CONTROLS = ("head_yaw", "head_pitch", "head_roll", "head_dx", "head_dy", "breath")
+# The head's turns (degrees): rotated in depth by ``head3d``; the rest of HEAD_CONTROLS are linear fields.
+TURN_CONTROLS = HEAD_CONTROLS[:3]
 MOUTH_CONTROLS = ("mouth_open", "mouth_width", "mouth_round", "lips_pressed", "smile")
 BROW_CONTROLS = ("brow_raise",)
 COARSE_STEP = 4
+# How far (a share of the frame's shorter side) a turning head fades to still at the frame's edge.
+TURN_EDGE_FADE = 0.25
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -181,6 +186,9 @@ class Rig:
     eyes: list[EyeRig]
     look: MouthLook
     style: Style
+    # The head in depth on the same coarse grid (``head3d``): yaw, pitch and roll rotate it. head_coarse's
+    # first three fields are its linearisation (per degree at rest), kept for masks and estimates only.
+    head3d: HeadModel | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -260,7 +268,7 @@ def build_rig(
     # Local rectangles follow the head by whole pixels; the margin keeps them inside the ROI.
     margin = math.ceil(0.2 * m.face_w)
     roi = Rect(roi.y0 - margin, roi.y1 + margin, roi.x0 - margin, roi.x1 + margin).clip(frame_rect)
-    head_coarse = _head_coarse(roi, m, edge)
+    head_coarse, head3d = _head_coarse(roi, m, edge, lm)
     style = painting_style(still, lm)
     look.shades = mouth_shades(still, look, lm["mouth_outer"], style)
     look.grain = painting_grain(still)
@@ -276,14 +284,21 @@ def build_rig(
         eyes=eyes,
         look=look,
         style=style,
+        head3d=head3d,
     )
+
+
+def _edge_distance(gx: np.ndarray, gy: np.ndarray, height: int, width: int) -> np.ndarray:
+    return np.minimum(np.minimum(gx, width - 1 - gx), np.minimum(gy, height - 1 - gy)).clip(0, None)
 
 
 def coarse_shape(roi: Rect) -> tuple[int, int]:
     return (roi.shape[0] + COARSE_STEP - 1) // COARSE_STEP + 1, (roi.shape[1] + COARSE_STEP - 1) // COARSE_STEP + 1
 
 
-def _head_coarse(roi: Rect, m: _Measures, edge: np.ndarray) -> np.ndarray:
+def _head_coarse(
+    roi: Rect, m: _Measures, edge: np.ndarray, lm: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, HeadModel]:
     height, width = edge.shape
     coarse_h, coarse_w = coarse_shape(roi)
     # Coarse samples sit where cv2.resize's (and torch's align_corners=False) pixel-centre convention
@@ -295,31 +310,42 @@ def _head_coarse(roi: Rect, m: _Measures, edge: np.ndarray) -> np.ndarray:
         np.clip(np.round(gy).astype(int), 0, height - 1), np.clip(np.round(gx).astype(int), 0, width - 1)
     ]
     # An egg: the hair above the brow is part of the head, the neck below the chin only partly.
-    rx = (gx - m.centre[0]) / (0.62 * m.face_w)
-    ry = (gy - m.centre[1]) / np.where(gy < m.centre[1], 0.78 * m.face_h, 0.6 * m.face_h)
-    radius = np.hypot(rx, ry)
-    head_mask = (1.0 - smoothstep(1.0, 1.7, radius)) * coarse_edge
-    # Features nearer the viewer (nose) travel further when the head turns than its silhouette does.
-    dome = np.clip(1.0 - radius**2, 0.0, 1.0) * head_mask
-    depth = 0.3 * head_mask + 0.7 * dome
     pivot = m.chin + 0.35 * m.nose_to_chin * m.mouth_axes.v
+    shape = HeadShape(
+        centre=(float(m.centre[0]), float(m.centre[1])),
+        face_w=m.face_w,
+        face_h=m.face_h,
+        nose=(float(lm["nose_tip"].mean(0)[0]), float(lm["nose_tip"].mean(0)[1])),
+        chin=(float(m.chin[0]), float(m.chin[1])),
+        mouth=(float(m.mouth_axes.origin[0]), float(m.mouth_axes.origin[1])),
+        neck=(float(pivot[0]), float(pivot[1])),
+        pitch_y=float(m.mouth_axes.origin[1]),
+        egg=(0.62 * m.face_w, 0.78 * m.face_h, 0.6 * m.face_h),
+        egg_falloff=(1.0, 1.7),
+    )
+    head_mask = shape.weight(gx, gy) * coarse_edge
+    grid = np.stack([gx, gy], -1)
+    # A turn carries the top of a head tens of pixels: where the head meets the frame's edge (which never
+    # moves) it must bend over a longer run than the shifts' fade, or the warp folds there.
+    turn_edge = smoothstep(1.0, max(6.0, TURN_EDGE_FADE * min(height, width)), _edge_distance(gx, gy, height, width))
+    model = HeadModel(shape, grid, shape.depth(gx, gy), head_mask * turn_edge)
     bust = (
         smoothstep(m.chin[1], m.chin[1] + 0.5 * m.face_h, gy)
         * (1.0 - smoothstep(0.9 * m.face_w, 1.5 * m.face_w, np.abs(gx - m.centre[0])))
         * coarse_edge
     )
     breath_mask = np.maximum(head_mask, bust)
-    degree = math.pi / 180
     zeros = np.zeros_like(gx)
     fields = {
-        "head_yaw": (0.5 * m.face_w * math.sin(degree) * depth, zeros),
-        "head_pitch": (zeros, 0.5 * m.face_h * math.sin(degree) * depth),
-        "head_roll": (-degree * (gy - pivot[1]) * head_mask, degree * (gx - pivot[0]) * head_mask),
+        # Linearised turns, per degree at rest (the render rotates ``model`` itself).
+        "head_yaw": tuple(np.moveaxis(model.forward(1.0, 0.0, 0.0), -1, 0)),
+        "head_pitch": tuple(np.moveaxis(model.forward(0.0, 1.0, 0.0), -1, 0)),
+        "head_roll": tuple(np.moveaxis(model.forward(0.0, 0.0, 1.0), -1, 0)),
         "head_dx": (m.face_w * head_mask, zeros),
         "head_dy": (zeros, m.face_h * head_mask),
         "breath": (zeros, -0.012 * m.face_h * breath_mask),
     }
-    return np.stack([np.stack(fields[n], -1) for n in HEAD_CONTROLS]).astype(np.float32)
+    return np.stack([np.stack(fields[n], -1) for n in HEAD_CONTROLS]).astype(np.float32), model
 
 
 def _mouth_fields(
