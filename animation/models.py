@@ -34,13 +34,21 @@ class Animation(models.Model):
         PUBLISHED = "published", _("Published")
         FAILED = "failed", _("Failed")
         REMOVED = "removed", _("Removed")
+        # Made while the reading waits for its moderator (issue 25), so that the approval only publishes
+        # the film: nobody but the event's moderators and curators can see these, and they never count
+        # as in progress. A rejection, a withdrawal or a passage changed since deletes the row and its files.
+        RENDERING_PRIVATE = "rendering_private", _("Rendering before approval")
+        RENDERED_PRIVATE = "rendered_private", _("Ready, waiting for approval")
+        FAILED_PRIVATE = "failed_private", _("Failed before approval")
 
     IN_PROGRESS = (Status.QUEUED, Status.ALIGNING, Status.RENDERING)
+    # Not the reader's film yet: the approval turns it into one (animation.services.animation_start).
+    BEFORE_APPROVAL = (Status.RENDERING_PRIVATE, Status.RENDERED_PRIVATE, Status.FAILED_PRIVATE)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recording = models.ForeignKey("contributions.Recording", on_delete=models.CASCADE, related_name="animations")
     event = models.ForeignKey("catalogue.Event", on_delete=models.CASCADE, related_name="animations")
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.FloatField(default=0)
     video = models.FileField(max_length=300, blank=True)
     poster = models.FileField(max_length=300, blank=True)
@@ -59,11 +67,26 @@ class Animation(models.Model):
     # When the broker accepted the message of the stage the job now waits for (empty: not yet).
     enqueued_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # What moved the figure in a film made before the approval ("video" or "voice") and why: told to the
+    # reader (Recording.motion_source) only once the approval makes the film theirs.
+    motion_source = models.CharField(max_length=10, blank=True, default="")
+    motion_note = models.TextField(blank=True, default="")
+    # What the film was made of (services.film_inputs_digest): a film made before the approval is
+    # published only if the text, its alignment, the painting and the speaking face are still the same.
+    inputs_digest = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-published_at", "-created_at"]
+        constraints = [
+            # One film made ahead per reading, whichever worker or message started it.
+            models.UniqueConstraint(
+                fields=["recording"],
+                condition=models.Q(status__in=["rendering_private", "rendered_private", "failed_private"]),
+                name="one_film_before_approval_per_recording",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Animation {self.id} ({self.status})"

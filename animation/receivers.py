@@ -1,13 +1,23 @@
 """The animation layer listening to contributions (contributions/signals.py): approvals make films,
-taken-back approvals and withdrawals take them down, film decisions are carried out here."""
+taken-back approvals and withdrawals take them down, film decisions are carried out here. A reading's
+film is made ahead while it waits for review (services.animation_prepare_before_approval); a rejection
+deletes it, and so does a change to its passage (catalogue/signals.py)."""
 
 from __future__ import annotations
 
+from catalogue import signals as catalogue_signals
+from contributions import selectors as contribution_selectors
 from contributions import signals as contribution_signals
 
 
 def connect() -> None:
     from animation import services
+    from animation.models import Animation
+
+    # A reader's own pages and API list their films, but not one made before the approval: not theirs yet.
+    contribution_selectors.films_shown_to_readers_register(
+        lambda: Animation.objects.exclude(status__in=Animation.BEFORE_APPROVAL)
+    )
 
     def on_received(sender, *, recording_id, **kwargs) -> None:
         from animation import tasks
@@ -21,6 +31,17 @@ def connect() -> None:
             services.dialogue_film_request(passage=recording.passage, reading=recording)
         else:
             services.animation_start(recording=recording)
+
+    def on_prepared(sender, *, recording_id, **kwargs) -> None:
+        # The voice copy or a camera reading's curves were kept: the film may start if all is there.
+        services.animation_prepare_before_approval(recording_id=recording_id)
+
+    def on_rejected(sender, *, recording, **kwargs) -> None:
+        services.films_before_approval_discard(recording=recording)
+
+    def on_passage_changed(sender, *, passage, **kwargs) -> None:
+        # Films made ahead of the approval show the passage as it was: the approval makes them again.
+        services.films_before_approval_discard(passage=passage)
 
     def on_approval_taken_back(sender, *, recording, **kwargs) -> None:
         services.animation_remove_for_recording(recording=recording, delete_files=True)
@@ -42,6 +63,9 @@ def connect() -> None:
     for signal, receiver in (
         (contribution_signals.recording_received, on_received),
         (contribution_signals.recording_approved, on_approved),
+        (contribution_signals.recording_prepared, on_prepared),
+        (contribution_signals.recording_rejected, on_rejected),
+        (catalogue_signals.passage_needs_new_test_film, on_passage_changed),
         (contribution_signals.recording_approval_taken_back, on_approval_taken_back),
         (contribution_signals.recording_erasing, on_erasing),
         (contribution_signals.film_decision_undone, on_film_undone),

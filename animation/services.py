@@ -9,17 +9,27 @@ Durable hand-off: ``enqueued_at`` is set only once the broker accepted the stage
 sweeper (beat, every ANIMATION_SWEEP_SECONDS) re-sends the message of a stage that waits without one
 (the broker was down at commit time) and takes back claims whose heartbeat stopped, charging an
 attempt only then: a job waiting in a long queue is never charged.
+
+Films made before the approval (issue 25): while a reading waits for its moderator, its film is made
+privately (rendering_private -> rendered_private, or failed_private), seen by nobody but the event's
+moderators and curators, broadcast to no socket, counted nowhere. The approval turns it into the
+reader's film in its own transaction (animation_start): a finished one is published at once (or held
+for the film gate), one still rendering becomes "rendering" and is published when the worker records
+it, a failed or outdated one is deleted and the approval starts a new job as if there had been none.
+A rejection, a withdrawal or a change to the passage deletes it with its files.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -27,9 +37,11 @@ from django.utils.translation import gettext as _
 
 from animation import signals
 from animation.models import Alignment, Animation, DialogueVoice
+from catalogue import selectors as catalogue_selectors
 from contributions import services as contribution_services
 from contributions.models import ModerationDecision, Recording
 from core import storage
+from core.speech_models import whisper_model_for
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +55,11 @@ def _enqueue_stage(animation_id, status: str) -> bool:
     """
     from animation import tasks
 
-    task = {Animation.Status.QUEUED: tasks.animation_align, Animation.Status.RENDERING: tasks.animation_render}[status]
+    task = {
+        Animation.Status.QUEUED: tasks.animation_align,
+        Animation.Status.RENDERING: tasks.animation_render,
+        Animation.Status.RENDERING_PRIVATE: tasks.animation_render,
+    }[status]
     try:
         task.apply_async((str(animation_id),), retry=False)
     except Exception:
@@ -54,17 +70,156 @@ def _enqueue_stage(animation_id, status: str) -> bool:
 
 
 def _broadcast_progress(animation: Animation, *, stage: str) -> None:
+    if animation.status in Animation.BEFORE_APPROVAL:
+        return  # not the reader's film yet: no socket hears of it, the public counter does not move
     signals.animation_progress.send(sender=None, animation=animation, stage=stage)
 
 
 @transaction.atomic
 def animation_start(*, recording) -> Animation:
+    """The approved RECORDING's film. One made while the reading waited becomes it, in this transaction:
+    finished, it is published now (or held for the film gate) without any render; still rendering, it
+    is published when its render is recorded; failed or outdated, it is deleted and a new job starts,
+    as it does for a reading without one (queued: the alignment, then the render)."""
+    ahead = (
+        Animation.objects.select_for_update(of=("self",))
+        .filter(recording=recording, status__in=Animation.BEFORE_APPROVAL)
+        .select_related("event")
+        .first()
+    )
+    if ahead is not None:
+        adopted = _film_before_approval_adopt(ahead, recording=recording)
+        if adopted is not None:
+            return adopted
     animation = Animation.objects.create(
         recording=recording, event_id=recording.passage.event_id, fps=settings.ANIMATION_FPS
     )
     _broadcast_progress(animation, stage=animation.status)
     transaction.on_commit(lambda: _enqueue_stage(animation.id, Animation.Status.QUEUED))
     return animation
+
+
+def _film_before_approval_adopt(animation: Animation, *, recording) -> Animation | None:
+    """Make ANIMATION, made before RECORDING's approval and locked by the caller, the approved film;
+    None when it cannot be (it failed, or shows what the passage no longer is): it is deleted."""
+    now = timezone.now()
+    if animation.status == Animation.Status.RENDERED_PRIVATE:
+        if animation.inputs_digest != film_inputs_digest(recording=recording):
+            logger.info("animation %s: made before a change to its passage; made again", animation.id)
+            films_before_approval_discard(recording=recording)
+            return None
+        Animation.objects.filter(id=animation.id, status=Animation.Status.RENDERED_PRIVATE).update(
+            status=Animation.Status.READY, updated_at=now
+        )
+        contribution_services.recording_record_motion_source(
+            recording_id=recording.id, source=animation.motion_source or "voice", note=animation.motion_note
+        )
+        animation.refresh_from_db()
+        if animation.event.publish_mode == animation.event.PublishMode.AUTO:
+            animation_publish(animation=animation)
+        else:
+            _broadcast_progress(animation, stage=animation.status)
+        return animation
+    if animation.status == Animation.Status.RENDERING_PRIVATE:
+        # The worker keeps its claim (and heartbeat): its animation_record_film now finds "rendering"
+        # and publishes. Queued but never taken by the broker: sent now, as any render stage.
+        Animation.objects.filter(id=animation.id, status=Animation.Status.RENDERING_PRIVATE).update(
+            status=Animation.Status.RENDERING, updated_at=now
+        )
+        if animation.claimed_at is None and animation.enqueued_at is None:
+            transaction.on_commit(lambda: _enqueue_stage(animation.id, str(Animation.Status.RENDERING)))
+        animation.refresh_from_db()
+        _broadcast_progress(animation, stage=animation.status)
+        return animation
+    # Failed before the approval: tried again from the start, as a new job would be.
+    logger.info("animation %s failed before the approval (%s); a new job starts", animation.id, animation.error)
+    films_before_approval_discard(recording=recording)
+    return None
+
+
+def film_inputs_digest(*, recording, speaking=None, alignment=None) -> str:
+    """One digest of what a film of RECORDING is made of: the text and its alignment, the painting, the
+    speaking figure's face and the passage's framing, the film's size. SPEAKING and ALIGNMENT are read
+    when not given. A film made before the approval is published only while its digest still matches."""
+    passage = recording.passage
+    if speaking is None:
+        speaking = catalogue_selectors.speaking_figure(passage=passage)
+    if alignment is None:
+        alignment = Alignment.objects.filter(recording_id=recording.id).first()
+    made_of = {
+        "text": recording.text_to_read,
+        "passage": [passage.language, passage.kind, passage.aspect, passage.push_in, passage.camera],
+        "painting": passage.painting.image.name,
+        "figure": [str(speaking.id), speaking.face] if speaking else None,
+        "alignment": [alignment.text, alignment.model_name, alignment.units] if alignment else None,
+        "size": settings.ANIMATION_SIZE,
+    }
+    return hashlib.sha256(json.dumps(made_of, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def animation_prepare_before_approval(*, recording_id) -> Animation | None:
+    """Start making a pending reading's film privately while it waits for its moderator, so that the
+    approval only publishes it (issue 25). Called whenever something the film needs is kept: the text's
+    early alignment (animation.tasks.recording_align_early), the 48 kHz voice copy, a camera reading's
+    motion curves (contributions' recording_prepared); it starts once all are there. Idempotent: None
+    (nothing started) when ANIMATION_RENDER_BEFORE_APPROVAL is off, the reading is decided, withdrawn or
+    one role of a dialogue (those films wait for every role), or a film of it exists already.
+
+    The cost: every pending reading is rendered, also those a moderator will reject (README, Performance).
+    """
+    if not settings.ANIMATION_RENDER_BEFORE_APPROVAL:
+        return None
+    with transaction.atomic():
+        # Locked against the approval (which updates this row first): one of the two sees the other.
+        recording = (
+            Recording.objects.select_for_update(of=("self",))
+            .select_related("passage")
+            .filter(id=recording_id, status=Recording.Status.PENDING, role__isnull=True)
+            .first()
+        )
+        if recording is None or not recording.voice_wav:
+            return None
+        if recording.video and recording.motion_extracted_at is None:
+            return None  # the reader's camera moves the figure: the curves first
+        model_name = whisper_model_for(recording.passage.language)
+        if alignment_current(recording=recording, model_name=model_name) is None:
+            return None
+        if Animation.objects.filter(recording=recording).exclude(status=Animation.Status.REMOVED).exists():
+            return None
+        try:
+            with transaction.atomic():
+                animation = Animation.objects.create(
+                    recording=recording,
+                    event_id=recording.passage.event_id,
+                    fps=settings.ANIMATION_FPS,
+                    status=Animation.Status.RENDERING_PRIVATE,
+                    progress=0.3,
+                )
+        except IntegrityError:
+            return None  # another worker started it a moment ago (one_film_before_approval_per_recording)
+        transaction.on_commit(lambda: _enqueue_stage(animation.id, str(Animation.Status.RENDERING_PRIVATE)))
+    return animation
+
+
+@transaction.atomic
+def films_before_approval_discard(*, recording=None, passage=None) -> int:
+    """Delete the films made ahead of the decision of RECORDING (rejected, withdrawn), or of every reading
+    of PASSAGE (changed since: they no longer show what an approval would publish), rows now and files
+    after the commit. A worker still rendering one loses its claim and deletes the files it stores
+    (animation.tasks.animation_render). Returns how many went."""
+    films = Animation.objects.select_for_update(of=("self",)).filter(status__in=Animation.BEFORE_APPROVAL)
+    if recording is not None:
+        films = films.filter(recording_id=recording.id)
+    if passage is not None:
+        films = films.filter(recording__passage_id=passage.id)
+    ids = list(films.values_list("id", flat=True))
+    if not ids:
+        return 0
+    Animation.objects.filter(id__in=ids).delete()
+    for animation_id in ids:
+        prefix = storage.animation_prefix(animation_id)
+        transaction.on_commit(lambda prefix=prefix: storage.delete_prefix(prefix))
+    return len(ids)
 
 
 def dialogue_voices_latest(*, passage, reading=None) -> dict | None:
@@ -125,14 +280,18 @@ def animation_claim(*, animation_id, status: str, worker: str = "") -> str | Non
         )
     else:
         dead_before = now - heartbeat_timeout()
+        # The render task renders films made before the approval too (same stage, same claim rules).
+        statuses = (status, Animation.Status.RENDERING_PRIVATE) if status == Animation.Status.RENDERING else (status,)
         claimed = (
-            Animation.objects.filter(id=animation_id, status=status)
+            Animation.objects.filter(id=animation_id, status__in=statuses)
             .filter(Q(claimed_at__isnull=True) | Q(heartbeat_at__lt=dead_before))
             .update(**held)
         )
     if not claimed:
         return None
-    animation = Animation.objects.select_related("recording").get(id=animation_id)
+    animation = Animation.objects.select_related("recording").filter(id=animation_id).first()
+    if animation is None:
+        return None  # a film made before the approval, deleted (rejected, withdrawn) a moment ago
     with transaction.atomic():
         _broadcast_progress(animation, stage=animation.status)
     return token
@@ -162,7 +321,9 @@ class ProgressReporter:
         Animation.objects.filter(id=self.animation_id).update(progress=progress, updated_at=now)
         if self.token:
             Animation.objects.filter(id=self.animation_id, claim_token=self.token).update(heartbeat_at=now)
-        animation = Animation.objects.get(id=self.animation_id)
+        animation = Animation.objects.filter(id=self.animation_id).first()
+        if animation is None:
+            return  # deleted while it rendered (a film made before the approval, rejected meanwhile)
         with transaction.atomic():
             _broadcast_progress(animation, stage=f"{animation.status}:{stage}")
 
@@ -257,31 +418,52 @@ def alignment_record_early(
 
 @transaction.atomic
 def animation_record_film(
-    *, animation_id, files: dict[str, str], frame_count: int, stage_seconds: dict, token: str | None = None
+    *,
+    animation_id,
+    files: dict[str, str],
+    frame_count: int,
+    stage_seconds: dict,
+    token: str | None = None,
+    motion: dict | None = None,
+    inputs_digest: str = "",
 ) -> bool:
-    """Point the job at its finished files (already in place in storage) and publish or hold it.
+    """Point the job at its finished files (already in place in storage) and publish or hold it; a film
+    made before the approval is only kept ("rendered_private") for the approval to publish.
 
     With TOKEN, only while that claim still holds the job: a worker that was taken for dead and
-    finished anyway publishes nothing a second time.
+    finished anyway publishes nothing a second time. MOTION is the engine's report of what moved the
+    figure (told to the reader with the film); INPUTS_DIGEST, film_inputs_digest of what it was made of.
+    False when the job is gone or moved on: the caller deletes the files it stored.
     """
-    animation = Animation.objects.select_for_update().select_related("event").get(id=animation_id)
-    if animation.status != Animation.Status.RENDERING:
+    animation = Animation.objects.select_for_update().select_related("event").filter(id=animation_id).first()
+    if animation is None or animation.status not in (Animation.Status.RENDERING, Animation.Status.RENDERING_PRIVATE):
         return False
     if token is not None and animation.claim_token != token:
         return False
+    motion = motion or {}
+    animation.motion_source = str(motion.get("source", "voice"))[:10]
+    animation.motion_note = str(motion.get("note", ""))
+    animation.inputs_digest = inputs_digest
     animation.video.name = files["video"]
     animation.poster.name = files["poster"]
     animation.subtitles.name = files["subtitles"]
     animation.curves.name = files.get("curves", "")
     animation.frame_count = frame_count
     animation.stage_seconds = {**animation.stage_seconds, **stage_seconds}
-    animation.status = Animation.Status.READY
+    before_approval = animation.status == Animation.Status.RENDERING_PRIVATE
+    animation.status = Animation.Status.RENDERED_PRIVATE if before_approval else Animation.Status.READY
     animation.progress = 1.0
     animation.claimed_at = None
     animation.heartbeat_at = None
     animation.claim_token = ""
     animation.error = ""
     animation.save()
+    if before_approval:
+        return True  # waits, unseen, for the approval (animation_start) or a rejection
+    # What moved the figure, and why, before the film is published (the reader sees both together).
+    contribution_services.recording_record_motion_source(
+        recording_id=animation.recording_id, source=animation.motion_source, note=animation.motion_note
+    )
     if animation.event.publish_mode == animation.event.PublishMode.AUTO:
         animation_publish(animation=animation)
     else:
@@ -302,30 +484,39 @@ def animation_publish(*, animation: Animation) -> bool:
 
 
 def animation_fail(*, animation_id, reason: str) -> None:
-    """Record why the job stopped, in words the resident and the curator can act on."""
+    """Record why the job stopped, in words the resident and the curator can act on. A film made before
+    the approval keeps its reason unseen ("failed_private"): the approval makes it again from the start."""
     with transaction.atomic():
+        stopped = {
+            "error": reason[:2000],
+            "claimed_at": None,
+            "heartbeat_at": None,
+            "claim_token": "",
+            "updated_at": timezone.now(),
+        }
+        if Animation.objects.filter(id=animation_id, status=Animation.Status.RENDERING_PRIVATE).update(
+            status=Animation.Status.FAILED_PRIVATE, **stopped
+        ):
+            logger.info("animation %s failed before the approval: %s", animation_id, reason)
+            return
         Animation.objects.filter(id=animation_id).exclude(
-            status__in=(Animation.Status.PUBLISHED, Animation.Status.REMOVED)
-        ).update(
-            status=Animation.Status.FAILED,
-            error=reason[:2000],
-            claimed_at=None,
-            heartbeat_at=None,
-            claim_token="",
-            updated_at=timezone.now(),
-        )
-        animation = Animation.objects.get(id=animation_id)
-        _broadcast_progress(animation, stage=animation.status)
+            status__in=(Animation.Status.PUBLISHED, Animation.Status.REMOVED, *Animation.BEFORE_APPROVAL)
+        ).update(status=Animation.Status.FAILED, **stopped)
+        animation = Animation.objects.filter(id=animation_id).first()
+        if animation is not None:
+            _broadcast_progress(animation, stage=animation.status)
 
 
 def animation_is_removed(*, animation_id) -> bool:
-    """True once the film was taken down for good (its recording withdrawn or its approval taken back)."""
-    return Animation.objects.filter(id=animation_id, status=Animation.Status.REMOVED).exists()
+    """True once the film was taken down for good (its recording withdrawn or its approval taken back), or
+    deleted (made before the approval, then rejected, withdrawn or outdated)."""
+    return not Animation.objects.filter(id=animation_id).exclude(status=Animation.Status.REMOVED).exists()
 
 
 def animation_remove_for_recording(*, recording, delete_files: bool) -> None:
     """Take every film of RECORDING out of public view, dialogues it is a voice of too; with DELETE_FILES
-    also delete them."""
+    also delete them. One made before the approval was never public: it is deleted, row and files."""
+    films_before_approval_discard(recording=recording)
     animations = list(
         Animation.objects.filter(Q(recording=recording) | Q(voices__recording=recording))
         .exclude(status=Animation.Status.REMOVED)
@@ -357,12 +548,15 @@ def animation_sweep_stuck(*, now: datetime | None = None) -> list[str]:
       waited ANIMATION_STUCK_AFTER_SECONDS (a broker that lost its queue); a duplicate finds nothing to
       claim, so sending twice is harmless.
 
+    "Rendering" includes films made before the approval ("rendering_private"), by the same rules.
+
     Returns the ids of the jobs sent again.
     """
     now = now or timezone.now()
     dead_before = now - heartbeat_timeout()
     requeued: list[str] = []
-    held = Q(status=Animation.Status.ALIGNING) | Q(status=Animation.Status.RENDERING, claimed_at__isnull=False)
+    rendering = (Animation.Status.RENDERING, Animation.Status.RENDERING_PRIVATE)
+    held = Q(status=Animation.Status.ALIGNING) | Q(status__in=rendering, claimed_at__isnull=False)
     dead = (
         Animation.objects.filter(held)
         .annotate(last_sign_of_life=Coalesce("heartbeat_at", "claimed_at"))
@@ -398,7 +592,7 @@ def animation_sweep_stuck(*, now: datetime | None = None) -> list[str]:
 
     never_sent_before = now - timedelta(seconds=settings.ANIMATION_ENQUEUE_GRACE_SECONDS)
     waited_before = now - timedelta(seconds=settings.ANIMATION_STUCK_AFTER_SECONDS)
-    waiting = Q(status=Animation.Status.QUEUED) | Q(status=Animation.Status.RENDERING, claimed_at__isnull=True)
+    waiting = Q(status=Animation.Status.QUEUED) | Q(status__in=rendering, claimed_at__isnull=True)
     unsent = Q(enqueued_at__isnull=True, updated_at__lt=never_sent_before) | Q(enqueued_at__lt=waited_before)
     for animation in Animation.objects.filter(waiting).filter(unsent):
         if _enqueue_stage(animation.id, animation.status):

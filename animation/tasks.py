@@ -92,6 +92,7 @@ def recording_align_early(recording_id: str) -> None:
     passage = recording.passage
     model_name = whisper_model_for(passage.language)
     if services.alignment_current(recording=recording, model_name=model_name) is not None:
+        services.animation_prepare_before_approval(recording_id=recording_id)
         return
     with storage.scratch_folder(f"align-early-{recording_id}") as scratch:
         speech = scratch / "speech16k.wav"
@@ -111,6 +112,8 @@ def recording_align_early(recording_id: str) -> None:
             model_name=model_name,
             seconds=time.monotonic() - clock,
         )
+    # The film too, privately, once everything it needs is there (nothing when the reading was decided).
+    services.animation_prepare_before_approval(recording_id=recording_id)
 
 
 @shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
@@ -268,17 +271,24 @@ def _render_dialogue(animation, passage, voices, *, painting_path: Path, scratch
 def animation_render(animation_id: str) -> None:
     from animation.engine import pipeline
 
+    # Also a film made before the approval ("rendering_private"): the same render, recorded unseen.
     token = services.animation_claim(animation_id=animation_id, status=Animation.Status.RENDERING, worker=worker_name())
     if token is None:
         return
-    animation = Animation.objects.select_related("recording__passage__painting", "recording__alignment").get(
-        id=animation_id
+    animation = (
+        Animation.objects.select_related("recording__passage__painting", "recording__alignment")
+        .filter(id=animation_id)
+        .first()
     )
+    if animation is None:
+        return  # made before the approval and deleted since (rejected, withdrawn)
     recording = animation.recording
     passage = recording.passage
     painting = passage.painting
     speaking = catalogue_selectors.speaking_figure(passage=passage)
     alignment = recording.alignment
+    # What this film is made of, read before the render starts: a change meanwhile makes it outdated.
+    inputs_digest = services.film_inputs_digest(recording=recording, speaking=speaking, alignment=alignment)
     prefix = storage.animation_prefix(animation.id)
     started = time.monotonic()
     try:
@@ -358,26 +368,20 @@ def animation_render(animation_id: str) -> None:
         stage_seconds["fetch_inputs"] = round(fetch_seconds, 3)
         stage_seconds["store_files"] = round(store_seconds, 3)
         stage_seconds["render_task"] = round(time.monotonic() - started, 3)
-        # What moved the figure, and why, before the film is recorded (and maybe published at once).
-        from contributions.services import recording_record_motion_source
-
-        motion_report = report.get("motion") or {}
-        recording_record_motion_source(
-            recording_id=recording.id,
-            source=str(motion_report.get("source", "voice")),
-            note=str(motion_report.get("note", "")),
-        )
         recorded = services.animation_record_film(
             animation_id=animation_id,
             files=placed,
             frame_count=report["frames"],
             stage_seconds=stage_seconds,
             token=token,
+            # What moved the figure, and why: told to the reader with the film.
+            motion=report.get("motion") or {},
+            inputs_digest=inputs_digest,
         )
         if not recorded:
             if services.animation_is_removed(animation_id=animation_id):
-                # Withdrawn while it rendered: the withdrawal deleted the folder before these files
-                # were stored, so they go now, or they would stay in storage for good.
+                # Withdrawn (or, made before the approval, rejected) while it rendered: the folder was
+                # deleted before these files were stored, so they go now, or they would stay for good.
                 storage.delete_prefix(prefix)
                 logger.info("animation %s: withdrawn while rendering; its files are deleted", animation_id)
             else:

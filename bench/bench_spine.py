@@ -4,6 +4,10 @@
 
 Uses a scratch SQLite database and media folder, the Redis at REDIS_URL, a real Celery worker in this
 process, real Whisper and the real engine, on a 10 s clip made from the repo's demo speech.
+
+Two paths (issue 25): with ANIMATION_RENDER_BEFORE_APPROVAL off, the film is rendered after the approval
+(the old path); on (the default), it is rendered while the reading waits, and the approval, made once
+the private film is ready (a moderator listens to the whole reading first), only publishes it.
 """
 
 from __future__ import annotations
@@ -84,7 +88,24 @@ def wait_for_arrival_work(recording_id, timeout: float = 600) -> None:
     raise SystemExit("the reading's transcript, voice copy and alignment never arrived")
 
 
-async def measure(*, passage, resident, moderator, clip: Path, event) -> list[tuple[int, float, dict]]:
+def wait_for_private_film(recording_id, timeout: float = 600) -> None:
+    """The film made while the reading waits for review (ANIMATION_RENDER_BEFORE_APPROVAL)."""
+    from animation.models import Animation
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        film = Animation.objects.filter(recording_id=recording_id).first()
+        if film is not None and film.status == Animation.Status.RENDERED_PRIVATE:
+            return
+        if film is not None and film.status == Animation.Status.FAILED_PRIVATE:
+            raise SystemExit(f"the film made before the approval failed: {film.error}")
+        time.sleep(0.05)
+    raise SystemExit("the film made before the approval never arrived")
+
+
+async def measure(
+    *, passage, resident, moderator, clip: Path, event, before_approval: bool
+) -> list[tuple[int, float, dict, float]]:
     from animation.models import Animation
     from contributions import services
     from gallery.events import event_group
@@ -97,12 +118,20 @@ async def measure(*, passage, resident, moderator, clip: Path, event) -> list[tu
         upload = SimpleUploadedFile("clip.webm", clip.read_bytes())
         return services.recording_submit(contributor=resident, passage=passage, upload=upload)
 
+    from django.conf import settings
+
+    settings.ANIMATION_RENDER_BEFORE_APPROVAL = before_approval
     rows = []
     for run in range(3):
+        submitted = time.monotonic()
         recording = await sync_to_async(submit)()
-        # What is done before the moderator decides (transcript, voice copy, alignment) is not part of
-        # approval -> published: wait until the worker has really finished it, then approve.
+        # What is done before the moderator decides (transcript, voice copy, alignment, and on the new
+        # path the film itself) is not part of approval -> published: wait until the worker has really
+        # finished it, then approve.
         await sync_to_async(wait_for_arrival_work)(recording.id)
+        if before_approval:
+            await sync_to_async(wait_for_private_film)(recording.id)
+        ready_after = time.monotonic() - submitted
         started = time.monotonic()
         await sync_to_async(services.recording_approve)(recording=recording, moderator=moderator)
         while True:
@@ -113,7 +142,7 @@ async def measure(*, passage, resident, moderator, clip: Path, event) -> list[tu
         animation = await sync_to_async(Animation.objects.get)(recording=recording)
         if animation.status == Animation.Status.FAILED:
             raise SystemExit(f"the animation failed: {animation.error}")
-        rows.append((run, total, animation.stage_seconds))
+        rows.append((run, total, animation.stage_seconds, ready_after))
     return rows
 
 
@@ -141,14 +170,22 @@ def main() -> None:
     clip = make_clip(SCRATCH / "clip.webm")
 
     app.conf.task_always_eager = False
+
+    async def both_paths():
+        arguments = {"passage": passage, "resident": resident, "moderator": moderator, "clip": clip, "event": event}
+        old = await measure(**arguments, before_approval=False)
+        new = await measure(**arguments, before_approval=True)
+        return old, new
+
     with start_worker(app, queues=["default", "speech", "render"], perform_ping_check=False, pool="solo"):
         # One event loop for the whole measurement: a channel layer's receive state belongs to its loop.
-        rows = asyncio.run(measure(passage=passage, resident=resident, moderator=moderator, clip=clip, event=event))
+        rows, new_rows = asyncio.run(both_paths())
 
     # The in-process worker redirects stdout into its logger; the figures belong on the terminal.
     sys.stdout = sys.__stdout__
     print(f"\nSpine benchmark: {CLIP_SECONDS:.0f} s Mandarin clip, 512x512 at 25 fps, {os.cpu_count()} cores")
     print("run 0 includes loading Whisper and the face mesh in the worker; later runs are warm\n")
+    print("Old path (ANIMATION_RENDER_BEFORE_APPROVAL off): the film is rendered after the approval")
     # Column -> the stage_seconds key it shows. Every column is a measured wall-clock span of the worker.
     columns = {
         "voice_copy": "prepare_voice",  # 48 kHz copy made in the align task (0 when made on arrival)
@@ -165,7 +202,7 @@ def main() -> None:
         + " ".join(f"{name:>13}" for name in columns)
         + f" {'unaccounted':>12}"
     )
-    for run, total, stage_seconds in rows:
+    for run, total, stage_seconds, _ready_after in rows:
         accounted = sum(stage_seconds.get(key, 0.0) for key in columns.values())
         print(
             f"{run:>3} {total:>19.2f}s "
@@ -173,6 +210,14 @@ def main() -> None:
             + f" {total - accounted:>11.2f}s"
         )
     print("unaccounted = queue hand-offs, database writes, claims and the broadcast after commit")
+
+    print("\nNew path (ANIMATION_RENDER_BEFORE_APPROVAL on, the default): rendered while the reading waits;")
+    print("the approval comes once the private film is ready and only publishes it (floor: 0.30 s)")
+    print(f"{'run':>3} {'approval->published':>20} {'render_before':>14} {'upload->film_ready':>19}")
+    for run, total, stage_seconds, ready_after in new_rows:
+        print(f"{run:>3} {total:>19.3f}s {stage_seconds.get('render_task', 0.0):>13.2f}s {ready_after:>18.2f}s")
+    print("render_before = the render task's time, spent before the approval; upload->film_ready = how long")
+    print("a moderator must take (listening to the reading) for the approval to find the film ready")
 
 
 if __name__ == "__main__":

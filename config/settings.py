@@ -319,6 +319,10 @@ ANIMATION_HEARTBEAT_SECONDS = env.float("ANIMATION_HEARTBEAT_SECONDS", default=1
 ANIMATION_HEARTBEAT_TIMEOUT_SECONDS = env.int("ANIMATION_HEARTBEAT_TIMEOUT_SECONDS", default=45)
 # A stage whose message the broker never took is sent again after this many seconds.
 ANIMATION_ENQUEUE_GRACE_SECONDS = env.int("ANIMATION_ENQUEUE_GRACE_SECONDS", default=10)
+# Make each reading's film while it waits for its moderator (unseen until approved), so that an approval
+# only publishes it (issue 25). It costs a render for every reading a moderator will reject; off: the
+# render starts at the approval, as before (animation.services.animation_prepare_before_approval).
+ANIMATION_RENDER_BEFORE_APPROVAL = env.bool("ANIMATION_RENDER_BEFORE_APPROVAL", default=True)
 
 LOGGING = {
     "version": 1,

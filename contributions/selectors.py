@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from catalogue.models import Passage
 from contributions.models import Consent, ModerationDecision, Recording
+
+# The films a reader is shown of their own readings. The animation layer (above: never imported here)
+# registers at start-up which they are: a film made ahead of the moderator's decision is not theirs yet.
+_films_shown_to_readers: Callable[[], QuerySet] | None = None
+
+
+def films_shown_to_readers_register(films: Callable[[], QuerySet]) -> None:
+    """Hook for the layer that makes films: FILMS() is the queryset of films a reader may see listed."""
+    global _films_shown_to_readers
+    _films_shown_to_readers = films
+
+
+def _readers_films() -> str | Prefetch:
+    if _films_shown_to_readers is None:
+        return "animations"
+    return Prefetch("animations", queryset=_films_shown_to_readers())
 
 
 def recording_owned_by(*, recording_id: Any, user_id: Any) -> bool:
@@ -22,7 +39,7 @@ def account_data(*, user) -> dict:
     readings = (
         Recording.objects.filter(contributor=user)
         .select_related("passage__painting", "passage__event")
-        .prefetch_related("animations")
+        .prefetch_related(_readers_films())
         .order_by("created_at")
     )
     return {
@@ -74,7 +91,7 @@ def recordings_of(*, user) -> QuerySet[Recording]:
         Recording.objects.filter(contributor=user)
         .exclude(status=Recording.Status.WITHDRAWN)
         .select_related("passage__painting", "passage__event")
-        .prefetch_related("animations")
+        .prefetch_related(_readers_films())
     )
 
 

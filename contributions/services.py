@@ -429,14 +429,18 @@ def recording_sweep(*, now=None, limit: int = 500) -> dict[str, int]:
     return done
 
 
+@transaction.atomic
 def recording_record_voice(*, recording_id, voice_name) -> bool:
     """Point the recording at its 48 kHz copy; False (the caller deletes the file) when the recording
     was withdrawn meanwhile or another worker's copy got there first."""
-    return bool(
+    kept = bool(
         Recording.objects.filter(id=recording_id, voice_wav="")
         .exclude(status=Recording.Status.WITHDRAWN)
         .update(voice_wav=str(voice_name))
     )
+    if kept:
+        signals.recording_prepared.send(sender=None, recording_id=recording_id)
+    return kept
 
 
 def recording_replace_voice(*, recording_id, voice_name) -> bool:
@@ -591,7 +595,8 @@ def recording_approve(*, recording: Recording, moderator, listened_seconds: floa
 def recording_reject(
     *, recording: Recording, moderator, reason: str, note: str = "", listened_seconds: float | None = None
 ) -> Recording:
-    """Reject with a reason the resident sees. Nothing is deleted; the audio is never public anyway."""
+    """Reject with a reason the resident sees. The voice is kept (for a curator's reversal, until the
+    retention ends; it is never public anyway); a film made ahead of the decision is deleted."""
     if reason not in Recording.RejectionReason.values:
         raise ValueError(f"unknown rejection reason {reason!r}")
     _decide(recording, moderator, status=Recording.Status.REJECTED, rejection_reason=reason, rejection_note=note)
@@ -605,6 +610,8 @@ def recording_reject(
         listened_seconds=listened_seconds,
     )
     recording.refresh_from_db()
+    # A film made while the reading waited (animation) goes with the rejection; the voice stays.
+    signals.recording_rejected.send(sender=None, recording=recording)
     return recording
 
 
@@ -899,13 +906,17 @@ def recording_claim_motion(*, recording_id) -> bool:
     )
 
 
+@transaction.atomic
 def recording_record_motion(*, recording_id, curves: dict[str, Any], note: str) -> bool:
     """Keep the extracted curves; False when the recording was withdrawn meanwhile (nothing written)."""
-    return bool(
+    kept = bool(
         Recording.objects.filter(id=recording_id, motion_extracted_at__isnull=True)
         .exclude(status=Recording.Status.WITHDRAWN)
         .update(motion_curves=curves, motion_note=note, motion_extracted_at=timezone.now())
     )
+    if kept:
+        signals.recording_prepared.send(sender=None, recording_id=recording_id)
+    return kept
 
 
 def recording_discard_video(*, recording_id, force: bool = False) -> bool:

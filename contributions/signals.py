@@ -13,6 +13,11 @@ recording_received = Signal()
 recording_approved = Signal()
 # recording: an approval was undone or reversed; its films and their files go, the voice stays.
 recording_approval_taken_back = Signal()
+# recording: a moderator rejected it; anything made from it ahead of the decision (a film) goes.
+recording_rejected = Signal()
+# recording_id: something made from a reading on arrival was kept (its 48 kHz voice copy, a camera
+# reading's motion curves); work that waits for it may start.
+recording_prepared = Signal()
 # recording_id: a withdrawn recording is being erased; everything made from the voice goes.
 recording_erasing = Signal()
 # event_id: a reading arrived, was decided or withdrawn; moderators' consoles refresh.

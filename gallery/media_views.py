@@ -24,8 +24,8 @@ def public_media(request, path):
 
     A film's files are public only once it is published; until then (being made, held for review,
     rejected, withdrawn) only the reader, curators and the moderators of the film's event may fetch
-    them. Byte ranges are honoured, since phones (Safari) refuse to play a video from a server that
-    ignores them.
+    them, and a film made before its reading was approved only curators and those moderators. Byte
+    ranges are honoured, since phones (Safari) refuse to play a video from a server that ignores them.
     """
     name = clean_media_name(path)
     if name is None:

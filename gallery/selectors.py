@@ -141,7 +141,10 @@ def film_files_visible(*, folder: str, user) -> bool:
         return True
     if not user.is_authenticated:
         return False
-    if animation.recording.contributor_id == user.pk or user.is_curator():
+    if user.is_curator():
+        return True
+    # A film made before the approval is nobody's yet, not even its reader's: only the moderators below.
+    if animation.recording.contributor_id == user.pk and animation.status not in Animation.BEFORE_APPROVAL:
         return True
     # Moderators see unpublished films of the events they moderate only, as with recordings.
     from contributions.selectors import moderator_may_review_event
