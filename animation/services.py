@@ -149,7 +149,7 @@ def film_inputs_digest(*, recording, speaking=None, alignment=None) -> str:
     made_of = {
         "text": recording.text_to_read,
         "passage": [passage.language, passage.kind, passage.aspect, passage.push_in, passage.camera],
-        "painting": passage.painting.image.name,
+        "painting": [passage.painting.image.name, passage.painting.head_motion],
         "figure": [str(speaking.id), speaking.face] if speaking else None,
         "alignment": [alignment.text, alignment.model_name, alignment.units] if alignment else None,
         "size": settings.ANIMATION_SIZE,

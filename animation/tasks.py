@@ -262,6 +262,7 @@ def _render_dialogue(animation, passage, voices, *, painting_path: Path, scratch
         device=settings.ANIMATION_DEVICE,
         camera=passage.camera or "cut",
         aspect=passage.aspect or None,
+        head_range=passage.painting.head_range(),
         seed=animation.id.int % 2**31,
         progress=progress,
     )
@@ -334,6 +335,7 @@ def animation_render(animation_id: str) -> None:
                 device=settings.ANIMATION_DEVICE,
                 aspect=passage.aspect or None,
                 push_in=passage.push_in,
+                head_range=painting.head_range(),
                 # The figure cast for the passage, found once when the painting was added (catalogue.tasks)
                 # or placed by a curator: the render never looks for faces again when there is one.
                 landmarks_override=speaking.face if speaking else None,

@@ -76,6 +76,19 @@ class Painting(models.Model):
     face_status = models.CharField(max_length=10, choices=FaceStatus.choices, default=FaceStatus.PENDING)
     faces = models.JSONField(default=list, blank=True, help_text="Detected faces, as the engine reports them.")
     face_error = models.TextField(blank=True, help_text="Why detection found nothing or failed, for the curator.")
+    # How far its figures' heads may turn (issue 23): a stiff court portrait or a tall headdress that
+    # would tear may be kept gentler or still (the mouth, eyes and brows move whatever this says).
+    head_motion = models.CharField(
+        _("head movement"),
+        max_length=8,
+        default="full",
+        db_default="full",
+        choices=[
+            ("full", _("Turns and nods as a reader does")),
+            ("gentle", _("Gentle: half as far")),
+            ("still", _("Still: the head does not turn")),
+        ],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -84,6 +97,13 @@ class Painting(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    # Degrees either way (yaw, pitch, roll) for each head_motion; "full" is the engine's own range.
+    HEAD_RANGES = {"full": None, "gentle": (7.5, 5.0, 4.0), "still": (0.0, 0.0, 0.0)}
+
+    def head_range(self) -> tuple[float, float, float] | None:
+        """The head range the engine gets for this painting's films (None: the engine's defaults)."""
+        return self.HEAD_RANGES.get(self.head_motion)
 
     def figure_order_is_horizontal(self) -> bool:
         """Figures are numbered left to right on a wide painting (a handscroll), top to bottom on a

@@ -88,6 +88,7 @@ def _preview_reading(passage, speaking, *, speech: Path, voice: Path, painting_p
         device=settings.ANIMATION_DEVICE,
         aspect=passage.aspect or None,
         push_in=passage.push_in,
+        head_range=passage.painting.head_range(),
         # The figure cast for the passage (or the painting's first that may speak); with none
         # yet (detection still running), the engine looks for a face itself.
         landmarks_override=speaking.face if speaking else None,
@@ -141,4 +142,5 @@ def _preview_dialogue(passage, *, sample_speech: Path, sample_voice: Path, paint
         device=settings.ANIMATION_DEVICE,
         camera=passage.camera or "cut",
         aspect=passage.aspect or None,
+        head_range=passage.painting.head_range(),
     )

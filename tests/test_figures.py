@@ -465,3 +465,22 @@ def test_a_figure_says_whether_it_is_seen_from_the_front_three_quarters_or_the_s
         nose = min(left, right) + where * abs(left - right)
         turned["landmarks"]["nose_tip"] = [[nose, turned["landmarks"]["nose_tip"][0][1]]]
         assert Figure(face=turned).view == view, where
+
+
+@pytest.mark.django_db
+def test_a_curator_keeps_a_paintings_heads_gentle_or_still(festival, curator):
+    from animation.engine.motion import HeadRange
+
+    painting = festival["painting"]
+    response = logged_in(curator).post(
+        f"/curation/paintings/{painting.id}/",
+        {"action": "story", "title": painting.title, "head_motion": "still"},
+    )
+    assert response.status_code == 302
+    painting.refresh_from_db()
+    assert painting.head_motion == "still"
+    assert HeadRange.of(painting.head_range()) == HeadRange(yaw=0, pitch=0, roll=0)
+    for choice, _label in Painting._meta.get_field("head_motion").choices:
+        painting.head_motion = choice
+        limits = HeadRange.of(painting.head_range())  # every choice is a range the engine takes
+        assert limits.yaw <= HeadRange().yaw

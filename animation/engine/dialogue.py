@@ -61,6 +61,7 @@ from animation.engine.errors import EngineInputError
 from animation.engine.faces import Face, face_from_landmarks, load_painting, select_face
 from animation.engine.framing import ASPECTS, crop_box, group_box, is_portrait, parse_aspect, shift_alignment
 from animation.engine.motion import (
+    HeadRange,
     blink_tracks,
     controls_from_alignment,
     listening_controls,
@@ -339,9 +340,11 @@ def place_turns(turns: Sequence[Turn], *, face_count: int, gap_seconds: float, n
 # The figures
 
 
-def dialogue_controls(timeline: Timeline, *, fps: float, frame_count: int, seed: int = 0) -> list[Controls]:
+def dialogue_controls(
+    timeline: Timeline, *, fps: float, frame_count: int, seed: int = 0, head_range: HeadRange | None = None
+) -> list[Controls]:
     """Every figure's controls over the whole film (one per face of ``timeline.voices``): speaking in its
-    own lines, listening in the others'; see the module's docstring."""
+    own lines, listening in the others'; see the module's docstring. HEAD_RANGE bounds every head's turns."""
     times = np.arange(frame_count) / fps
     ends = [line.last_word for line in timeline.lines if line.last_word is not None]
     last_word = max(ends) if ends else None
@@ -361,6 +364,7 @@ def dialogue_controls(timeline: Timeline, *, fps: float, frame_count: int, seed:
             fps=fps,
             frame_count=frame_count,
             seed=seed + FACE_SEED_STRIDE * face,
+            head_range=head_range,
         )
         if len(set(languages)) > 1:
             # A figure that speaks two languages gets each line's own mouth shapes.
@@ -381,7 +385,7 @@ def dialogue_controls(timeline: Timeline, *, fps: float, frame_count: int, seed:
         )
         controls.tracks["smile"] = smile_track(times=times, last_word_end=last_word, fps=fps).astype(np.float32)
         others = [line.last_word for line in timeline.lines if line.speaker != face and line.last_word is not None]
-        everyone.append(listening_controls(controls, line_ends=others))
+        everyone.append(listening_controls(controls, line_ends=others, head_range=head_range))
     return everyone
 
 
@@ -644,6 +648,7 @@ def animate_dialogue(
     aspect: str | None = None,
     gap_seconds: float = 0.3,
     speaker_names: Sequence[str] = (),
+    head_range: HeadRange | Mapping[str, Any] | Sequence[float] | None = None,
     curves_path: str | Path | None = None,
     seed: int = 0,
     progress: Progress | None = None,
@@ -691,7 +696,11 @@ def animate_dialogue(
     report("faces", 1.0)
 
     clock = time.perf_counter()
-    controls = dialogue_controls(timeline, fps=fps, frame_count=frame_count, seed=seed)
+    try:
+        limits = HeadRange.of(head_range)
+    except ValueError as error:
+        raise EngineInputError(str(error)) from None
+    controls = dialogue_controls(timeline, fps=fps, frame_count=frame_count, seed=seed, head_range=limits)
     if curves_path is not None:
         data = {"fps": fps, "frame_count": frame_count, "faces": [c.to_dict() for c in controls]}
         write_atomically(Path(curves_path), json.dumps(data).encode())

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from catalogue.models import Event, Passage
+from catalogue.models import Event, Painting, Passage
 from catalogue.selectors import figure_label
 
 
@@ -52,6 +52,7 @@ class PaintingForm(forms.Form):
     source = forms.CharField(label=_("Source and licence"), max_length=300, required=False)
     story = forms.CharField(label=_("Story"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
     story_en = forms.CharField(label=_("Story in English"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+
     # A plain FileField: Pillow's checks are the service's, with messages that say what to change.
     image = forms.FileField(
         label=_("Image of the painting"),
@@ -68,6 +69,16 @@ class PaintingStoryForm(forms.Form):
     source = forms.CharField(label=_("Source and licence"), max_length=300, required=False)
     story = forms.CharField(label=_("Story"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
     story_en = forms.CharField(label=_("Story in English"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    head_motion = forms.ChoiceField(
+        label=_("Head movement"),
+        choices=Painting._meta.get_field("head_motion").choices,
+        initial="full",
+        required=False,
+        help_text=_("How far the figures' heads turn in every film of this painting; make a new test film to see it."),
+    )
+
+    def clean_head_motion(self):
+        return self.cleaned_data.get("head_motion") or "full"
 
 
 LANGUAGE_CHOICES = [("zh", "中文 (zh)"), ("en", "English (en)")]
