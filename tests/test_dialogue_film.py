@@ -129,3 +129,42 @@ def test_two_residents_read_a_dialogue_and_each_figure_speaks_its_own_lines(
     first_half, second_half = slice(0, half), slice(half, len(frames))
     assert motion(mouths[0], first_half) > 2 * motion(mouths[0], second_half)
     assert motion(mouths[1], second_half) > 2 * motion(mouths[1], first_half)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_dialogues_test_film_is_one_sample_voice_reading_every_line(festival, groups, tmp_path):
+    """The curator's test film of a dialogue: one sample voice reads the whole script; each line is cut
+    from it and spoken by its role's figure, the subtitles naming who speaks."""
+    from accounts.models import User
+    from catalogue import tasks as catalogue_tasks
+    from gallery import tasks
+    from gallery.models import PassagePreview
+
+    curator = User.objects.create_user("curator", password="curator-pass-1")
+    curator.groups.add(groups["curators"])
+    left, right = (Image.open(DEMO / "paintings" / name).convert("RGB") for name in ("art_10.jpg", "art_15.jpg"))
+    pair = Image.new("RGB", (left.width + right.width, max(left.height, right.height)), "white")
+    pair.paste(left, (0, 0))
+    pair.paste(right, (left.width, 0))
+    pair.save(tmp_path / "pair.jpg", quality=92)
+    painting = festival["painting"]
+    with (tmp_path / "pair.jpg").open("rb") as handle:
+        painting.image.save("pair.jpg", File(handle), save=True)
+    catalogue_tasks.painting_detect_faces(str(painting.id))
+    first, second = catalogue_selectors.painting_figures(painting=painting)
+    passage = catalogue_services.passage_create(
+        painting=painting, title="对读", text=SCRIPT, language="zh", max_seconds=30, kind="dialogue"
+    )
+    for role, figure in zip(passage.roles.order_by("order"), (first, second), strict=True):
+        catalogue_services.dialogue_role_cast(role=role, figure=figure)
+    client = Client()
+    client.force_login(curator)
+    with CHINESE_POEM.open("rb") as handle:
+        client.post(f"/curation/passages/{passage.id}/", {"action": "preview", "sample_voice": handle})
+    preview = PassagePreview.objects.get(passage=passage)
+    tasks.passage_preview_render(str(preview.id))
+    preview.refresh_from_db()
+    assert preview.status == PassagePreview.Status.READY, preview.error
+    subtitles = b"".join(client.get(f"/curation/previews/{preview.id}/subtitles/").streaming_content).decode()
+    assert subtitles.index("<v 宝玉>") < subtitles.index("<v 黛玉>")
