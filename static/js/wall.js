@@ -116,7 +116,9 @@
     sound.setAttribute("aria-pressed", String(!video.muted));
     sound.querySelector(".wall-sound-label").textContent = video.muted ? sound.dataset.off : sound.dataset.on;
   }
-  sound.addEventListener("click", function () { video.muted = !video.muted; });
+  // The button says its new state at once; volumechange (a queued event) also covers other changes.
+  function toggleSound() { video.muted = !video.muted; showSound(); }
+  sound.addEventListener("click", toggleSound);
   video.addEventListener("volumechange", showSound);
 
   // The pointer is hidden for a screen across the room; moving the mouse shows it for a while.
@@ -179,6 +181,6 @@
       if (document.fullscreenElement) document.exitFullscreen();
       else if (wall.requestFullscreen) wall.requestFullscreen();
     }
-    if (event.key === "s" || event.key === "S") video.muted = !video.muted;
+    if (event.key === "s" || event.key === "S") toggleSound();
   });
 })();
