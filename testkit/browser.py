@@ -105,6 +105,16 @@ class PageWatch:
         assert not self.failed_requests, f"failed requests: {self.failed_requests}"
 
 
+def record_take(page, seconds: float) -> None:
+    """Record a take of SECONDS on the record page with the keyboard, as a resident does ("r" starts it
+    after the count-in, "r" stops it), and wait until it can be sent."""
+    page.keyboard.press("r")
+    page.wait_for_function("() => document.getElementById('record-status').textContent.includes('Recording')")
+    page.wait_for_timeout(int(seconds * 1000))
+    page.keyboard.press("r")
+    page.wait_for_function("() => !document.getElementById('submit-button').disabled", timeout=10_000)
+
+
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the page reaches past the viewport's right edge: what scrolls sideways, and
     also what is cut off at the edge (an element wider than the screen inside a box that clips it).

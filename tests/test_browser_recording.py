@@ -9,21 +9,22 @@ import pytest
 
 from animation.engine import audio
 from contributions.models import Recording
-from testkit.browser import PHONE, PageWatch, chromium, horizontal_overflow, line_breaks, log_in, takes_kept
+from testkit.browser import (
+    PHONE,
+    PageWatch,
+    chromium,
+    horizontal_overflow,
+    line_breaks,
+    log_in,
+    record_take,
+    takes_kept,
+)
 from testkit.media import CHINESE_POEM, transcode
 
 
 def fake_microphone_wav(tmp_path):
     # Chromium's fake capture reads plain 16-bit PCM only; anything else records silence.
     return transcode(CHINESE_POEM, tmp_path / "microphone.wav", "-ac", "1", "-ar", "48000", "-c:a", "pcm_s16le")
-
-
-def record_take(page, seconds: float) -> None:
-    page.keyboard.press("r")  # record, after the 3-2-1 count-in
-    page.wait_for_function("() => document.getElementById('record-status').textContent.includes('Recording')")
-    page.wait_for_timeout(int(seconds * 1000))
-    page.keyboard.press("r")  # stop
-    page.wait_for_function("() => !document.getElementById('submit-button').disabled", timeout=10_000)
 
 
 @pytest.mark.browser

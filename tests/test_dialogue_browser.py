@@ -12,17 +12,9 @@ from animation.models import Animation
 from catalogue import selectors as catalogue_selectors
 from catalogue.models import Passage
 from contributions.models import Recording
-from testkit.browser import LAPTOP, PHONE, chromium, horizontal_overflow, log_in
+from testkit.browser import LAPTOP, PHONE, chromium, horizontal_overflow, log_in, record_take
 from testkit.media import DEMO, transcode
 from tests.test_dialogue_film import SCRIPT, halves_of_the_poem
-
-
-def record_take(page, seconds: float) -> None:
-    page.keyboard.press("r")  # record, after the 3-2-1 count-in
-    page.wait_for_function("() => document.getElementById('record-status').textContent.includes('Recording')")
-    page.wait_for_timeout(int(seconds * 1000))
-    page.keyboard.press("r")  # stop
-    page.wait_for_function("() => !document.getElementById('submit-button').disabled", timeout=10_000)
 
 
 @pytest.mark.browser
