@@ -484,6 +484,24 @@ def test_the_engine_never_opens_a_playlist_even_one_named_m3u8(tmp_path):
         assert audio.probe_audio(nameless).duration_seconds == pytest.approx(5.5, abs=0.3), suffix
 
 
+def test_the_film_writer_never_opens_a_playlist_for_its_voice(tmp_path):
+    import numpy as np
+
+    from animation.engine.encode import FilmWriter
+    from animation.engine.errors import EngineInputError
+
+    playlist = tmp_path / "voice.wav"
+    playlist.write_bytes(playlist_beside(tmp_path))
+    film = tmp_path / "film.mp4"
+    with (
+        pytest.raises(EngineInputError, match="voice recording cannot be used"),
+        FilmWriter(film, width=64, height=48, fps=25, frame_count=25, audio_path=playlist) as writer,
+    ):
+        for _ in range(25):
+            writer.write(np.zeros((48, 64, 3), np.uint8))
+    assert not film.exists()
+
+
 @pytest.mark.django_db
 def test_a_sample_voice_playlist_is_refused_and_a_real_voice_is_stored_under_a_fixed_name(
     festival, curator, tmp_path, settings

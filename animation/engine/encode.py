@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from animation.engine.errors import EngineInputError
-from animation.engine.ffmpeg import ffmpeg_executable
+from animation.engine.ffmpeg import run_ffmpeg, start_ffmpeg
 
 
 class EncodeError(RuntimeError):
@@ -73,9 +73,7 @@ class FilmWriter:
         # A file, not a pipe: a chatty ffmpeg filling a pipe nobody reads would stall the encode.
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()/abort()
         arguments = [
-            ffmpeg_executable(),
             "-y",
-            "-hide_banner",
             "-loglevel",
             "error",
             "-f",
@@ -112,7 +110,7 @@ class FilmWriter:
             "mp4",
             str(self._temporary),
         ]
-        self._process = subprocess.Popen(arguments, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+        self._process = start_ffmpeg(arguments, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
         # About 32 MB of frames may wait for ffmpeg: enough to ride out its bursts, flat for long films.
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=max(2, (32 << 20) // (width * height * 3)))
         self._pipe_error: OSError | None = None
@@ -230,11 +228,8 @@ def probe_film(path: str | os.PathLike[str]) -> dict[str, float | int | str]:
     imageio-ffmpeg ships ffmpeg without ffprobe, so this decodes the video (null muxer) and parses the
     stream summary; for tests and benchmarks, not the request path.
     """
-    completed = subprocess.run(
-        [ffmpeg_executable(), "-hide_banner", "-i", str(path), "-map", "0", "-c", "copy", "-f", "null", "-"],
-        capture_output=True,
-        timeout=120,
-        check=False,
+    completed = run_ffmpeg(
+        ["-i", str(path), "-map", "0", "-c", "copy", "-f", "null", "-"], timeout=120, what=f"probing {Path(path).name}"
     )
     text = completed.stderr.decode("utf-8", "replace")
     import re
