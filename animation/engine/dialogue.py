@@ -56,7 +56,7 @@ from animation.engine.audio import (
     write_wav,
 )
 from animation.engine.controls import Controls
-from animation.engine.encode import FilmWriter, write_atomically, write_poster
+from animation.engine.encode import write_atomically, write_film
 from animation.engine.errors import EngineInputError
 from animation.engine.faces import Face, face_from_landmarks, load_painting, select_face
 from animation.engine.framing import ASPECTS, crop_box, group_box, is_portrait, parse_aspect, shift_alignment
@@ -736,32 +736,6 @@ def animate_dialogue(
     front = np.array([rig_of.get(int(speaker), len(rigs) - 1) for speaker in floor], np.int64)
     seconds["rigs"] = time.perf_counter() - clock
 
-    render_seconds = encode_seconds = 0.0
-    step = max(1, frame_count // 50)
-    report("rendering", 0.0)
-    with tempfile.TemporaryDirectory(prefix="dialogue-") as scratch:
-        soundtrack = Path(scratch) / "soundtrack.wav"
-        write_wav(soundtrack, timeline.soundtrack, VOICE_SAMPLE_RATE)
-        with FilmWriter(
-            out_path, width=plan.width, height=plan.height, fps=fps, frame_count=frame_count, audio_path=soundtrack
-        ) as film:
-            frames = iter(
-                render_ensemble(rigs, [controls[k] for k in seen], front=front, backend=backend, device=torch_device)
-            )
-            for index in range(frame_count):
-                clock = time.perf_counter()
-                frame = lens.frame(index, next(frames))
-                middle = time.perf_counter()
-                film.write(frame)
-                encode_seconds += time.perf_counter() - middle
-                render_seconds += middle - clock
-                if index % step == 0:
-                    report("rendering", index / frame_count)
-            report("encoding", 0.0)
-            clock = time.perf_counter()
-        encode_seconds += time.perf_counter() - clock
-    report("encoding", 1.0)
-    poster_path = write_poster(poster, out_path.with_suffix(".jpg"))
     cues = [
         (
             line.name,
@@ -774,9 +748,24 @@ def animate_dialogue(
         )
         for line in timeline.lines
     ]
-    subtitles_path = write_atomically(out_path.with_suffix(".vtt"), dialogue_to_webvtt(cues).encode("utf-8"))
-    seconds["render"] = render_seconds
-    seconds["encode"] = encode_seconds
+    with tempfile.TemporaryDirectory(prefix="dialogue-") as scratch:
+        soundtrack = Path(scratch) / "soundtrack.wav"
+        write_wav(soundtrack, timeline.soundtrack, VOICE_SAMPLE_RATE)
+        rendered = render_ensemble(rigs, [controls[k] for k in seen], front=front, backend=backend, device=torch_device)
+        written = write_film(
+            (lens.frame(index, frame) for index, frame in enumerate(rendered)),
+            out_path,
+            width=plan.width,
+            height=plan.height,
+            fps=fps,
+            frame_count=frame_count,
+            audio_path=soundtrack,
+            poster=poster,
+            subtitles=dialogue_to_webvtt(cues),
+            report=report,
+        )
+    seconds["render"] = written.render_seconds
+    seconds["encode"] = written.encode_seconds
     seconds["total"] = time.perf_counter() - started
     return {
         "frames": frame_count,
@@ -793,8 +782,8 @@ def animate_dialogue(
         ],
         "lines": [line.to_dict() for line in timeline.lines],
         "video": str(out_path),
-        "poster": str(poster_path),
-        "subtitles": str(subtitles_path),
+        "poster": str(written.poster),
+        "subtitles": str(written.subtitles),
         "curves": str(curves_path) if curves_path is not None else None,
         "seconds": {name: round(value, 3) for name, value in seconds.items()},
     }

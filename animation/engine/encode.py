@@ -12,11 +12,14 @@ film (DESIGN: a row points only at files that exist).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import queue
 import subprocess
 import tempfile
 import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -200,6 +203,70 @@ class FilmWriter:
             self.close()
         else:
             self.abort()
+
+
+@dataclasses.dataclass(frozen=True)
+class WrittenFilm:
+    poster: Path
+    subtitles: Path
+    render_seconds: float  # drawing the frames
+    encode_seconds: float  # handing them to ffmpeg and waiting for it to finish
+
+
+def write_film(
+    frames: Iterator[np.ndarray],
+    out_path: Path,
+    *,
+    width: int,
+    height: int,
+    fps: float,
+    frame_count: int,
+    audio_path: str | os.PathLike[str] | None,
+    audio_delay: float = 0.0,
+    poster: np.ndarray,
+    poster_index: int | None = None,
+    subtitles: str,
+    report: Callable[[str, float], None],
+) -> WrittenFilm:
+    """Encode FRAME_COUNT frames drawn from FRAMES into OUT_PATH (a FilmWriter), then put the poster
+    (the frame at POSTER_INDEX, or POSTER where there is none) and the WebVTT SUBTITLES beside it.
+
+    REPORT hears ("rendering", fraction) about fifty times while the frames are written, then
+    ("encoding", 0.0) and ("encoding", 1.0) around ffmpeg's finish.
+    """
+    render_seconds = encode_seconds = 0.0
+    poster_frame: np.ndarray | None = None
+    step = max(1, frame_count // 50)
+    report("rendering", 0.0)
+    with FilmWriter(
+        out_path,
+        width=width,
+        height=height,
+        fps=fps,
+        frame_count=frame_count,
+        audio_path=audio_path,
+        audio_delay=audio_delay,
+    ) as film:
+        for index in range(frame_count):
+            clock = time.perf_counter()
+            frame = next(frames)
+            if index == poster_index:
+                poster_frame = frame.copy()
+            middle = time.perf_counter()
+            film.write(frame)
+            encode_seconds += time.perf_counter() - middle
+            render_seconds += middle - clock
+            if index % step == 0:
+                report("rendering", index / frame_count)
+        report("encoding", 0.0)
+        clock = time.perf_counter()
+    encode_seconds += time.perf_counter() - clock
+    report("encoding", 1.0)
+    poster_path = write_poster(poster_frame if poster_frame is not None else poster, out_path.with_suffix(".jpg"))
+    subtitles_path = write_atomically(out_path.with_suffix(".vtt"), subtitles.encode("utf-8"))
+    return WrittenFilm(
+        poster=poster_path, subtitles=subtitles_path, render_seconds=render_seconds, encode_seconds=encode_seconds
+    )
 
 
 def write_poster(frame: np.ndarray, path: str | os.PathLike[str], *, quality: int = 90) -> Path:

@@ -17,7 +17,7 @@ import numpy as np
 from animation.engine.audio import SPEECH_SAMPLE_RATE, decode_audio, loudness_envelope, probe_audio
 from animation.engine.capture import MotionCurves
 from animation.engine.controls import Controls
-from animation.engine.encode import FilmWriter, write_atomically, write_poster
+from animation.engine.encode import write_film
 from animation.engine.errors import EngineInputError
 from animation.engine.faces import detect_faces, face_from_landmarks, load_painting, select_face
 from animation.engine.framing import parse_aspect, plan_opening, shift_alignment
@@ -175,13 +175,10 @@ def animate(
     controls, frame_count = opening.controls, opening.controls.frame_count
     del image  # the full-size painting is no longer needed; long films should not carry it
     render_seconds = time.perf_counter() - clock
-    encode_seconds = 0.0
     width, height = rig.size
-    chosen = opening.camera_frames + poster_index(opening.after_camera())
-    poster_frame: np.ndarray | None = None
-    step = max(1, frame_count // 50)
-    report("rendering", 0.0)
-    with FilmWriter(
+    rendered = render_frames(rig, controls, backend=backend, device=torch_device)
+    written = write_film(
+        (opening.frame(index, frame) for index, frame in enumerate(rendered)),
         out_path,
         width=width,
         height=height,
@@ -189,30 +186,13 @@ def animate(
         frame_count=frame_count,
         audio_path=audio_path,
         audio_delay=opening.lead_in / fps,
-    ) as film:
-        frames = iter(render_frames(rig, controls, backend=backend, device=torch_device))
-        for index in range(frame_count):
-            clock = time.perf_counter()
-            frame = opening.frame(index, next(frames))
-            if index == chosen:
-                poster_frame = frame.copy()
-            middle = time.perf_counter()
-            film.write(frame)
-            encode_seconds += time.perf_counter() - middle
-            render_seconds += middle - clock
-            if index % step == 0:
-                report("rendering", index / frame_count)
-        report("encoding", 0.0)
-        clock = time.perf_counter()
-    encode_seconds += time.perf_counter() - clock
-    report("encoding", 1.0)
-    poster_path = write_poster(poster_frame if poster_frame is not None else rig.still, out_path.with_suffix(".jpg"))
-    subtitles_path = write_atomically(
-        out_path.with_suffix(".vtt"),
-        alignment_to_webvtt(shift_alignment(alignment, opening.lead_in / fps)).encode("utf-8"),
+        poster=rig.still,
+        poster_index=opening.camera_frames + poster_index(opening.after_camera()),
+        subtitles=alignment_to_webvtt(shift_alignment(alignment, opening.lead_in / fps)),
+        report=report,
     )
-    seconds["render"] = render_seconds
-    seconds["encode"] = encode_seconds
+    seconds["render"] = render_seconds + written.render_seconds
+    seconds["encode"] = written.encode_seconds
     seconds["total"] = time.perf_counter() - started
     return {
         "frames": frame_count,
@@ -226,8 +206,8 @@ def animate(
         if push_in
         else None,
         "video": str(out_path),
-        "poster": str(poster_path),
-        "subtitles": str(subtitles_path),
+        "poster": str(written.poster),
+        "subtitles": str(written.subtitles),
         "curves": str(curves_path) if curves_path is not None else None,
         "motion": motion_report,
         "seconds": {name: round(value, 3) for name, value in seconds.items()},
