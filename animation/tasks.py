@@ -200,61 +200,23 @@ def _voice_alignment(recording, *, language: str, scratch: Path) -> dict:
 def _render_dialogue(animation, passage, voices, *, painting_path: Path, scratch: Path, out: Path, progress) -> dict:
     """A dialogue film (issue 22): every line in the dialogue's order, cut from its role's reading, spoken
     by the figure cast for that role, the camera on whoever speaks. Raises EngineInputError."""
-    from animation.engine.audio import probe_audio
-    from animation.engine.dialogue import Turn, animate_dialogue
-    from animation.engine.dialogue_lines import line_cuts
+    from animation.dialogues import DialogueCast, Reading
+    from animation.engine.dialogue import animate_dialogue
 
-    by_role = {voice.role_id: voice for voice in voices}
-    figures, speaker_of = [], {}
-    for voice in voices:
-        figure = voice.role.figure
-        if figure is None or figure.hidden:
-            raise EngineInputError(f"the role {voice.role.name} is not cast to a figure that may speak")
-        if figure.id not in speaker_of:
-            speaker_of[figure.id] = len(figures)
-            figures.append(figure)
-    cuts, takes = {}, {}
+    cast = DialogueCast.of(voice.role for voice in voices)
+    readings = []
     for voice in voices:
         recording = voice.recording
         take = storage.fetch(
             recording.voice_wav.name or recording.speech_wav.name, scratch, as_name=f"voice-{recording.id}.wav"
         )
-        takes[voice.role_id] = take
-        own_lines = list(voice.role.lines.all())
         alignment = _voice_alignment(recording, language=passage.language, scratch=scratch)
-        for line, cut in zip(
-            own_lines,
-            line_cuts(
-                [line.text for line in own_lines],
-                alignment,
-                language=passage.language,
-                duration=probe_audio(take).duration_seconds,
-            ),
-            strict=True,
-        ):
-            cuts[line.id] = (cut, alignment)
-    turns = []
-    for line in passage.lines.select_related("role").order_by("order"):
-        voice = by_role[line.role_id]
-        cut, alignment = cuts[line.id]
-        turns.append(
-            Turn(
-                speaker=speaker_of[voice.role.figure_id],
-                audio_path=takes[line.role_id],
-                alignment={
-                    "units": cut.units,
-                    "phrases": cut.phrases,
-                    "language": alignment.get("language", passage.language),
-                },
-                start=cut.start,
-                end=cut.end,
-                text=line.text,
-                name=line.role.name,
-            )
-        )
+        readings.append(Reading(audio_path=take, alignment=alignment, lines=list(voice.role.lines.all())))
+    lines = passage.lines.select_related("role").order_by("order")
+    turns = cast.turns(lines, readings, language=passage.language)
     return animate_dialogue(
         painting_path=painting_path,
-        faces=[figure.face for figure in figures],
+        faces=cast.faces,
         turns=turns,
         out_path=out,
         size=settings.ANIMATION_SIZE,

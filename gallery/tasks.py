@@ -97,45 +97,22 @@ def _preview_reading(passage, speaking, *, speech: Path, voice: Path, painting_p
 
 def _preview_dialogue(passage, *, sample_speech: Path, sample_voice: Path, painting_path: Path, out: Path) -> None:
     """One sample voice reads the whole dialogue; each line is cut from it and spoken by its role's figure."""
+    from animation.dialogues import DialogueCast, Reading
     from animation.engine import align
-    from animation.engine.audio import probe_audio
-    from animation.engine.dialogue import Turn, animate_dialogue
-    from animation.engine.dialogue_lines import line_cuts
-    from animation.engine.errors import EngineInputError
+    from animation.engine.dialogue import animate_dialogue
     from core.speech_models import whisper_model_for
 
     lines = list(passage.lines.select_related("role__figure").order_by("order"))
-    figures, speaker_of = [], {}
-    for line in lines:
-        figure = line.role.figure
-        if figure is None or figure.hidden:
-            raise EngineInputError(f"the role {line.role.name} is not cast to a figure that may speak")
-        if figure.id not in speaker_of:
-            speaker_of[figure.id] = len(figures)
-            figures.append(figure)
+    cast = DialogueCast.of(line.role for line in lines)
     script = "\n".join(line.text for line in lines)
     result = align.align_text(
         sample_speech, text=script, language=passage.language, model=whisper_model_for(passage.language)
     ).to_dict()
-    cuts = line_cuts(
-        [line.text for line in lines], result, language=passage.language,
-        duration=probe_audio(sample_voice).duration_seconds,
-    )  # fmt: skip
+    sample = Reading(audio_path=sample_voice, alignment=result, lines=lines)
     animate_dialogue(
         painting_path=painting_path,
-        faces=[figure.face for figure in figures],
-        turns=[
-            Turn(
-                speaker=speaker_of[line.role.figure_id],
-                audio_path=sample_voice,
-                alignment={"units": cut.units, "phrases": cut.phrases, "language": result.get("language")},
-                start=cut.start,
-                end=cut.end,
-                text=line.text,
-                name=line.role.name,
-            )
-            for line, cut in zip(lines, cuts, strict=True)
-        ],
+        faces=cast.faces,
+        turns=cast.turns(lines, [sample], language=passage.language),
         out_path=out,
         size=settings.ANIMATION_SIZE,
         fps=settings.ANIMATION_FPS,
