@@ -129,6 +129,7 @@ def main() -> int:
 
     curator = User.objects.create_user("fuzz-curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
+    place["event"].curators.add(curator)
     curator_client = Client()
     curator_client.force_login(curator)
     painting_watch = Watch(Client())

@@ -110,6 +110,7 @@ def fuzzed_route_errors() -> tuple[int, int]:
         user = User.objects.create_user(f"fuzz-{role}", password="x-pass-1")
         user.groups.add(Group.objects.get_or_create(name=group)[0])
         event.moderators.add(user)
+        event.curators.add(user)
         clients[role] = Client(raise_request_exception=False)
         clients[role].force_login(user)
     routes = {

@@ -42,6 +42,14 @@ class Event(models.Model):
         related_name="moderated_events",
         help_text=_("Only these moderators review the festival's readings; with none, readings wait."),
     )
+    # Curators are per festival, as moderators are: a curator edits, and sees the unpublished films and
+    # decisions of, the festivals they curate only (the one who creates a festival curates it).
+    curators = models.ManyToManyField(
+        "accounts.User",
+        blank=True,
+        related_name="curated_events",
+        help_text=_("Only these curators edit the festival and see its unpublished films."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,8 +1,28 @@
-"""Catalogue reads: a painting's figures in the order an eye reads them, and who speaks a passage."""
+"""Catalogue reads: who curates which festival, a painting's figures in the order an eye reads them,
+and who speaks a passage."""
 
 from __future__ import annotations
 
-from catalogue.models import Figure, Painting, Passage
+from typing import Any
+
+from django.db.models import QuerySet
+
+from catalogue.models import Event, Figure, Painting, Passage
+
+
+def events_curated_by(*, user: Any) -> QuerySet[Event]:
+    """The festivals USER curates: those they created or were given (Event.curators); superusers every
+    one. Anyone outside the curators group curates none, whatever the festival's list says."""
+    if not user.is_authenticated or not user.is_curator():
+        return Event.objects.none()
+    if user.is_superuser:
+        return Event.objects.all()
+    return Event.objects.filter(curators=user)
+
+
+def event_curated_by(*, event_id: Any, user: Any) -> bool:
+    """Whether USER curates the festival EVENT_ID (see events_curated_by)."""
+    return events_curated_by(user=user).filter(id=event_id).exists()
 
 
 def painting_figures(*, painting: Painting, visible_only: bool = False) -> list[Figure]:

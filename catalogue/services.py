@@ -57,6 +57,7 @@ def event_create(
     publish_mode: str = Event.PublishMode.AUTO,
     is_open: bool = True,
     moderators: Iterable[Any] = (),
+    curators: Iterable[Any] = (),
 ) -> Event:
     _check_dates(starts_on, ends_on)
     if Event.objects.filter(slug=slug).exists():
@@ -73,17 +74,21 @@ def event_create(
         is_open=is_open,
     )
     event.moderators.set(list(moderators))
+    event.curators.set(list(curators))
     return event
 
 
 def event_update(*, event: Event, **fields: Any) -> Event:
     _check_dates(fields.get("starts_on", event.starts_on), fields.get("ends_on", event.ends_on))
     moderators = fields.pop("moderators", None)
+    curators = fields.pop("curators", None)
     for name, value in fields.items():
         setattr(event, name, value)
     event.save()
     if moderators is not None:
         event.moderators.set(list(moderators))
+    if curators is not None:
+        event.curators.set(list(curators))
     return event
 
 

@@ -115,7 +115,9 @@ def moderation_films(request):
 @curator_required
 def moderation_audit(request):
     decisions = selectors.moderation_audit(
-        event_id=uuid_param(request.GET, "event"), moderator_id=int_param(request.GET, "moderator")
+        curator=request.user,
+        event_id=uuid_param(request.GET, "event"),
+        moderator_id=int_param(request.GET, "moderator"),
     )
     page = Paginator(decisions, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

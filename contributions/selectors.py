@@ -10,6 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from catalogue.models import Passage
+from catalogue.selectors import events_curated_by
 from contributions.models import Consent, ModerationDecision, Recording
 
 # The films a reader is shown of their own readings. The animation layer (above: never imported here)
@@ -184,6 +185,9 @@ def moderation_recording(*, recording_id: Any) -> Recording | None:
 
 
 def moderator_may_review(*, moderator, recording: Recording) -> bool:
+    """Whether MODERATOR may open RECORDING: a reading on an event they moderate, never their own."""
+    if recording.contributor_id == moderator.pk:
+        return False
     return moderator_may_review_event(moderator=moderator, event_id=recording.passage.event_id)
 
 
@@ -287,11 +291,15 @@ def _warnings(recording: Recording) -> list[dict[str, str]]:
     return warnings
 
 
-def moderation_audit(*, event_id: Any = None, moderator_id: Any = None) -> QuerySet[ModerationDecision]:
-    """Every decision, newest first, for curators."""
-    decisions = ModerationDecision.objects.select_related(
-        "moderator", "recording__passage__event", "recording__passage__painting", "animation", "reverses"
-    ).prefetch_related("reversals__moderator")
+def moderation_audit(*, curator, event_id: Any = None, moderator_id: Any = None) -> QuerySet[ModerationDecision]:
+    """Every decision on the readings of the festivals CURATOR curates, newest first."""
+    decisions = (
+        ModerationDecision.objects.filter(recording__passage__event_id__in=events_curated_by(user=curator).values("id"))
+        .select_related(
+            "moderator", "recording__passage__event", "recording__passage__painting", "animation", "reverses"
+        )
+        .prefetch_related("reversals__moderator")
+    )
     if event_id:
         decisions = decisions.filter(recording__passage__event_id=event_id)
     if moderator_id:

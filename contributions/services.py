@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from animation.engine import audio
 from animation.engine.errors import EngineInputError
 from catalogue.models import Passage
+from catalogue.selectors import event_curated_by
 from contributions import selectors, signals
 from contributions.models import Consent, ModerationDecision, Recording, RecordingFunnelCount
 from contributions.selectors import consent_current
@@ -701,6 +702,8 @@ def decision_reverse(*, decision: ModerationDecision, curator, reason: str = "",
     rejected recording -> approved (the animation is queued again);
     published film -> held back with REASON; held-back film -> published.
     """
+    if not event_curated_by(event_id=decision.recording.passage.event_id, user=curator):
+        raise PermissionDenied(_("Only the festival's curators can reverse its decisions."))
     if decision.verdict not in (ModerationDecision.Verdict.APPROVE, ModerationDecision.Verdict.REJECT):
         raise InvalidTransition(_("Only an approval or a rejection can be reversed."))
     if decision.reversed_at is not None:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from animation.models import Animation
 from catalogue.models import Event
+from catalogue.selectors import event_curated_by
 from contributions.models import ModerationDecision, Recording, RecordingFunnelCount
 from contributions.selectors import moderator_may_review_event
 
@@ -44,10 +45,12 @@ FUNNEL_STEPS = RecordingFunnelCount.Step.choices  # (value, label), in the order
 
 
 def dashboard_visible(*, event: Event, user) -> bool:
-    """Whether USER may see EVENT's dashboard: curators (every festival) and the event's own moderators."""
+    """Whether USER may see EVENT's dashboard: the event's own curators and moderators."""
     if not user.is_authenticated:
         return False
-    return user.is_curator() or moderator_may_review_event(moderator=user, event_id=event.id)
+    return event_curated_by(event_id=event.id, user=user) or moderator_may_review_event(
+        moderator=user, event_id=event.id
+    )
 
 
 def percentile(values: list[float], share: float) -> float | None:

@@ -1,7 +1,7 @@
 """Public reads: only published animations of existing events ever leave here.
 
 Curator reads (every painting, passage and preview of an event) are at the end and are only called
-from views that checked the curators group.
+from views that checked the user curates that festival.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from django.db.models import Count, Q, QuerySet
 
 from animation.models import Alignment, Animation
 from catalogue.models import Event, Painting
+from catalogue.selectors import event_curated_by, events_curated_by
 from gallery.models import PassagePreview
 
 # The grid's page size; the catch-up API returns the same first page so a reconnect redraws it exactly.
@@ -110,8 +111,10 @@ def event_languages(*, event: Event) -> list[tuple[str, str]]:
 # Curators
 
 
-def curated_events() -> QuerySet[Event]:
-    return Event.objects.annotate(painting_count=Count("paintings", distinct=True)).order_by("-created_at")
+def curated_events(*, user) -> QuerySet[Event]:
+    """The festivals USER curates, newest first, with their painting counts."""
+    events = events_curated_by(user=user).annotate(painting_count=Count("paintings", distinct=True))
+    return events.order_by("-created_at")
 
 
 def curated_paintings(*, event: Event) -> QuerySet[Painting]:
@@ -139,9 +142,11 @@ def film_files_visible(*, folder: str, user) -> bool:
         return False
     if animation.status == Animation.Status.PUBLISHED:
         return True
-    if not user.is_authenticated:
+    # Withdrawn by its reader (or the account deleted) or taken down: its files go after the commit, and
+    # until they are gone (or if deleting them failed) nobody fetches them, its curators neither.
+    if not user.is_authenticated or animation.status == Animation.Status.REMOVED:
         return False
-    if user.is_curator():
+    if event_curated_by(event_id=animation.event_id, user=user):
         return True
     # A film made before the approval is nobody's yet, not even its reader's: only the moderators below.
     if animation.recording.contributor_id == user.pk and animation.status not in Animation.BEFORE_APPROVAL:

@@ -123,6 +123,7 @@ def build_world(festival, resident, other_resident, groups) -> World:
         user.groups.add(groups["curators" if role == "curator" else "moderators"])
         users[role] = user
     event_x.moderators.add(users["moderator_x"])
+    event_x.curators.add(users["curator"])  # curators are per festival: Y is not theirs
     event_y.moderators.add(users["moderator_y"])
 
     recording_a = submit(festival["chinese"], resident)

@@ -289,3 +289,169 @@ def test_every_websocket_route_answers_every_role_as_expected(world):
         return results
 
     assert asyncio.run(scenario()) == EXPECTED_SOCKETS
+
+
+# ---------------------------------------------------------------------------------------------------
+# The holes a route walk over one state cannot show: a festival nobody moderates, a moderator's own
+# reading, another festival's curation, a deleted account, a film whose reading was withdrawn mid-render.
+
+
+@pytest.fixture
+def cases(world, groups, settings, monkeypatch, django_capture_on_commit_callbacks):
+    """WORLD plus the states of the special rows, each made through the code residents and workers run."""
+    from accounts.models import User
+    from animation import services as animation_services
+    from animation import tasks as animation_tasks
+    from animation.models import Alignment, Animation
+    from catalogue.models import Event, Figure, Painting, Passage
+    from contributions import services
+    from contributions.tasks import recording_prepare_voice
+    from core.speech_models import whisper_model_for
+    from testkit.roles import make_film, submit
+
+    settings.ANIMATION_SIZE = 128
+    users = world.users
+    # A festival created without moderators: its readings wait for an assignment, reviewed by nobody.
+    event_z = Event.objects.create(slug="unassigned-festival", title="Nobody moderates this")
+    painting_z = Painting.objects.create(event=event_z, title="Z", image=world.painting_x.image.name)
+    passage_z = Passage.objects.create(
+        event=event_z, painting=painting_z, title="静夜思", text=world.passage_x.text, language="zh", max_seconds=30
+    )
+    unassigned = submit(passage_z, users["resident_a"])
+    # Moderator X reads on the festival they moderate.
+    services.consent_give(user=users["moderator_x"], public_animation=True, open_dataset=False)
+    own = submit(world.passage_x, users["moderator_x"])
+    # Resident C had a published film, then deleted the account through the account page.
+    resident_c = User.objects.create_user("resident-c", password="resident-c-pass-1", display_name="C")
+    services.consent_give(user=resident_c, public_animation=True, open_dataset=False)
+    deleted_reading = submit(world.passage_x, resident_c)
+    deleted_film = Animation.objects.create(
+        recording=deleted_reading, event=world.event_x, status=Animation.Status.PUBLISHED, published_at=timezone_now()
+    )
+    make_film(deleted_film)
+    client_c = Client()
+    login = {"username": "resident-c", "password": "resident-c-pass-1"}
+    assert client_c.post("/accounts/login/", login).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):  # the erasure deletes files after the commit
+        assert client_c.post("/me/account/", {"password": "resident-c-pass-1"}).status_code == 302
+    # Resident A's second reading, approved; the real render task withdraws it at its first progress
+    # report, as a resident pressing "withdraw" while the worker renders would.
+    withdrawn = submit(world.passage_x, users["resident_a"])
+    # The world's placed figure has no key points: the render looks for the face itself.
+    Figure.objects.filter(painting=world.painting_x).update(hidden=True)
+    recording_prepare_voice(str(withdrawn.id))
+    Alignment.objects.create(
+        recording=withdrawn,
+        text=withdrawn.text_to_read,
+        language="zh",
+        model_name=whisper_model_for("zh"),
+        units=[{"text": "床", "start": 0.1, "end": 0.4}],
+        phrases=[],
+        webvtt="WEBVTT\n\n00:00.100 --> 00:00.400\n床\n",
+    )
+    withdrawn_film = Animation.objects.create(
+        recording=withdrawn, event=world.event_x, status=Animation.Status.RENDERING
+    )
+
+    class WithdrawnMidRender(animation_services.ProgressReporter):
+        def __call__(self, stage: str, fraction: float) -> None:
+            if fraction > 0 and not getattr(WithdrawnMidRender, "done", False):
+                WithdrawnMidRender.done = True
+                withdrawn.refresh_from_db()
+                services.recording_withdraw(recording=withdrawn)
+            super().__call__(stage, fraction)
+
+    monkeypatch.setattr(animation_services, "ProgressReporter", WithdrawnMidRender)
+    with django_capture_on_commit_callbacks(execute=True):
+        animation_tasks.animation_render(str(withdrawn_film.id))
+    withdrawn_film.refresh_from_db()
+    assert getattr(WithdrawnMidRender, "done", False), (withdrawn_film.status, withdrawn_film.error)
+    withdrawn_film.refresh_from_db()
+    return {
+        "unassigned": unassigned,
+        "event_z": event_z,
+        "own": own,
+        "client_c": client_c,
+        "deleted_reading": deleted_reading,
+        "deleted_film": deleted_film,
+        "withdrawn": withdrawn,
+        "withdrawn_film": withdrawn_film,
+    }
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_special_cases_answer_every_role_as_expected(world, cases):
+    from core import storage
+
+    deleted, withdrawn = cases["deleted_film"].id, cases["withdrawn_film"].id
+
+    def audio(key: str) -> str:
+        return reverse("recording-audio", kwargs={"recording_id": cases[key].id})
+
+    def review(key: str, action: str = "") -> str:
+        return reverse("api-review", kwargs={"recording_id": cases[key].id}) + (f"{action}/" if action else "")
+
+    def film_page(animation_id) -> str:
+        return reverse("animation", kwargs={"animation_id": animation_id})
+
+    def curation(slug: str, page: str = "curation-event") -> str:
+        return reverse(page, kwargs={"slug": slug})
+
+    expected = {
+        # Nobody is assigned to festival Z: no moderator may open its reading, only its reader may hear it.
+        review("unassigned"): row(403, 403, 403, 403, 403, 403),
+        audio("unassigned"): row(LOGIN, 200, 404, 404, 404, 404),
+        curation(cases["event_z"].slug, "curation-event-dashboard"): row(LOGIN, 403, 403, 403, 403, 403),
+        # Moderator X's own reading: never theirs to review; Y does not moderate festival X.
+        review("own"): row(403, 403, 403, 403, 403, 403),
+        # Festival Y is not the curator's: its curation pages are refused to them; its moderator sees
+        # its dashboard.
+        curation(world.event_y.slug): row(LOGIN, 403, 403, 403, 403, 403),
+        curation(world.event_y.slug, "curation-event-dashboard"): row(LOGIN, 403, 403, 403, 200, 403),
+        # Resident C deleted the account: the published film, its files and the voice are gone for all.
+        film_page(deleted): same(410),  # gone: the page says the film was taken down
+        f"/media/animations/{deleted}/film.mp4": same(404),
+        f"/media/animations/{deleted}/poster.jpg": same(404),
+        audio("deleted_reading"): row(LOGIN, 404, 404, 404, 404, 404),
+        # Withdrawn while its film rendered: nothing the render stored can be fetched, by anyone.
+        film_page(withdrawn): same(410),
+        f"/media/animations/{withdrawn}/film.mp4": same(404),
+        f"/media/animations/{withdrawn}/poster.jpg": same(404),
+        f"/media/animations/{withdrawn}/subtitles.vtt": same(404),
+        audio("withdrawn"): row(LOGIN, 404, 404, 404, 404, 404),
+    }
+    clients = {role: world.client(role) for role in ROLES}
+    mismatches = []
+    for url, wanted in expected.items():
+        got = {role: clients[role].get(url).status_code for role in ROLES}
+        if got != wanted:
+            mismatches.append(f"GET {url}: expected {wanted}, got {got}")
+    posts = {
+        review("unassigned", "claim"): row(403, 403, 403, 403, 403, 403),
+        review("own", "claim"): row(403, 403, 403, 403, 403, 403),
+        review("own", "approve"): row(403, 403, 403, 403, 403, 403),
+    }
+    for url, wanted in posts.items():
+        got = {role: clients[role].post(url, content_type="application/json", data={}).status_code for role in ROLES}
+        if got != wanted:
+            mismatches.append(f"POST {url}: expected {wanted}, got {got}")
+    assert not mismatches, "\n".join(mismatches)
+    # Nobody's queue holds the unassigned reading or moderator X's own.
+    for role in ("moderator_x", "moderator_y"):
+        queued = {item["id"] for item in clients[role].get("/api/moderation/queue/").json()["results"]}
+        assert not queued & {str(cases["unassigned"].id), str(cases["own"].id)}, role
+    # The deleted account's session ended and its password no longer logs in.
+    assert cases["client_c"].get("/me/recordings/").status_code == LOGIN
+    answer = Client().post("/accounts/login/", {"username": "resident-c", "password": "resident-c-pass-1"})
+    assert answer.status_code == 200
+    # What the render stored after the withdrawal erased the folder is gone from storage too.
+    assert storage.list_names(f"animations/{withdrawn}") == []
+    assert storage.list_names(f"animations/{deleted}") == []
+    assert cases["withdrawn_film"].status == "removed"

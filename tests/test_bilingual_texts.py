@@ -46,11 +46,12 @@ def test_pages_show_both_languages_chinese_first_and_the_share_card_speaks_the_v
 
 
 @pytest.fixture
-def curator(db, groups):
+def curator(db, groups, festival):
     from accounts.models import User
 
     user = User.objects.create_user("curator", password="curator-pass-1", display_name="Zhang Wei")
     user.groups.add(groups["curators"])
+    festival["event"].curators.add(user)  # curators are per festival
     return user
 
 

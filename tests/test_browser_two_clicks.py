@@ -21,6 +21,7 @@ def test_a_curator_boxes_a_missed_face_and_saves_the_fitted_key_points(
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
     painting = festival["painting"]
     # As if detection had found nothing: the editor starts from the template in the middle.
     Painting.objects.filter(id=painting.id).update(face_status=Painting.FaceStatus.NONE, faces=[])

@@ -370,6 +370,7 @@ def test_a_rejected_readings_voice_is_erased_after_its_retention_and_cannot_be_r
     # A curator can no longer approve a reading whose voice is gone; the audit row stays.
     curator = moderator
     curator.groups.add(Group.objects.get_or_create(name="curators")[0])
+    old.passage.event.curators.add(curator)
     rejection = old.decisions.get(verdict="reject")
     from django.utils import translation
 

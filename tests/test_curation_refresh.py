@@ -19,6 +19,7 @@ def test_the_painting_page_updates_itself_when_face_detection_finishes(
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
     painting = festival["painting"]
     Painting.objects.filter(id=painting.id).update(face_status=Painting.FaceStatus.PENDING, faces=[])
     with chromium(chromium_path) as browser:
@@ -47,6 +48,7 @@ def test_a_curator_drags_a_key_point_and_the_saved_points_override_detection(
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
     painting = festival["painting"]
     painting_detect_faces(str(painting.id))
     painting.refresh_from_db()

@@ -31,6 +31,7 @@ def test_a_dialogue_is_written_cast_read_by_two_residents_and_arrives_live(
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
     left, right = (Image.open(DEMO / "paintings" / name).convert("RGB") for name in ("art_10.jpg", "art_15.jpg"))
     height = 400
     left = left.resize((round(left.width * height / left.height), height))

@@ -143,6 +143,7 @@ def test_a_dialogues_test_film_is_one_sample_voice_reading_every_line(festival, 
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
     left, right = (Image.open(DEMO / "paintings" / name).convert("RGB") for name in ("art_10.jpg", "art_15.jpg"))
     pair = Image.new("RGB", (left.width + right.width, max(left.height, right.height)), "white")
     pair.paste(left, (0, 0))

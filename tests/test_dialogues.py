@@ -22,11 +22,12 @@ SCRIPT = "宝玉：这个妹妹我曾见过的。\n黛玉：何以见得？\n\n�
 
 
 @pytest.fixture
-def curator(db, groups):
+def curator(db, groups, festival):
     from accounts.models import User
 
     user = User.objects.create_user("curator", password="curator-pass-1")
     user.groups.add(groups["curators"])
+    festival["event"].curators.add(user)  # curators are per festival
     return user
 
 

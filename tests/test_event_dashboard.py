@@ -50,11 +50,12 @@ def film(recording, *, status, stage_seconds=None, created=None, published=None)
 
 
 @pytest.fixture
-def curator(db, groups):
+def curator(db, groups, festival):
     from accounts.models import User
 
     user = User.objects.create_user("curator", password="curator-pass-1", email="curator@example.org")
     user.groups.add(groups["curators"])
+    festival["event"].curators.add(user)  # curators are per festival
     return user
 
 
@@ -435,6 +436,7 @@ def test_the_dashboard_fits_a_phone_and_a_laptop_and_refreshes_when_a_reading_is
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
     now = datetime.now(tz=UTC)
     waiting = [
         reading(

@@ -169,6 +169,7 @@ def test_every_menu_item_is_on_a_phones_screen_and_no_label_reads_full_stop_colo
     from django.contrib.auth.models import Group
 
     moderator.groups.add(Group.objects.get_or_create(name="curators")[0])
+    festival["event"].curators.add(moderator)
     base = asgi_live_server.url
     with chromium(chromium_path) as browser:
         for language in ("zh-hans", "en"):

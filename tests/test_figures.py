@@ -17,11 +17,12 @@ from testkit.media import DEMO
 
 
 @pytest.fixture
-def curator(db, groups):
+def curator(db, groups, festival):
     from accounts.models import User
 
     user = User.objects.create_user("curator", password="curator-pass-1", display_name="Zhang Wei")
     user.groups.add(groups["curators"])
+    festival["event"].curators.add(user)  # curators are per festival
     return user
 
 
@@ -334,6 +335,7 @@ def test_a_curator_sees_the_scrolls_figures_names_one_and_casts_it(
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
     painting = festival["painting"]
     path = tmp_path / "scroll.jpg"
     portraits_side_by_side(path, height=1000)

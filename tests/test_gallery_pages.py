@@ -212,11 +212,12 @@ def test_sockets_carry_published_removed_and_only_counts_of_progress(festival, r
 
 
 @pytest.fixture
-def curator(db, groups):
+def curator(db, groups, festival):
     from accounts.models import User
 
     user = User.objects.create_user("curator", password="curator-pass-1", display_name="Zhang Wei")
     user.groups.add(groups["curators"])
+    festival["event"].curators.add(user)  # curators are per festival
     return user
 
 

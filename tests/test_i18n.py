@@ -101,6 +101,7 @@ def site(festival, resident, groups):
     )
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
     return {**festival, "animation": animation, "curator": curator}
 
 

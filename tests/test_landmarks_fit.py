@@ -11,11 +11,12 @@ from animation.engine.faces import REQUIRED_GROUPS, face_from_landmarks
 
 
 @pytest.fixture
-def curator_client(client, groups):
+def curator_client(client, groups, festival):
     from accounts.models import User
 
     user = User.objects.create_user("curator-fit", password="curator-pass-1", display_name="Li Hua")
     user.groups.add(groups["curators"])
+    festival["event"].curators.add(user)
     client.force_login(user)
     return client
 

@@ -99,6 +99,7 @@ def test_an_event_nobody_is_assigned_to_is_reviewed_by_nobody_until_a_curator_as
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
     page = Client()
     page.force_login(curator)
     event = festival["event"]

@@ -39,6 +39,7 @@ def test_a_moderator_clears_the_queue_with_the_keyboard_only(
         display_name="Zhao Lei",
     )
     curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
     first = submit(festival["chinese"], resident, CHINESE_POEM)
     second = submit(festival["english"], resident, ENGLISH_CLIP)
     third = submit(festival["chinese"], resident, CHINESE_POEM)

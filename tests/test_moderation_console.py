@@ -349,6 +349,7 @@ def test_a_curator_reverses_an_approval_which_takes_the_film_down_then_reverses_
     festival, resident, moderator, groups, settings, django_capture_on_commit_callbacks
 ):
     curator = make_user("curator", groups["curators"])
+    festival["event"].curators.add(curator)
     recording = submit(festival["chinese"], resident)
     with django_capture_on_commit_callbacks(execute=False):
         approval = api(moderator).post(f"/api/moderation/recordings/{recording.id}/approve/").json()["decision"]
@@ -401,6 +402,7 @@ def test_the_film_gate_publishes_or_holds_back_with_a_reason_the_resident_sees(
     from catalogue.models import Event
 
     curator = make_user("curator", groups["curators"])
+    festival["event"].curators.add(curator)
     Event.objects.filter(id=festival["event"].id).update(publish_mode=Event.PublishMode.REVIEW)
     good, bad = submit(festival["chinese"], resident), submit(festival["chinese"], resident)
     with django_capture_on_commit_callbacks(execute=False):

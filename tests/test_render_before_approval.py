@@ -199,6 +199,7 @@ def test_a_private_film_is_seen_by_nobody_but_the_events_moderators_and_curators
 
     curator = User.objects.create_user("curator")
     curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
     elsewhere = User.objects.create_user("elsewhere")
     elsewhere.groups.add(groups["moderators"])
     Event.objects.create(slug="elsewhere", title="Elsewhere").moderators.add(elsewhere)
@@ -378,6 +379,7 @@ def test_a_rejection_deletes_the_private_film_and_a_reversal_renders_as_today(
 
     curator = User.objects.create_user("curator")
     curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
     services.decision_reverse(decision=ModerationDecision.objects.get(id=decision_id(recording)), curator=curator)
     reversed_film = film_of(recording)
     assert reversed_film.status == Animation.Status.QUEUED and reversed_film.id != animation.id

@@ -454,11 +454,12 @@ def test_daphne_is_started_with_small_websocket_frame_caps():
 
 
 @pytest.fixture
-def curator(db, groups):
+def curator(db, groups, festival):
     from accounts.models import User
 
     user = User.objects.create_user("curator", password="curator-pass-1")
     user.groups.add(groups["curators"])
+    festival["event"].curators.add(user)  # curators are per festival
     return user
 
 
@@ -774,6 +775,7 @@ def test_a_curators_heavy_work_is_rate_limited_per_curator(festival, groups, set
     for name in ("curator-a", "curator-b"):
         user = User.objects.create_user(name, password=f"{name}-pass-1")
         user.groups.add(groups["curators"])
+        festival["event"].curators.add(user)
         client = Client()
         client.force_login(user)
         clients.append(client)

@@ -122,6 +122,8 @@ class ClaimRecording(_RecordingView):
             current = selectors.moderation_recording(recording_id=recording.id)
             if current.status != Recording.Status.PENDING:
                 return conflict(services.InvalidTransition(_("This recording has already been decided.")))
+            if current.claimed_by is None:  # released between the two reads: the next try takes it
+                return conflict(services.RecordingClaimed(_("This recording could not be claimed; try again.")))
             return conflict(
                 services.RecordingClaimed(
                     _("%(name)s is reviewing this recording right now.") % {"name": current.claimed_by.public_name}
@@ -197,7 +199,7 @@ class UndoDecision(APIView):
 
 
 class AuditLog(generics.ListAPIView):
-    """Every decision, newest first: curators only."""
+    """Every decision on the festivals the curator curates, newest first."""
 
     permission_classes = [IsCurator]
     serializer_class = DecisionSerializer
@@ -209,7 +211,7 @@ class AuditLog(generics.ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         return selectors.moderation_audit(
-            event_id=uuid_param(params, "event"), moderator_id=int_param(params, "moderator")
+            curator=self.request.user, event_id=uuid_param(params, "event"), moderator_id=int_param(params, "moderator")
         )
 
 

@@ -18,6 +18,13 @@ class EventForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Only these moderators review this festival's readings; with none, readings wait."),
     )
+    curators = forms.ModelMultipleChoiceField(
+        label=_("Curators"),
+        queryset=User.objects.filter(groups__name="curators", is_active=True).order_by("display_name", "username"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Only these curators edit this festival and see its unpublished films; you stay one of them."),
+    )
 
     class Meta:
         model = Event
@@ -32,6 +39,7 @@ class EventForm(forms.ModelForm):
             "publish_mode",
             "is_open",
             "moderators",
+            "curators",
         )
         labels = {"slug": _("Web address"), "publish_mode": _("Publishing")}
         # Help texts are rendered as HTML: no angle brackets (a placeholder once showed as "/events/ /").

@@ -1,5 +1,6 @@
-"""Curator pages: thin views over gallery.services; every one requires the curators group, except the
-festival's dashboard, which the festival's own moderators may read too (``organiser_required``)."""
+"""Curator pages: thin views over gallery.services; every one requires the curators group and, for a
+festival's pages, a curator of that festival (Event.curators), except the festival's dashboard, which
+the festival's own moderators may read too (``organiser_required``)."""
 
 from __future__ import annotations
 
@@ -50,8 +51,23 @@ def curator_required(view):
     return wrapper
 
 
+def require_curates(request, event_id) -> None:
+    """Refuse (403) a curator who does not curate the festival EVENT_ID: curators are per festival."""
+    if not catalogue_selectors.event_curated_by(event_id=event_id, user=request.user):
+        raise PermissionDenied
+
+
+def with_the_editor(request, curators) -> list:
+    """The festival's chosen curators, always with the curator saving the form (superusers excepted):
+    nobody locks themselves out of the festival they are editing."""
+    chosen = list(curators or [])
+    if not request.user.is_superuser and request.user not in chosen:
+        chosen.append(request.user)
+    return chosen
+
+
 def organiser_required(view):
-    """The festival's organisers: curators (every festival) and the moderators of that festival
+    """The festival's organisers: its curators and the moderators of that festival
     (Event.moderators, as the moderation queue scopes them). The view gets the event instead of its slug."""
 
     @wraps(view)
@@ -68,15 +84,16 @@ def organiser_required(view):
 
 @curator_required
 def dashboard(request):
-    return render(request, "gallery/curation/dashboard.html", {"events": selectors.curated_events()})
+    return render(request, "gallery/curation/dashboard.html", {"events": selectors.curated_events(user=request.user)})
 
 
 @curator_required
 def event_new(request):
     form = EventForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        fields = form.cleaned_data | {"curators": with_the_editor(request, form.cleaned_data.get("curators"))}
         try:
-            event = catalogue_services.event_create(**form.cleaned_data)
+            event = catalogue_services.event_create(**fields)
         except catalogue_services.CurationError as error:
             form.add_error(None, error.message)
         else:
@@ -88,6 +105,7 @@ def event_new(request):
 @curator_required
 def event_edit(request, slug):
     event = get_object_or_404(Event, slug=slug)
+    require_curates(request, event.id)
     form = EventForm(instance=event)
     painting_form = PaintingForm()
     if request.method == "POST" and request.POST.get("action") == "painting":
@@ -103,8 +121,9 @@ def event_edit(request, slug):
     elif request.method == "POST":
         form = EventForm(request.POST, instance=Event.objects.get(id=event.id))
         if form.is_valid():
+            fields = form.cleaned_data | {"curators": with_the_editor(request, form.cleaned_data.get("curators"))}
             try:
-                catalogue_services.event_update(event=event, **form.cleaned_data)
+                catalogue_services.event_update(event=event, **fields)
             except catalogue_services.CurationError as error:
                 form.add_error(None, error.message)
             else:
@@ -125,6 +144,7 @@ def event_edit(request, slug):
 @curator_required
 def painting_edit(request, painting_id):
     painting = get_object_or_404(Painting.objects.select_related("event"), id=painting_id)
+    require_curates(request, painting.event_id)
     story_form = PaintingStoryForm(initial={field: getattr(painting, field) for field in PaintingStoryForm.base_fields})
     figures = catalogue_selectors.painting_figures(painting=painting)
     speakers = [figure for figure in figures if not figure.hidden]
@@ -165,6 +185,7 @@ def painting_edit(request, painting_id):
 def figure_edit(request, figure_id):
     """Name a figure, hide it, or remove it (a hand-placed one; a corrected one goes back to detection)."""
     figure = get_object_or_404(Figure.objects.select_related("painting"), id=figure_id)
+    require_curates(request, figure.painting.event_id)
     if request.POST.get("action") == "remove":
         catalogue_services.figure_remove(figure=figure)
         messages.success(request, _("Figure removed; its passages are closed until a new test film."))
@@ -186,6 +207,7 @@ def figure_edit(request, figure_id):
 @require_POST
 def painting_detect(request, painting_id):
     painting = get_object_or_404(Painting, id=painting_id)
+    require_curates(request, painting.event_id)
     catalogue_services.painting_detect_faces_again(painting=painting)
     messages.success(request, _("The faces are being looked for again."))
     return redirect("curation-painting", painting_id=painting.id)
@@ -196,6 +218,7 @@ def landmarks_editor(request, painting_id):
     """GET: the editor page, for figure ?figure=<id> or for a new figure. POST (JSON from the editor):
     save the key points on that figure, or as a new one."""
     painting = get_object_or_404(Painting, id=painting_id)
+    require_curates(request, painting.event_id)
     if request.method == "POST":
         try:
             payload = json.loads(request.body or b"{}")
@@ -259,6 +282,7 @@ def editor_text() -> dict:
 def landmarks_fit(request, painting_id):
     """Two clicks: JSON {"box": [x, y, w, h]} or {"centre": [x, y]} -> key points fitted there (not saved)."""
     painting = get_object_or_404(Painting, id=painting_id)
+    require_curates(request, painting.event_id)
     try:
         payload = json.loads(request.body or b"{}")
     except ValueError:
@@ -277,6 +301,7 @@ def landmarks_fit(request, painting_id):
 @curator_required
 def passage_edit(request, passage_id):
     passage = get_object_or_404(Passage.objects.select_related("painting__event"), id=passage_id)
+    require_curates(request, passage.event_id)
     painting = passage.painting
     initial = {name: getattr(passage, name) for name in PassageForm.base_fields if name != "figure"}
     initial["figure"] = str(passage.figure_id or "")
@@ -337,6 +362,7 @@ def passage_edit(request, passage_id):
 @require_POST
 def passage_set_open(request, passage_id):
     passage = get_object_or_404(Passage, id=passage_id)
+    require_curates(request, passage.event_id)
     if request.POST.get("open") == "1":
         try:
             services.passage_open(passage=passage)
@@ -352,8 +378,9 @@ def passage_set_open(request, passage_id):
 
 @curator_required
 def preview_file(request, preview_id, kind):
-    """Test films are not public: they are served through this view, to curators only."""
-    preview = get_object_or_404(PassagePreview, id=preview_id)
+    """Test films are not public: they are served through this view, to the festival's curators only."""
+    preview = get_object_or_404(PassagePreview.objects.select_related("passage"), id=preview_id)
+    require_curates(request, preview.passage.event_id)
     field = {"video": preview.video, "poster": preview.poster, "subtitles": preview.subtitles}.get(kind)
     if not field:
         raise Http404
@@ -374,7 +401,7 @@ def _dashboard_context(request, event) -> dict:
         "figures": figures,
         "shown": dashboard_page.page(figures),
         "updated": timezone.localtime(now),
-        "is_curator": request.user.is_curator(),
+        "is_curator": catalogue_selectors.event_curated_by(event_id=event.id, user=request.user),
     }
 
 

@@ -163,6 +163,8 @@ class Command(BaseCommand):
                 user.save(update_fields=["is_staff"])
             if group_name == "moderators":
                 event.moderators.add(user)  # nobody else reviews the demo festival's readings
+            if group_name == "curators":
+                event.curators.add(user)  # curators are per festival: the demo curator curates the demo
             shown = "(from $" + variable + ")" if os.environ.get(variable) else password
             _remember_demo_login(username=username, display_name=display_name, password=shown)
         if not options.get("no_films"):
