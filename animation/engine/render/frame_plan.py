@@ -15,24 +15,13 @@ import numpy as np
 
 from animation.engine.controls import Controls
 from animation.engine.render.geometry import Rect, chain_coords
-from animation.engine.render.head3d import invert_on_grid
+from animation.engine.render.head3d import field_gradient, invert_on_grid, min_jacobian
 from animation.engine.render.rig import HEAD_CONTROLS, MOUTH_CONTROLS, TURN_CONTROLS, EyeRig, LocalField, Rig
 
 TURNS = len(TURN_CONTROLS)
 # The forward head field's Jacobian determinant may not fall below this anywhere (the far cheek is
 # foreshortened to about 0.4 at the range's corners): a turn that would is scaled down until it holds.
 FOLD_GUARD = 0.25
-
-
-def min_forward_jacobian(forward: np.ndarray, spacing: tuple[float, float]) -> float:
-    """The smallest Jacobian determinant of p -> p + forward(p) over a coarse field (hc, wc, 2) whose
-    samples are ``spacing`` (x, y) pixels apart."""
-    fx, fy = forward[..., 0], forward[..., 1]
-    dxdx = 1.0 + np.gradient(fx, axis=1) / spacing[0]
-    dxdy = np.gradient(fx, axis=0) / spacing[1]
-    dydx = np.gradient(fy, axis=1) / spacing[0]
-    dydy = 1.0 + np.gradient(fy, axis=0) / spacing[1]
-    return float((dxdx * dydy - dxdy * dydx).min())
 
 
 # Below this a control changes the picture by well under a pixel: skip its work.
@@ -62,7 +51,10 @@ class Planner:
         self.rig = rig
         hc, wc = rig.head_coarse.shape[1:3]
         self.head_flat = rig.head_coarse.reshape(len(HEAD_CONTROLS), -1)
-        self._linear = [np.ascontiguousarray(f) for f in rig.head_coarse.astype(np.float32)]
+        # Each field as its x plane over its y plane (2 * hc, wc): summed contiguously, as head3d's planes.
+        self._linear = [
+            np.ascontiguousarray(np.moveaxis(f, -1, 0), dtype=np.float32).reshape(2 * hc, wc) for f in rig.head_coarse
+        ]
         self._anchors: dict[tuple[float, float], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
         self._coarse_hw = (hc, wc)
         self._spacing = (rig.roi.shape[1] / wc, rig.roi.shape[0] / hc)
@@ -74,40 +66,52 @@ class Planner:
     def head_forward(self, head: np.ndarray) -> np.ndarray:
         """The head family's forward displacement (hc, wc, 2) float32 on the coarse grid: the turns
         rotated in depth (``head3d``), the shifts and breath added as linear fields."""
+        planes = self._head_forward(head)[0]
+        return cv2.merge([planes[0], planes[1]])
+
+    def _head_forward(self, head: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``head_forward`` as planes (2, hc, wc) and, for a head turned in depth, its derivatives
+        (``field_gradient``), which the fold guard and the inverse share."""
         model = self.rig.head3d
         coefficients = [float(c) for c in head]
         first = 0 if model is None else TURNS
-        linear = np.zeros((*self._coarse_hw, 2), np.float32)
+        hc, wc = self._coarse_hw
+        linear = np.zeros((2 * hc, wc), np.float32)  # both planes stacked: one scaleAdd per field
         for coefficient, field in zip(coefficients[first:], self._linear[first:], strict=True):
             if abs(coefficient) > EPSILON:
                 cv2.scaleAdd(field, coefficient, linear, dst=linear)
+        linear = linear.reshape(2, hc, wc)
         if model is None:
-            return linear
+            return linear, None
         yaw, pitch, roll = (float(value) for value in coefficients[:TURNS])
-        total = model.forward(yaw, pitch, roll).astype(np.float32) + linear
-        if min_forward_jacobian(total, self._spacing) >= FOLD_GUARD:
-            return total
+        total = model.forward_planes(yaw, pitch, roll)
+        total += linear
+        gradient = field_gradient(total, self._spacing)
+        if min_jacobian(gradient) >= FOLD_GUARD:
+            return total, gradient
         # A turn this painting's head cannot take without folding (a head against the frame's edge, a
         # corner of the range): the largest share of it that stays one-to-one.
         low, high = 0.0, 1.0
-        best = linear
+        best, best_gradient = linear, field_gradient(linear, self._spacing)
         for _ in range(6):
             share = (low + high) / 2
-            trial = model.forward(share * yaw, share * pitch, share * roll).astype(np.float32) + linear
-            if min_forward_jacobian(trial, self._spacing) >= FOLD_GUARD:
-                low, best = share, trial
+            trial = model.forward_planes(share * yaw, share * pitch, share * roll)
+            trial += linear
+            trial_gradient = field_gradient(trial, self._spacing)
+            if min_jacobian(trial_gradient) >= FOLD_GUARD:
+                low, best, best_gradient = share, trial, trial_gradient
             else:
                 high = share
-        return best
+        return best, best_gradient
 
     def head_backward(self, head: np.ndarray) -> np.ndarray:
         """The inverse of ``head_forward`` as a backward displacement on the coarse grid (see FramePlan)."""
-        forward = self.head_forward(head)
+        forward, gradient = self._head_forward(head)
         model = self.rig.head3d
         if model is None:
-            return forward  # the flat rig's first-order inverse
+            return cv2.merge([forward[0], forward[1]])  # the flat rig's first-order inverse
         roi = self.rig.roi
-        return invert_on_grid(forward, model.grid, (roi.y0, roi.x0), roi.shape)
+        return invert_on_grid(forward, model.grid_planes, (roi.y0, roi.x0), roi.shape, gradient)
 
     def head_shift_at(self, coefficients: np.ndarray, point: np.ndarray) -> np.ndarray:
         """The head family's forward displacement at ``point`` (its depth and weight bilinear on the

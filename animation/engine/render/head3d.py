@@ -44,8 +44,14 @@ DOME_SOFTNESS = 0.09
 # mouth's height. Camera distance for the weak perspective, in face widths.
 AXIS_BEHIND = 0.1
 CAMERA_DISTANCE = 8.0
-# Newton iterations inverting the forward field on the coarse grid.
+# Newton iterations inverting the forward field on the coarse grid, at most. A move whose first-order
+# inverse is off by under INVERSE_TOLERANCE pixels takes none (remap resolves 1/32 of a pixel, and the
+# iteration itself settles only to about 0.005-0.02 px: the derivatives are interpolated). After a step
+# of s pixels the inverse was measured off by about 0.02 s^2 px (demo portraits, yaw/pitch/roll up to the
+# range's corner), so a step under INVERSE_SETTLED_STEP leaves it within that floor: the last one.
 INVERSE_ITERATIONS = 4
+INVERSE_TOLERANCE = 0.02
+INVERSE_SETTLED_STEP = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +113,34 @@ class HeadModel:
     grid: np.ndarray  # (hc, wc, 2) frame-pixel positions of the coarse samples
     z: np.ndarray  # (hc, wc) depth at each sample
     weight: np.ndarray  # (hc, wc) follow weight (already times the frame's edge fade)
+    # The grid's rest pose, computed once: every frame rotates the same points (see ``_rest_pose``).
+    _rest: tuple[np.ndarray, np.ndarray, np.ndarray] = dataclasses.field(init=False, repr=False, compare=False)
+    # (2, hc, wc) float32 the grid's x and y planes.
+    grid_planes: np.ndarray = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._rest = self._rest_pose(self.grid.reshape(-1, 2), self.z.reshape(-1), self.weight.reshape(-1), np.float32)
+        self.grid_planes = np.ascontiguousarray(np.moveaxis(self.grid, -1, 0), dtype=np.float32)
+
+    def _rest_pose(
+        self, points: np.ndarray, z: np.ndarray, weight: np.ndarray, dtype: type
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(3, N) the points in 3-D about the axes (x from the centre, y from the pitch axis, z from the
+        yaw axis), the rest pose's perspective undone so that projecting them unrotated gives the
+        painting; (2, N) the roll pivot minus each point; the weights."""
+        s = self.shape
+        fw = s.face_w
+        distance = CAMERA_DISTANCE * fw
+        rest_scale = (distance - z) / distance
+        volume = np.stack(
+            [
+                (points[:, 0] - s.centre[0]) * rest_scale,
+                (points[:, 1] - s.centre[1]) * rest_scale - (s.pitch_y - s.centre[1]),
+                z + AXIS_BEHIND * fw,
+            ]
+        ).astype(dtype)
+        to_pivot = np.stack([s.neck[0] - points[:, 0], s.neck[1] - points[:, 1]]).astype(dtype)
+        return volume, to_pivot, np.asarray(weight, dtype)
 
     def forward(
         self,
@@ -117,82 +151,147 @@ class HeadModel:
         z: np.ndarray | None = None,
         weight: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Forward displacement (..., 2) of ``points`` (default: the coarse grid) for the angles (degrees)."""
+        """Forward displacement (..., 2) of ``points`` (default: the coarse grid, float32) for the angles
+        (degrees)."""
         if points is None:
-            points, z, weight = self.grid, self.z, self.weight
+            planes = self.forward_planes(yaw, pitch, roll)
+            # Planes to interleaved pairs: cv2.merge is several times numpy's transposed copy.
+            return cv2.merge([planes[0], planes[1]])
         assert z is not None and weight is not None
+        rest = self._rest_pose(
+            np.asarray(points, np.float64).reshape(-1, 2),
+            np.asarray(z, np.float64).reshape(-1),
+            np.asarray(weight, np.float64).reshape(-1),
+            np.float64,
+        )
+        return self._turn(rest, yaw, pitch, roll).T.reshape(np.shape(points))
+
+    def forward_planes(self, yaw: float, pitch: float, roll: float) -> np.ndarray:
+        """The coarse grid's forward displacement as planes (2, hc, wc) float32: x, then y."""
+        return self._turn(self._rest, yaw, pitch, roll).reshape(2, *self.grid.shape[:2])
+
+    def _turn(
+        self, rest: tuple[np.ndarray, np.ndarray, np.ndarray], yaw: float, pitch: float, roll: float
+    ) -> np.ndarray:
+        """(2, N) the displacement of the rest pose's points turned by the angles (degrees)."""
+        volume, to_pivot, follow = rest
         s = self.shape
-        cx = s.centre[0]
         fw = s.face_w
-        behind = -AXIS_BEHIND * fw
         distance = CAMERA_DISTANCE * fw
-        x = points[..., 0] - cx
-        y = points[..., 1]
-        # Undo the rest pose's perspective so that projecting the unrotated head gives the painting.
-        rest_scale = (distance - z) / distance
-        x3, z3 = x * rest_scale, z - behind
-        y3 = (y - s.centre[1]) * rest_scale + s.centre[1]
-        if yaw:
-            c, n = math.cos(math.radians(yaw)), math.sin(math.radians(yaw))
-            x3, z3 = c * x3 + n * z3, -n * x3 + c * z3
-        if pitch:
-            c, n = math.cos(math.radians(pitch)), math.sin(math.radians(pitch))
-            yp = y3 - s.pitch_y
-            y3, z3 = s.pitch_y + c * yp + n * z3, -n * yp + c * z3
-        z3 = z3 + behind
-        scale = distance / np.maximum(distance - z3, 0.2 * distance)
-        px = x3 * scale + cx
-        py = (y3 - s.centre[1]) * scale + s.centre[1]
+        # Yaw about the vertical axis, then pitch about the horizontal one, as one matrix.
+        c1, n1 = math.cos(math.radians(yaw)), math.sin(math.radians(yaw))
+        c2, n2 = math.cos(math.radians(pitch)), math.sin(math.radians(pitch))
+        rotation = np.array([[c1, 0.0, n1], [-n2 * n1, c2, n2 * c1], [-c2 * n1, -n2, c2 * c1]], dtype=volume.dtype)
+        turned = rotation @ volume
+        # Weak perspective about the outline's plane (the axes lie AXIS_BEHIND behind it).
+        scale = np.maximum(distance + AXIS_BEHIND * fw - turned[2], 0.2 * distance)
+        np.divide(distance, scale, out=scale)
+        # Projected, relative to the roll pivot: the pivot minus the centre, and the pitch axis' height.
+        ox = turned[0] * scale
+        ox += s.centre[0] - s.neck[0]
+        oy = turned[1] + (s.pitch_y - s.centre[1])
+        oy *= scale
+        oy += s.centre[1] - s.neck[1]
+        out = np.empty((2, volume.shape[1]), volume.dtype)
         if roll:
-            c, n = math.cos(math.radians(roll)), math.sin(math.radians(roll))
-            ox, oy = px - s.neck[0], py - s.neck[1]
-            px, py = s.neck[0] + c * ox - n * oy, s.neck[1] + n * ox + c * oy
-        return np.stack([(px - points[..., 0]) * weight, (py - points[..., 1]) * weight], -1)
+            c3, n3 = math.cos(math.radians(roll)), math.sin(math.radians(roll))
+            np.multiply(ox, c3, out=out[0])
+            out[0] -= n3 * oy
+            np.multiply(ox, n3, out=out[1])
+            out[1] += c3 * oy
+        else:
+            out[0], out[1] = ox, oy
+        out += to_pivot
+        out *= follow
+        return out
+
+
+def field_gradient(planes: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
+    """(4, hc, wc) the derivatives of a coarse field given as planes (2, hc, wc) float32, per frame pixel:
+    dFx/dx, dFy/dx, dFx/dy, dFy/dy; central differences inside, one-sided at the edges (numpy.gradient's
+    convention), with samples ``spacing`` (x, y) pixels apart. Planes, not interleaved channels: numpy's
+    arithmetic on strided channels costs several times its contiguous speed on arrays this small."""
+    out = np.empty((4, *planes.shape[1:]), np.float32)
+    for index, (plane, dx) in enumerate(((planes[0], 1), (planes[1], 1), (planes[0], 0), (planes[1], 0))):
+        step = spacing[0] if dx else spacing[1]
+        cv2.Sobel(plane, cv2.CV_32F, dx, 1 - dx, dst=out[index], ksize=1, scale=0.5 / step)
+        if dx:
+            out[index, :, 0] = (plane[:, 1] - plane[:, 0]) / step
+            out[index, :, -1] = (plane[:, -1] - plane[:, -2]) / step
+        else:
+            out[index, 0] = (plane[1] - plane[0]) / step
+            out[index, -1] = (plane[-1] - plane[-2]) / step
+    return out
+
+
+def min_jacobian(gradient: np.ndarray) -> float:
+    """The smallest Jacobian determinant of p -> p + F(p), from ``field_gradient``'s derivatives."""
+    return float(((1.0 + gradient[0]) * (1.0 + gradient[3]) - gradient[2] * gradient[1]).min())
 
 
 def invert_on_grid(
-    forward: np.ndarray, grid: np.ndarray, roi_origin: tuple[int, int], roi_shape: tuple[int, int]
+    forward: np.ndarray,
+    grid: np.ndarray,
+    roi_origin: tuple[int, int],
+    roi_shape: tuple[int, int],
+    gradient: np.ndarray | None = None,
 ) -> np.ndarray:
     """The backward displacement B on the coarse grid: grid - B is where each sample's colour comes from,
-    i.e. p + forward(p) = grid at p = grid - B, solved by Newton's method with ``forward`` and its
-    derivatives interpolated bilinearly on the grid (it is smooth). A plain fixed-point iteration
-    p = grid - forward(p) diverges where the field shears by more than a pixel per pixel (a rolled
-    head's hair against the still background), though the map is one-to-one there. Returns float32
-    (hc, wc, 2)."""
-    hc, wc = forward.shape[:2]
+    i.e. p + F(p) = grid at p = grid - B, for the forward field F given as planes (2, hc, wc) float32 on
+    the ``grid`` (planes (2, hc, wc) too: ``HeadModel.grid_planes``). Solved by Newton's method with F
+    and its derivatives (``field_gradient``; computed here when not given) interpolated bilinearly on the
+    grid (it is smooth). A plain fixed-point iteration p = grid - F(p) diverges where the field shears
+    by more than a pixel per pixel (a rolled head's hair against the still background), though the map
+    is one-to-one there. Small moves need no iteration (the first-order inverse B = F(grid) is within
+    ``INVERSE_TOLERANCE``); the rest stop after a step under ``INVERSE_SETTLED_STEP``. Returns float32 (hc, wc, 2)."""
+    hc, wc = forward.shape[1:]
     y0, x0 = roi_origin
     h, w = roi_shape
-    field = np.ascontiguousarray(forward, dtype=np.float32)
+    field_x, field_y = forward[0], forward[1]
+    if gradient is None:
+        gradient = field_gradient(forward, (w / wc, h / hc))
+    # The first-order inverse is off by about F . grad F: within tolerance, it is the answer.
+    if 2.0 * float(np.abs(gradient).max()) * float(np.abs(forward).max()) < INVERSE_TOLERANCE:
+        return cv2.merge([field_x, field_y])
     # Frame pixels -> coarse sample coordinates (cv2.resize's pixel-centre convention).
-    sx, sy = wc / w, hc / h
-    # d forward / d frame pixel, as four channels: dFx/dx, dFx/dy, dFy/dx, dFy/dy.
-    gradient = np.ascontiguousarray(
-        np.stack(
-            [
-                np.gradient(field[..., 0], axis=1) * sx,
-                np.gradient(field[..., 0], axis=0) * sy,
-                np.gradient(field[..., 1], axis=1) * sx,
-                np.gradient(field[..., 1], axis=0) * sy,
-            ],
-            -1,
-        ),
-        dtype=np.float32,
-    )
-    target = grid.astype(np.float32)
-    p = target - field
+    sx, sy = np.float32(wc / w), np.float32(hc / h)
+    offset_x, offset_y = np.float32((0.5 - x0) * sx - 0.5), np.float32((0.5 - y0) * sy - 0.5)
+    # The field and its derivatives as one image, sampled by one remap per step.
+    both = cv2.merge([field_x, field_y, *gradient])
+    target_x, target_y = grid[0], grid[1]
+    px, py = target_x - field_x, target_y - field_y
     for _ in range(INVERSE_ITERATIONS):
-        map_x = ((p[..., 0] - x0 + 0.5) * sx - 0.5).astype(np.float32)
-        map_y = ((p[..., 1] - y0 + 0.5) * sy - 0.5).astype(np.float32)
-        moved = cv2.remap(field, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))
-        slope = cv2.remap(gradient, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))
-        residual = p + moved - target
-        a, b, c, d = 1.0 + slope[..., 0], slope[..., 1], slope[..., 2], 1.0 + slope[..., 3]
-        det = a * d - b * c
-        det = np.where(np.abs(det) < 0.05, np.copysign(0.05, det), det)
-        step_x = (d * residual[..., 0] - b * residual[..., 1]) / det
-        step_y = (a * residual[..., 1] - c * residual[..., 0]) / det
-        p = p - np.stack([step_x, step_y], -1)
-    return np.ascontiguousarray(target - p, dtype=np.float32)
+        map_x = px * sx
+        map_x += offset_x
+        map_y = py * sy
+        map_y += offset_y
+        moved_x, moved_y, a, c, b, d = cv2.split(
+            cv2.remap(both, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        )
+        # The residual p + F(p) - grid, and the Jacobian [[1 + a, b], [c, 1 + d]] at p.
+        moved_x += px
+        moved_x -= target_x
+        moved_y += py
+        moved_y -= target_y
+        a += 1.0
+        d += 1.0
+        det = a * d
+        det -= b * c
+        # Keep the step finite where the interpolated Jacobian nearly vanishes (outside the head).
+        det = np.copysign(np.maximum(np.abs(det), np.float32(0.05)), det)
+        step_x = d * moved_x
+        step_x -= b * moved_y
+        step_x /= det
+        step_y = a * moved_y
+        step_y -= c * moved_x
+        step_y /= det
+        px -= step_x
+        py -= step_y
+        # Newton converges about quadratically: after a step this small the next would change nothing.
+        largest = max(-float(step_x.min()), float(step_x.max()), -float(step_y.min()), float(step_y.max()))
+        if largest < INVERSE_SETTLED_STEP:
+            break
+    return cv2.merge([target_x - px, target_y - py])
 
 
 def sampling_jacobian(sampling: np.ndarray) -> np.ndarray:
