@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -209,48 +210,64 @@ def render_frames_opencv(rig: Rig, controls: Controls, *, workers: int | None = 
     """Frames (H, W, 3) BGR uint8, one per control frame.
 
     A yielded array stays as it is until the next frame is asked for (buffers are reused): consume or
-    copy it before then. Frames are warped on ``workers`` threads (OpenCV and numpy release the GIL),
-    each into a whole-frame buffer of its own whose background is never rewritten, and yielded in
-    order, with at most two per thread in flight, so memory does not grow with the film's length.
-    Only the pixels a frame's fields move are remapped.
+    copy it before then. Frames are warped on ``workers`` threads (``frames_on_threads``), each into a
+    whole-frame buffer of its own whose background is never rewritten. Only the pixels a frame's fields
+    move are remapped.
+    """
+    warper = _OpenCVWarper(rig)
+    tracks = [(name, track.tolist()) for name, track in controls.tracks.items()]
+
+    def draw(index: int, scratch: _Scratch) -> np.ndarray:
+        warper.warp({name: track[index] for name, track in tracks}, scratch)
+        return scratch.frame
+
+    return frames_on_threads(controls.frame_count, draw, warper.scratch, workers=workers)
+
+
+Buffer = TypeVar("Buffer")
+
+
+def frames_on_threads(
+    frame_count: int,
+    draw: Callable[[int, Buffer], np.ndarray],
+    new_buffer: Callable[[], Buffer],
+    *,
+    workers: int | None = None,
+) -> Iterator[np.ndarray]:
+    """``draw(index, buffer)`` for every frame index in order, on ``workers`` threads (OpenCV and numpy
+    release the GIL), yielding what it returns (a frame inside the buffer). Each frame in flight has a
+    buffer of its own (``new_buffer``), at most two per thread, so memory does not grow with the film's
+    length; a yielded frame stays as it is until the next one is asked for.
     """
     import concurrent.futures
     import os
 
-    warper = _OpenCVWarper(rig)
     workers = workers or min(2, os.cpu_count() or 1)
     # Whole frames per thread keep the cores busy; OpenCV's own pool inside each call only adds hand-offs
     # and spinning (twice the CPU time for the same wall time on two cores). Restored when the frames end.
     opencv_threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
-    tracks = [(name, track.tolist()) for name, track in controls.tracks.items()]
-
-    def values(index: int) -> dict[str, float]:
-        return {name: track[index] for name, track in tracks}
-
     try:
         if workers <= 1:
-            scratch = warper.scratch()
-            for index in range(controls.frame_count):
-                warper.warp(values(index), scratch)
-                yield scratch.frame
+            buffer = new_buffer()
+            for index in range(frame_count):
+                yield draw(index, buffer)
             return
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
             in_flight = 2 * workers
             # One more buffer than frames in flight: the one the caller holds.
-            free = [warper.scratch() for _ in range(in_flight + 1)]
-            pending: list[tuple[concurrent.futures.Future[np.ndarray], _Scratch]] = []
+            free = [new_buffer() for _ in range(in_flight + 1)]
+            pending: list[tuple[concurrent.futures.Future[np.ndarray], Buffer]] = []
             submitted = 0
-            held: _Scratch | None = None
-            for _ in range(controls.frame_count):
+            held: Buffer | None = None
+            for _ in range(frame_count):
                 if held is not None:
                     free.append(held)
-                while submitted < controls.frame_count and len(pending) < in_flight:
-                    scratch = free.pop()
-                    pending.append((pool.submit(warper.warp, values(submitted), scratch), scratch))
+                while submitted < frame_count and len(pending) < in_flight:
+                    buffer = free.pop()
+                    pending.append((pool.submit(draw, submitted, buffer), buffer))
                     submitted += 1
                 future, held = pending.pop(0)
-                future.result()
-                yield held.frame
+                yield future.result()
     finally:
         cv2.setNumThreads(opencv_threads)

@@ -15,16 +15,13 @@ listener may lose a sliver of its motion where the speaker's fields reach over i
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
-import os
 from collections.abc import Iterator, Sequence
 
-import cv2
 import numpy as np
 
 from animation.engine.controls import Controls
-from animation.engine.render.backend_opencv import _OpenCVWarper, _Scratch  # each region warped as alone
+from animation.engine.render.backend_opencv import _OpenCVWarper, _Scratch, frames_on_threads
 from animation.engine.render.geometry import Rect
 from animation.engine.render.rig import Rig
 
@@ -140,7 +137,8 @@ def render_ensemble(
     """Frames (H, W, 3) BGR uint8 of the shared framed painting with every rig's figure moving by its own
     controls (``controls[k]`` for ``rigs[k]``, all of one length); ``front[i]`` is the rig drawn last in
     frame i (the speaker; default: the last rig). As ``render_frames``: a yielded array stays as it is
-    until the next frame is asked for. The OpenCV back end draws whole frames on ``workers`` threads;
+    until the next frame is asked for. The OpenCV back end draws whole frames on ``workers`` threads
+    (``frames_on_threads``, as a single rig's: each region warped as alone);
     the torch one renders each rig in batches and composes the regions on the CPU.
     """
     ensemble = _Ensemble(rigs, controls, front)
@@ -148,38 +146,7 @@ def render_ensemble(
         return _render_torch(ensemble, controls, device=device, batch_size=batch_size)
     if backend != "opencv":
         raise ValueError(f"unknown render backend {backend!r}")
-    return _render_opencv(ensemble, workers=workers)
-
-
-def _render_opencv(ensemble: _Ensemble, *, workers: int | None) -> Iterator[np.ndarray]:
-    workers = workers or min(2, os.cpu_count() or 1)
-    # As render_frames_opencv: whole frames per thread, OpenCV's own pool off while they run.
-    opencv_threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        if workers <= 1:
-            slot = ensemble.slot()
-            for index in range(ensemble.frame_count):
-                yield ensemble.draw(index, slot)
-            return
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ensemble") as pool:
-            in_flight = 2 * workers
-            free = [ensemble.slot() for _ in range(in_flight + 1)]
-            pending: list[tuple[concurrent.futures.Future[np.ndarray], _Slot]] = []
-            submitted = 0
-            held: _Slot | None = None
-            for _ in range(ensemble.frame_count):
-                if held is not None:
-                    free.append(held)
-                while submitted < ensemble.frame_count and len(pending) < in_flight:
-                    slot = free.pop()
-                    pending.append((pool.submit(ensemble.draw, submitted, slot), slot))
-                    submitted += 1
-                future, held = pending.pop(0)
-                future.result()
-                yield held.frame
-    finally:
-        cv2.setNumThreads(opencv_threads)
+    return frames_on_threads(ensemble.frame_count, ensemble.draw, ensemble.slot, workers=workers)
 
 
 def _render_torch(
