@@ -344,6 +344,9 @@ HTTPS = env.bool("HTTPS", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=HTTPS)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
+# Probes ask the web process itself over plain HTTP (systemd, a load balancer, Prometheus): a redirect to
+# https would fail every one of them. /metrics stays limited to METRICS_ALLOWED_NETWORKS.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 if not DEBUG and HTTPS and EMAIL_BACKEND.split(".")[-2:-1] in (["console"], ["dummy"], ["locmem"], ["filebased"]):
     raise ImproperlyConfigured(
         f"EMAIL_BACKEND is {EMAIL_BACKEND}: with DEBUG off and HTTPS on, password-reset links must be mailed "

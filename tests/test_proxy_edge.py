@@ -59,11 +59,9 @@ def fake_address(number: int) -> str:
     return f"203.0.{number // 250}.{number % 250 + 1}"
 
 
-@pytest.fixture(scope="module")
-def edge(tmp_path_factory):
-    if not shutil.which("nginx"):
-        pytest.fail("nginx is missing: platform/install_system_packages.sh installs Debian's nginx")
-    folder = tmp_path_factory.mktemp("edge")
+def start_web(folder: Path, **settings: str) -> tuple[subprocess.Popen, int, uuid.UUID]:
+    """Migrate a fresh SQLite database with production settings (plus SETTINGS), add a resident and a
+    festival, and start the systemd unit's own Daphne command; returns it, its port and the event's id."""
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -82,6 +80,7 @@ def edge(tmp_path_factory):
             "LOGIN_FAILURE_LIMIT": str(FAILURE_LIMIT),
             # Its own counters: a prefix no other test shares (the cache is the shared Redis).
             "CACHE_KEY_PREFIX": f"edge-{uuid.uuid4().hex}",
+            **settings,
         }
     )
     manage = [sys.executable, "manage.py"]
@@ -93,8 +92,7 @@ def edge(tmp_path_factory):
         f"Event.objects.create(id='{event_id}', slug='edge', title='Edge')"
     )
     subprocess.run([*manage, "shell", "-c", setup], cwd=REPO, env=environment, check=True, timeout=120)
-
-    web_port, proxy_port = free_port(), free_port()
+    web_port = free_port()
     daphne = subprocess.Popen(
         shipped_daphne_command(web_port),
         cwd=REPO,
@@ -103,20 +101,34 @@ def edge(tmp_path_factory):
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    return daphne, web_port, event_id
+
+
+def render_nginx_config(folder: Path, *, listen: str, web_port: int, **tls) -> Path:
     sys.path.insert(0, str(REPO / "platform"))
     try:
         import render_nginx
     finally:
         sys.path.remove(str(REPO / "platform"))
-    config = render_nginx.render(
+    return render_nginx.render(
         prefix=folder / "nginx",
-        listen=f"127.0.0.1:{proxy_port}",
+        listen=listen,
         web=[f"127.0.0.1:{web_port}"],
         static_root=folder / "static",
         max_body_bytes=26 * 1024 * 1024,
         sockets_per_address=SOCKETS_PER_ADDRESS,
+        **tls,
     )
-    nginx = start_nginx(config)
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory):
+    if not shutil.which("nginx"):
+        pytest.fail("nginx is missing: platform/install_system_packages.sh installs Debian's nginx")
+    folder = tmp_path_factory.mktemp("edge")
+    daphne, web_port, event_id = start_web(folder)
+    proxy_port = free_port()
+    nginx = start_nginx(render_nginx_config(folder, listen=f"127.0.0.1:{proxy_port}", web_port=web_port))
     try:
         wait_http(f"http://127.0.0.1:{web_port}/health/live/")
         wait_http(f"http://127.0.0.1:{proxy_port}/health/live/")
@@ -208,3 +220,108 @@ def test_one_address_cannot_hold_more_than_its_share_of_sockets_whatever_it_forw
             break
         time.sleep(0.2)
     assert b" 101 " in status, status
+
+
+# ---------------------------------------------------------------------------------------------------
+# TLS in the shipped template: nginx terminates it, the plain port only redirects, Django knows it is
+# served over https (secure cookies, HSTS, CSRF) from nginx's own X-Forwarded-Proto.
+
+
+@pytest.fixture(scope="module")
+def tls_edge(tmp_path_factory):
+    if not shutil.which("nginx") or not shutil.which("openssl"):
+        pytest.fail("nginx and openssl are needed: platform/install_system_packages.sh installs Debian's nginx")
+    folder = tmp_path_factory.mktemp("tls-edge")
+    certificate, key = folder / "certificate.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(certificate)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    # Production as shipped behind nginx: HTTPS on (the default with DEBUG off), nginx trusted.
+    daphne, web_port, _ = start_web(
+        folder,
+        HTTPS="1",
+        TRUSTED_PROXY_COUNT="1",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+    )
+    plain_port, tls_port = free_port(), free_port()
+    config = render_nginx_config(
+        folder,
+        listen=f"127.0.0.1:{plain_port}",
+        web_port=web_port,
+        tls_certificate=certificate,
+        tls_key=key,
+        tls_listen=f"127.0.0.1:{tls_port}",
+    )
+    nginx = start_nginx(config)
+    try:
+        wait_http(f"http://127.0.0.1:{web_port}/health/live/")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"https://127.0.0.1:{tls_port}/health/live/", verify=str(certificate), timeout=2)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"nginx never served TLS: {(folder / 'nginx' / 'error.log').read_text()[-2000:]}")
+                time.sleep(0.2)
+        yield {
+            "https": f"https://127.0.0.1:{tls_port}",
+            "http": f"http://127.0.0.1:{plain_port}",
+            "certificate": str(certificate),
+            "tls_port": tls_port,
+        }
+    finally:
+        for process in (nginx, daphne):
+            process.terminate()
+            process.wait(timeout=20)
+
+
+@pytest.mark.slow
+def test_the_shipped_template_serves_tls_and_django_knows_it(tls_edge):
+    session = requests.Session()
+    trust = tls_edge["certificate"]  # per request: requests lets REQUESTS_CA_BUNDLE override a session's
+    page = session.get(f"{tls_edge['https']}/accounts/login/", verify=trust, timeout=10)
+    assert page.status_code == 200, page.status_code
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+    cookie = next(cookie for cookie in session.cookies if cookie.name == "csrftoken")
+    assert cookie.secure
+    # A login over TLS passes Django's HTTPS checks (CSRF's referer check, the redirect): Django sees https.
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    answer = session.post(
+        f"{tls_edge['https']}/accounts/login/",
+        data={"username": "resident", "password": "resident-pass-1", "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{tls_edge['https']}/accounts/login/"},
+        allow_redirects=False,
+        verify=trust,
+        timeout=10,
+    )
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/"), answer.status_code
+    assert next(cookie for cookie in session.cookies if cookie.name == "sessionid").secure
+
+
+@pytest.mark.slow
+def test_plain_http_on_the_tls_template_only_redirects_to_https(tls_edge):
+    answer = requests.get(f"{tls_edge['http']}/accounts/login/?next=/me/", allow_redirects=False, timeout=10)
+    assert answer.status_code == 301
+    assert answer.headers["Location"] == "https://127.0.0.1/accounts/login/?next=/me/"
+    # Nothing of the site is served in the clear through nginx, not an upload, not the health check.
+    upload = requests.post(f"{tls_edge['http']}/api/recordings/", data=b"x", allow_redirects=False, timeout=10)
+    assert upload.status_code == 301
+    health = requests.get(f"{tls_edge['http']}/health/live/", allow_redirects=False, timeout=10)
+    assert health.status_code == 301
+    # A client that offers only TLS 1.1 is refused.
+    import ssl
+
+    context = ssl.create_default_context(cafile=tls_edge["certificate"])
+    context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_1
+    with (
+        socket.create_connection(("127.0.0.1", tls_edge["tls_port"]), timeout=10) as connection,
+        pytest.raises(ssl.SSLError),
+    ):
+        context.wrap_socket(connection, server_hostname="127.0.0.1").close()
