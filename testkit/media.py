@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "demo"
@@ -27,3 +32,31 @@ def transcode(source: Path, destination: Path, *arguments: str) -> Path:
     """Make a test file with the shipped ffmpeg (webm/opus, mp3, 16-bit wav...)."""
     subprocess.run([ffmpeg(), "-v", "error", "-y", "-i", str(source), *arguments, str(destination)], check=True)
     return destination
+
+
+# Two demo portraits whose faces detection finds once they stand side by side: the figures of a dialogue.
+PORTRAIT_PAIR = ("art_10.jpg", "art_15.jpg")
+
+
+def portraits_side_by_side(
+    path: Path, names: Sequence[str], *, height: int | None = None, quality: int = 92
+) -> Image.Image:
+    """Demo portraits NAMES ("art_10.jpg", ...) side by side on white, left to right, saved to PATH as a
+    JPEG of QUALITY: one painting with a figure each. Each is scaled to HEIGHT; with None, each keeps its
+    own and the painting is as tall as the tallest. Returns the image."""
+    from PIL import Image
+
+    parts = []
+    for name in names:
+        with Image.open(DEMO / "paintings" / name) as image:
+            part = image.convert("RGB")
+        if height is not None:
+            part = part.resize((round(part.width * height / part.height), height))
+        parts.append(part)
+    painting = Image.new("RGB", (sum(part.width for part in parts), max(part.height for part in parts)), "white")
+    left = 0
+    for part in parts:
+        painting.paste(part, (left, 0))
+        left += part.width
+    painting.save(path, quality=quality)
+    return painting

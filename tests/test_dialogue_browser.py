@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import pytest
 from django.core.files import File
-from PIL import Image
 
 from animation.models import Animation
 from catalogue import selectors as catalogue_selectors
 from catalogue.models import Passage
 from contributions.models import Recording
 from testkit.browser import LAPTOP, PHONE, chromium, horizontal_overflow, log_in, record_take
-from testkit.media import DEMO, transcode
+from testkit.media import PORTRAIT_PAIR, portraits_side_by_side, transcode
 from tests.test_dialogue_film import SCRIPT, halves_of_the_poem
 
 
@@ -32,14 +31,7 @@ def test_a_dialogue_is_written_cast_read_by_two_residents_and_arrives_live(
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
     festival["event"].curators.add(curator)
-    left, right = (Image.open(DEMO / "paintings" / name).convert("RGB") for name in ("art_10.jpg", "art_15.jpg"))
-    height = 400
-    left = left.resize((round(left.width * height / left.height), height))
-    right = right.resize((round(right.width * height / right.height), height))
-    pair = Image.new("RGB", (left.width + right.width, height), "white")
-    pair.paste(left, (0, 0))
-    pair.paste(right, (left.width, 0))
-    pair.save(tmp_path / "pair.jpg", quality=92)
+    portraits_side_by_side(tmp_path / "pair.jpg", PORTRAIT_PAIR, height=400)
     painting = festival["painting"]
     with (tmp_path / "pair.jpg").open("rb") as handle:
         painting.image.save("pair.jpg", File(handle), save=True)

@@ -12,14 +12,13 @@ import pytest
 from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from PIL import Image
 
 from animation.models import Animation
 from catalogue import selectors as catalogue_selectors
 from catalogue import services as catalogue_services
 from catalogue.models import Passage
 from contributions import services as contribution_services
-from testkit.media import CHINESE_POEM, DEMO, ffmpeg
+from testkit.media import CHINESE_POEM, PORTRAIT_PAIR, ffmpeg, portraits_side_by_side
 
 # The demo recitation is the poem 静夜思: its two couplets become the two roles' lines.
 SCRIPT = "宝玉：床前明月光，疑是地上霜。\n黛玉：举头望明月，低头思故乡。"
@@ -52,15 +51,8 @@ def test_two_residents_read_a_dialogue_and_each_figure_speaks_its_own_lines(
     from gallery.events import animation_card
 
     # Two figures side by side.
-    left, right = (Image.open(DEMO / "paintings" / name).convert("RGB") for name in ("art_10.jpg", "art_15.jpg"))
-    height = 400
-    left = left.resize((round(left.width * height / left.height), height))
-    right = right.resize((round(right.width * height / right.height), height))
-    pair = Image.new("RGB", (left.width + right.width, height), "white")
-    pair.paste(left, (0, 0))
-    pair.paste(right, (left.width, 0))
     pair_path = tmp_path / "pair.jpg"
-    pair.save(pair_path, quality=92)
+    pair = portraits_side_by_side(pair_path, PORTRAIT_PAIR, height=400)
     painting = festival["painting"]
     with pair_path.open("rb") as handle:
         painting.image.save("pair.jpg", File(handle), save=True)
@@ -144,11 +136,7 @@ def test_a_dialogues_test_film_is_one_sample_voice_reading_every_line(festival, 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
     festival["event"].curators.add(curator)
-    left, right = (Image.open(DEMO / "paintings" / name).convert("RGB") for name in ("art_10.jpg", "art_15.jpg"))
-    pair = Image.new("RGB", (left.width + right.width, max(left.height, right.height)), "white")
-    pair.paste(left, (0, 0))
-    pair.paste(right, (left.width, 0))
-    pair.save(tmp_path / "pair.jpg", quality=92)
+    portraits_side_by_side(tmp_path / "pair.jpg", PORTRAIT_PAIR)
     painting = festival["painting"]
     with (tmp_path / "pair.jpg").open("rb") as handle:
         painting.image.save("pair.jpg", File(handle), save=True)

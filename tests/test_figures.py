@@ -13,7 +13,7 @@ from PIL import Image
 from catalogue import selectors as catalogue_selectors
 from catalogue import services as catalogue_services
 from catalogue.models import Figure, Painting, Passage
-from testkit.media import DEMO
+from testkit.media import PORTRAIT_PAIR, portraits_side_by_side
 
 
 @pytest.fixture
@@ -256,15 +256,8 @@ def test_the_test_film_moves_the_mouth_of_the_figure_cast_not_the_first_one(fest
     from gallery.models import PassagePreview
     from testkit.media import CHINESE_POEM
 
-    left, right = (Image.open(DEMO / "paintings" / name).convert("RGB") for name in ("art_10.jpg", "art_15.jpg"))
-    height = 400
-    left = left.resize((round(left.width * height / left.height), height))
-    right = right.resize((round(right.width * height / right.height), height))
-    pair = Image.new("RGB", (left.width + right.width, height), "white")
-    pair.paste(left, (0, 0))
-    pair.paste(right, (left.width, 0))
     pair_path = tmp_path / "pair.jpg"
-    pair.save(pair_path, quality=92)
+    pair = portraits_side_by_side(pair_path, PORTRAIT_PAIR, height=400)
     painting = festival["painting"]
     with pair_path.open("rb") as handle:
         painting.image.save("pair.jpg", File(handle), save=True)
@@ -272,7 +265,7 @@ def test_the_test_film_moves_the_mouth_of_the_figure_cast_not_the_first_one(fest
     figures = catalogue_selectors.painting_figures(painting=painting)
     assert len(figures) == 2, [figure.box for figure in figures]
     cast = figures[1]
-    assert cast.box[0] > left.width * 0.8
+    assert cast.box[0] > pair.width * 0.4  # the portrait on the right
     passage = festival["chinese"]
     catalogue_services.passage_update(passage=passage, figure=cast)
 
@@ -304,22 +297,6 @@ def test_the_test_film_moves_the_mouth_of_the_figure_cast_not_the_first_one(fest
     assert np.hypot(*(moving - mouths[-1])) < np.hypot(*(moving - mouths[0])) / 3
 
 
-def portraits_side_by_side(path, *, height: int = 440) -> Image.Image:
-    """A handscroll-shaped painting: the five demo portraits side by side, five figures to find."""
-    parts = []
-    for name in ("art_2.jpg", "art_10.jpg", "art_12.jpg", "art_15.jpg", "art_7.jpg"):
-        with Image.open(DEMO / "paintings" / name) as image:
-            part = image.convert("RGB")
-            parts.append(part.resize((round(part.width * height / part.height), height)))
-    scroll = Image.new("RGB", (sum(part.width for part in parts), height), "white")
-    left = 0
-    for part in parts:
-        scroll.paste(part, (left, 0))
-        left += part.width
-    scroll.save(path, quality=90)
-    return scroll
-
-
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("size", ["laptop", "phone"])
@@ -338,7 +315,9 @@ def test_a_curator_sees_the_scrolls_figures_names_one_and_casts_it(
     festival["event"].curators.add(curator)
     painting = festival["painting"]
     path = tmp_path / "scroll.jpg"
-    portraits_side_by_side(path, height=1000)
+    # A handscroll-shaped painting: the five demo portraits side by side, five figures to find.
+    five = ("art_2.jpg", "art_10.jpg", "art_12.jpg", "art_15.jpg", "art_7.jpg")
+    portraits_side_by_side(path, five, height=1000, quality=90)
     with path.open("rb") as handle:
         painting.image.save("scroll.jpg", File(handle), save=True)
     catalogue_tasks.painting_detect_faces(str(painting.id))  # the worker's task: real detection
