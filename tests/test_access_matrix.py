@@ -297,16 +297,13 @@ def test_every_websocket_route_answers_every_role_as_expected(world):
 
 
 @pytest.fixture
-def cases(world, groups, settings, monkeypatch, django_capture_on_commit_callbacks):
+def cases(world, groups, settings, django_capture_on_commit_callbacks):
     """WORLD plus the states of the special rows, each made through the code residents and workers run."""
     from accounts.models import User
-    from animation import services as animation_services
-    from animation import tasks as animation_tasks
-    from animation.models import Alignment, Animation
+    from animation.models import Animation
     from catalogue.models import Event, Figure, Painting, Passage
     from contributions import services
-    from contributions.tasks import recording_prepare_voice
-    from core.speech_models import whisper_model_for
+    from testkit.mid_render import approved_reading_with_alignment, render_withdrawn_mid_way
     from testkit.roles import make_film, submit
 
     settings.ANIMATION_SIZE = 128
@@ -334,39 +331,13 @@ def cases(world, groups, settings, monkeypatch, django_capture_on_commit_callbac
     assert client_c.post("/accounts/login/", login).status_code == 302
     with django_capture_on_commit_callbacks(execute=True):  # the erasure deletes files after the commit
         assert client_c.post("/me/account/", {"password": "resident-c-pass-1"}).status_code == 302
-    # Resident A's second reading, approved; the real render task withdraws it at its first progress
-    # report, as a resident pressing "withdraw" while the worker renders would.
-    withdrawn = submit(world.passage_x, users["resident_a"])
+    # Resident A's second reading, approved; the real render task withdraws it at its first frame, as a
+    # resident pressing "withdraw" while the worker renders would.
     # The world's placed figure has no key points: the render looks for the face itself.
     Figure.objects.filter(painting=world.painting_x).update(hidden=True)
-    recording_prepare_voice(str(withdrawn.id))
-    Alignment.objects.create(
-        recording=withdrawn,
-        text=withdrawn.text_to_read,
-        language="zh",
-        model_name=whisper_model_for("zh"),
-        units=[{"text": "床", "start": 0.1, "end": 0.4}],
-        phrases=[],
-        webvtt="WEBVTT\n\n00:00.100 --> 00:00.400\n床\n",
-    )
-    withdrawn_film = Animation.objects.create(
-        recording=withdrawn, event=world.event_x, status=Animation.Status.RENDERING
-    )
-
-    class WithdrawnMidRender(animation_services.ProgressReporter):
-        def __call__(self, stage: str, fraction: float) -> None:
-            if fraction > 0 and not getattr(WithdrawnMidRender, "done", False):
-                WithdrawnMidRender.done = True
-                withdrawn.refresh_from_db()
-                services.recording_withdraw(recording=withdrawn)
-            super().__call__(stage, fraction)
-
-    monkeypatch.setattr(animation_services, "ProgressReporter", WithdrawnMidRender)
-    with django_capture_on_commit_callbacks(execute=True):
-        animation_tasks.animation_render(str(withdrawn_film.id))
-    withdrawn_film.refresh_from_db()
-    assert getattr(WithdrawnMidRender, "done", False), (withdrawn_film.status, withdrawn_film.error)
-    withdrawn_film.refresh_from_db()
+    withdrawn = approved_reading_with_alignment(world.passage_x, users["resident_a"])
+    with django_capture_on_commit_callbacks(execute=True):  # the erasure deletes files after the commit
+        withdrawn_film = render_withdrawn_mid_way(withdrawn, world.event_x)
     return {
         "unassigned": unassigned,
         "event_z": event_z,
