@@ -55,7 +55,9 @@ class Planner:
         self._linear = [
             np.ascontiguousarray(np.moveaxis(f, -1, 0), dtype=np.float32).reshape(2 * hc, wc) for f in rig.head_coarse
         ]
-        self._anchors: dict[tuple[float, float], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._anchors: dict[
+            tuple[float, float], tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]
+        ] = {}
         self._coarse_hw = (hc, wc)
         self._spacing = (rig.roi.shape[1] / wc, rig.roi.shape[0] / hc)
         for point in [rig.mouth.anchor, rig.look.axes.origin, *(e.axes.origin for e in rig.eyes)]:
@@ -120,20 +122,20 @@ class Planner:
         cached = self._anchors.get(key)
         if cached is None:
             cached = self._anchors[key] = self._sample_coarse(point)
-        per_control, z, weight, at = cached
+        per_control, rest = cached
         model = self.rig.head3d
         coefficients = np.asarray(coefficients, np.float64)
-        if model is None:
+        if model is None or rest is None:
             return coefficients @ per_control
         shift = coefficients[TURNS:] @ per_control[TURNS:]
         if np.any(np.abs(coefficients[:TURNS]) > EPSILON):
             yaw, pitch, roll = (float(value) for value in coefficients[:TURNS])
-            shift = shift + model.forward(yaw, pitch, roll, points=at, z=z, weight=weight)[0]
+            shift = shift + model.turn(rest, yaw, pitch, roll)[:, 0]
         return shift
 
-    def _sample_coarse(self, point: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(K, 2) each head field's displacement at ``point``, and the head model's depth and weight
-        there, computed once per anchor."""
+    def _sample_coarse(self, point: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """(K, 2) each head field's displacement at ``point``, and the head model's rest pose there (its
+        depth and weight bilinear on the coarse grid), computed once per anchor."""
         roi = self.rig.roi
         hc, wc = self._coarse_hw
         cx = (point[0] - roi.x0 + 0.5) * wc / roi.shape[1] - 0.5
@@ -151,10 +153,10 @@ class Planner:
         at = np.asarray(point, np.float64).reshape(1, 2)
         model = self.rig.head3d
         if model is None:
-            return per_control, np.zeros(1), np.zeros(1), at
+            return per_control, None
         z = bilinear(model.z[..., None])[..., 0].reshape(1)
         weight = bilinear(model.weight[..., None])[..., 0].reshape(1)
-        return per_control, z, weight, at
+        return per_control, model.rest_pose(at, z, weight)
 
     def _shifted(self, rect: Rect, shift: np.ndarray) -> Rect:
         roi = self.rig.roi

@@ -158,19 +158,25 @@ class HeadModel:
             # Planes to interleaved pairs: cv2.merge is several times numpy's transposed copy.
             return cv2.merge([planes[0], planes[1]])
         assert z is not None and weight is not None
-        rest = self._rest_pose(
+        return self.turn(self.rest_pose(points, z, weight), yaw, pitch, roll).T.reshape(np.shape(points))
+
+    def rest_pose(
+        self, points: np.ndarray, z: np.ndarray, weight: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rest pose of a few ``points`` (n, 2) of depth ``z`` and follow ``weight`` (n,), in float64,
+        for ``turn``: kept by callers that turn the same points every frame."""
+        return self._rest_pose(
             np.asarray(points, np.float64).reshape(-1, 2),
             np.asarray(z, np.float64).reshape(-1),
             np.asarray(weight, np.float64).reshape(-1),
             np.float64,
         )
-        return self._turn(rest, yaw, pitch, roll).T.reshape(np.shape(points))
 
     def forward_planes(self, yaw: float, pitch: float, roll: float) -> np.ndarray:
         """The coarse grid's forward displacement as planes (2, hc, wc) float32: x, then y."""
-        return self._turn(self._rest, yaw, pitch, roll).reshape(2, *self.grid.shape[:2])
+        return self.turn(self._rest, yaw, pitch, roll).reshape(2, *self.grid.shape[:2])
 
-    def _turn(
+    def turn(
         self, rest: tuple[np.ndarray, np.ndarray, np.ndarray], yaw: float, pitch: float, roll: float
     ) -> np.ndarray:
         """(2, N) the displacement of the rest pose's points turned by the angles (degrees)."""
