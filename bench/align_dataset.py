@@ -173,6 +173,24 @@ def _folder(split: str, kind: str = "") -> Path:
     return OUT.with_name(f"{name}_{kind}" if kind else name)
 
 
+def _cached(folder: Path, version: int, **fields: str) -> list[Utterance] | None:
+    """The set kept in FOLDER when it is of VERSION and all its recordings are still there (FIELDS fill
+    what its manifest leaves out), else None: the set is made again."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return None
+    data = json.loads(manifest.read_text())
+    if data.get("version") != version or not all((folder / f"{u['name']}.wav").is_file() for u in data["items"]):
+        return None
+    return [Utterance(**{**fields, **item}) for item in data["items"]]
+
+
+def _keep(folder: Path, version: int, utterances: list[Utterance]) -> None:
+    """Write the manifest that _cached reads back."""
+    data = {"version": version, "items": [dataclasses.asdict(u) for u in utterances]}
+    (folder / "manifest.json").write_text(json.dumps(data, ensure_ascii=False))
+
+
 def _trimmed(samples: np.ndarray) -> np.ndarray:
     """The synthesised unit without its leading and trailing silence (the true boundaries)."""
     frame = SAMPLE_RATE // 200  # 5 ms
@@ -254,11 +272,8 @@ def load_set(split: str = "test") -> list[Utterance]:
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}: use one of {SPLITS}")
     folder = _folder(split)
-    manifest = folder / "manifest.json"
-    if manifest.is_file():
-        data = json.loads(manifest.read_text())
-        if data.get("version") == SET_VERSION and all((folder / f"{u['name']}.wav").is_file() for u in data["items"]):
-            return [Utterance(**{"split": split, **item}) for item in data["items"]]
+    if (cached := _cached(folder, SET_VERSION, split=split)) is not None:
+        return cached
     folder.mkdir(parents=True, exist_ok=True)
     if split == "test":
         rng = np.random.default_rng(20240601)
@@ -268,9 +283,7 @@ def load_set(split: str = "test") -> list[Utterance]:
         utterances = _build("en", TRAIN_ENGLISH_SENTENCES, rng, split) + _build(
             "zh", TRAIN_CHINESE_SENTENCES, rng, split
         )
-    manifest.write_text(
-        json.dumps({"version": SET_VERSION, "items": [dataclasses.asdict(u) for u in utterances]}, ensure_ascii=False)
-    )
+    _keep(folder, SET_VERSION, utterances)
     return utterances
 
 
@@ -334,11 +347,8 @@ def load_noisy_set(split: str = "test") -> list[Utterance]:
     """
     clean = load_set(split)
     folder = _folder(split, "noisy")
-    manifest = folder / "manifest.json"
-    if manifest.is_file():
-        data = json.loads(manifest.read_text())
-        if data.get("version") == NOISY_VERSION and all((folder / f"{u['name']}.wav").is_file() for u in data["items"]):
-            return [Utterance(**item) for item in data["items"]]
+    if (cached := _cached(folder, NOISY_VERSION)) is not None:
+        return cached
     from scipy import signal
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -366,9 +376,7 @@ def load_noisy_set(split: str = "test") -> list[Utterance]:
         copy = dataclasses.replace(item, name=f"{item.name}_{condition}", kind="noisy", variant=condition)
         write_wav(copy.audio_path, mixed, SAMPLE_RATE)
         noisy.append(copy)
-    manifest.write_text(
-        json.dumps({"version": NOISY_VERSION, "items": [dataclasses.asdict(u) for u in noisy]}, ensure_ascii=False)
-    )
+    _keep(folder, NOISY_VERSION, noisy)
     return noisy
 
 
@@ -385,17 +393,13 @@ def load_spliced_set(split: str = "test") -> list[Utterance]:
     """Three-line passages read with a line skipped, a few words skipped, a phrase repeated, or words
     added and changed. Truth: each unit of the text is read (start, end of what was said for it, a
     changed word included) or skipped (start = end = 0 and read False). A repeated phrase counts
-    from its second reading, which flows on into the text."""
+    from its second reading, which flows on into the text. SPLIT 'holdout' takes its lines from the
+    clauses of the holdout passages (never tuned on)."""
     folder = _folder(split, "spliced")
-    manifest = folder / "manifest.json"
-    if manifest.is_file():
-        data = json.loads(manifest.read_text())
-        if data.get("version") == SPLICED_VERSION and all(
-            (folder / f"{u['name']}.wav").is_file() for u in data["items"]
-        ):
-            return [Utterance(**item) for item in data["items"]]
+    if (cached := _cached(folder, SPLICED_VERSION)) is not None:
+        return cached
     folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(99 if split == "test" else 12)
+    rng = np.random.default_rng({"test": 99, "train": 12, "holdout": 31337}[split])
     items = []
     with tempfile.TemporaryDirectory() as scratch:
         cache: dict[tuple[str, str], np.ndarray] = {}
@@ -406,20 +410,27 @@ def load_spliced_set(split: str = "test") -> list[Utterance]:
             return cache[(voice, spoken)]
 
         for language in ("en", "zh"):
-            sentences = {
-                ("test", "en"): ENGLISH_SENTENCES,
-                ("test", "zh"): CHINESE_SENTENCES,
-                ("train", "en"): TRAIN_ENGLISH_SENTENCES,
-                ("train", "zh"): TRAIN_CHINESE_SENTENCES,
-            }[(split, language)]
+            if split == "holdout":
+                sentences = _holdout_clauses(language)
+            else:
+                sentences = {
+                    ("test", "en"): ENGLISH_SENTENCES,
+                    ("test", "zh"): CHINESE_SENTENCES,
+                    ("train", "en"): TRAIN_ENGLISH_SENTENCES,
+                    ("train", "zh"): TRAIN_CHINESE_SENTENCES,
+                }[(split, language)]
             for index in range(len(sentences)):
                 lines = [sentences[(index + offset) % len(sentences)] for offset in range(3)]
                 variant = VARIANTS[index % len(VARIANTS)]
                 items.append(_spliced(language, lines, variant, f"{language}_{variant}_{index:02d}", split, said, rng))
-    manifest.write_text(
-        json.dumps({"version": SPLICED_VERSION, "items": [dataclasses.asdict(u) for u in items]}, ensure_ascii=False)
-    )
+    _keep(folder, SPLICED_VERSION, items)
     return items
+
+
+def _holdout_clauses(language: str) -> list[str]:
+    """The holdout passages cut at their commas: lines for the holdout split's spliced readings."""
+    passages = HOLDOUT_ENGLISH_PASSAGES if language == "en" else HOLDOUT_CHINESE_PASSAGES
+    return [clause.strip() for passage in passages for clause in re.split("[,，]", passage) if clause.strip()]
 
 
 def _spliced(
@@ -689,13 +700,8 @@ def load_varied_set(split: str = "holdout") -> list[Utterance]:
     if split not in VARIED_SPLITS:
         raise ValueError(f"unknown split {split!r}: use one of {VARIED_SPLITS}")
     folder = _folder(split, "varied")
-    manifest = folder / "manifest.json"
-    if manifest.is_file():
-        data = json.loads(manifest.read_text())
-        if data.get("version") == VARIED_VERSION and all(
-            (folder / f"{u['name']}.wav").is_file() for u in data["items"]
-        ):
-            return [Utterance(**item) for item in data["items"]]
+    if (cached := _cached(folder, VARIED_VERSION)) is not None:
+        return cached
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng({"train": 5150, "test": 8086, "holdout": 60221}[split])
     items = []
@@ -718,7 +724,5 @@ def load_varied_set(split: str = "holdout") -> list[Utterance]:
                             folder=Path(scratch),
                         )
                     )
-    manifest.write_text(
-        json.dumps({"version": VARIED_VERSION, "items": [dataclasses.asdict(u) for u in items]}, ensure_ascii=False)
-    )
+    _keep(folder, VARIED_VERSION, items)
     return items

@@ -32,6 +32,7 @@ results       Unit, Phrase, AlignmentResult, Transcript
 whisper_pass  the model, transcripts, chunks at pauses, the alignment heads' unit times
 boundaries    unit times fitted to pauses, syllable nuclei and voice edges; phrases
 reading_plan  what was read, skipped or added, from the transcripts
+skips         Mandarin skips decided by the syllable nuclei heard (the transcripts are weak witnesses)
 subtitles     WebVTT karaoke cues (one voice, or a dialogue's voices by name)
 aligner       ``align_text``, which puts them together
 

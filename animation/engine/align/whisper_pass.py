@@ -239,8 +239,9 @@ def dtw_times(
     chunk: Chunk,
     units: list[TextUnit],
     language: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start, end (seconds from the chunk's start) and confidence of each unit from the alignment heads."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Start, end (seconds from the chunk's start), confidence (mean token probability) and mean
+    token log probability of each unit from the alignment heads."""
     token_ids: list[int] = []
     core_spans: list[tuple[int, int]] = []
     for unit in units:
@@ -273,4 +274,32 @@ def dtw_times(
     confidences = np.array(
         [float(np.mean(probabilities[start:end])) if end > start else 0.0 for start, end in core_spans]
     )
-    return starts, np.maximum(ends, starts), confidences
+    log_probabilities = np.log(np.maximum(probabilities, 1e-9))
+    mean_log_probabilities = np.array(
+        [float(np.mean(log_probabilities[start:end])) if end > start else 0.0 for start, end in core_spans]
+    )
+    return starts, np.maximum(ends, starts), confidences, mean_log_probabilities
+
+
+def text_log_probability(
+    whisper: WhisperModel, tokenizer: Tokenizer, chunk: Chunk, units: list[TextUnit], language: str
+) -> float:
+    """How likely the decoder finds UNITS, then the end of the text, said in CHUNK (its tokens forced,
+    no prompt): the sum of the log probabilities of the units' spoken tokens and of the end token.
+    Punctuation is given to the decoder but not counted, so texts that differ only in what was left
+    out compare fairly (bench_align: placing a skip)."""
+    token_ids: list[int] = []
+    counted: list[int] = []
+    for unit in units:
+        ids, core_start, core_end = _unit_tokens(tokenizer, unit, language=language)
+        counted.extend(range(len(token_ids) + core_start, len(token_ids) + core_end))
+        token_ids.extend(ids)
+    token_ids.append(tokenizer.eot)
+    counted.append(len(token_ids) - 1)
+    if len(token_ids) + len(tokenizer.sot_sequence) >= MAX_DECODER_TOKENS:
+        return float("-inf")
+    result = whisper.model.align(
+        chunk.encoder_output, tokenizer.sot_sequence, [token_ids], chunk.frame_count, median_filter_width=7
+    )[0]
+    log_probabilities = np.log(np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-9))
+    return float(sum(log_probabilities[index] for index in counted if index < log_probabilities.size))
