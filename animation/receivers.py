@@ -19,6 +19,18 @@ def connect() -> None:
         lambda: Animation.objects.exclude(status__in=Animation.BEFORE_APPROVAL)
     )
 
+    def aligned_units(recording) -> list[dict] | None:
+        from animation.models import Alignment
+
+        alignment = Alignment.objects.filter(recording=recording).only("units", "text").first()
+        # An alignment of an older text of the passage says nothing about this one.
+        if alignment is None or (alignment.text and alignment.text != recording.text_to_read):
+            return None
+        return list(alignment.units)
+
+    # The moderation console shows how sure the alignment is of each unit (issue 24).
+    contribution_selectors.unit_confidence_register(aligned_units)
+
     def on_received(sender, *, recording_id, **kwargs) -> None:
         from animation import tasks
 

@@ -24,6 +24,31 @@ def films_shown_to_readers_register(films: Callable[[], QuerySet]) -> None:
     _films_shown_to_readers = films
 
 
+# Per-unit confidence of a reading's alignment, for the console (issue 24). The animation layer, which
+# keeps the alignments, registers the lookup at start-up: RECORDING -> its units, or None when there is
+# no alignment of the text it reads yet.
+_unit_confidence_lookup: Callable[[Recording], list[dict[str, Any]] | None] | None = None
+
+
+def unit_confidence_register(lookup: Callable[[Recording], list[dict[str, Any]] | None]) -> None:
+    """Hook for the layer that aligns readings: LOOKUP(recording) gives its aligned units
+    (dicts with text, confidence 0..1, skipped) or None."""
+    global _unit_confidence_lookup
+    _unit_confidence_lookup = lookup
+
+
+def recording_unit_confidence(*, recording: Recording) -> list[dict[str, Any]]:
+    """Each unit of the text RECORDING reads, with how sure the alignment is of it (0..1) and whether
+    the reader skipped it; empty until the reading is aligned."""
+    if _unit_confidence_lookup is None:
+        return []
+    units = _unit_confidence_lookup(recording) or []
+    return [
+        {"text": unit["text"], "confidence": float(unit.get("confidence", 0.0)), "skipped": bool(unit.get("skipped"))}
+        for unit in units
+    ]
+
+
 def _readers_films() -> str | Prefetch:
     if _films_shown_to_readers is None:
         return "animations"

@@ -129,6 +129,12 @@ class WarningSerializer(serializers.Serializer):
     text = serializers.CharField()
 
 
+class UnitConfidenceSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    confidence = serializers.FloatField(min_value=0, max_value=1)
+    skipped = serializers.BooleanField()
+
+
 class ReviewFactsSerializer(serializers.Serializer):
     unit = serializers.ChoiceField(choices=["character", "word"])
     separator = serializers.CharField(allow_blank=True, trim_whitespace=False)
@@ -149,6 +155,8 @@ class ModerationDetailSerializer(ModerationItemSerializer):
     transcript_ready = serializers.SerializerMethodField()
     claimed_until = serializers.DateTimeField(read_only=True)
     facts = serializers.SerializerMethodField()
+    # How sure the alignment is of each unit of the text (0..1), skipped units marked; empty until aligned.
+    unit_confidence = serializers.SerializerMethodField()
     # The name the film will credit publicly: approved (or rejected, reason "name") with the reading.
     credited_as = serializers.CharField(source="credit", read_only=True)
 
@@ -167,6 +175,7 @@ class ModerationDetailSerializer(ModerationItemSerializer):
             "transcript_ready",
             "claimed_until",
             "facts",
+            "unit_confidence",
             "video_url",
             "credited_as",
         ]
@@ -180,6 +189,12 @@ class ModerationDetailSerializer(ModerationItemSerializer):
 
     def get_transcript_ready(self, recording) -> bool:
         return recording.transcribed_at is not None
+
+    @extend_schema_field(UnitConfidenceSerializer(many=True))
+    def get_unit_confidence(self, recording) -> list[dict]:
+        from contributions.selectors import recording_unit_confidence
+
+        return recording_unit_confidence(recording=recording)
 
     @extend_schema_field(ReviewFactsSerializer)
     def get_facts(self, recording) -> dict:

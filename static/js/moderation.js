@@ -295,6 +295,7 @@
       const stats = recording.audio_stats || {};
       const codes = new Set(facts.warnings.map((warning) => warning.code));
       renderDiff(recording);
+      renderConfidence(recording);
       figure("figure-duration", `${recording.duration_seconds.toFixed(1)} s / ${recording.max_seconds} s`, codes.has("cut_off"));
       figure("figure-loudness", stats.loudness_lufs !== undefined ? `${stats.loudness_lufs.toFixed(1)} LUFS` : "–", codes.has("quiet"));
       figure("figure-peak", stats.peak_dbfs !== undefined ? `${stats.peak_dbfs.toFixed(1)} dBFS` : "–", false);
@@ -315,6 +316,40 @@
       node.className = className;
       node.textContent = text;
       return node;
+    }
+
+    // Per-unit confidence of the alignment (issue 24): units the aligner is unsure of are marked, with
+    // the figure in their title, so the moderator listens there before approving.
+    const LOW_CONFIDENCE = 0.5;
+
+    function renderConfidence(recording) {
+      const block = $("confidence-block");
+      const line = $("unit-confidence");
+      const units = recording.unit_confidence || [];
+      line.replaceChildren();
+      line.lang = recording.language;
+      block.hidden = !units.length;
+      const separator = recording.facts.separator;
+      let unsure = 0;
+      units.forEach((unit, index) => {
+        if (separator && index) line.append(separator);
+        const percent = Math.round(unit.confidence * 100);
+        let node;
+        if (unit.skipped) {
+          node = mark("del", "skipped", unit.text);
+          node.title = strings.skipped;
+        } else if (unit.confidence < LOW_CONFIDENCE) {
+          node = mark("mark", "low-confidence", unit.text);
+          node.title = `${strings.confidence} ${percent} %`;
+          unsure += 1;
+        } else {
+          node = mark("span", "", unit.text);
+          node.title = `${strings.confidence} ${percent} %`;
+        }
+        node.dataset.confidence = unit.confidence;
+        line.append(node);
+      });
+      $("confidence-counts").textContent = units.length ? `${unsure} ${strings.unsure}` : "";
     }
 
     function renderDiff(recording) {
