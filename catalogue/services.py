@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -302,9 +303,18 @@ def painting_record_face_error(*, painting_id: Any, reason: str) -> None:
     Painting.objects.filter(id=painting_id).update(face_error=reason[:2000])
 
 
-def painting_request_figure_thumbnails(*, painting: Painting) -> None:
-    """Ask for the figures' missing crops (a figure made before crops existed, or a worker that was down)."""
+# A curator's page views ask at most once in this many seconds per painting: with a worker down, every
+# view would otherwise queue one more message for the same crops.
+FIGURE_THUMBNAILS_ASK_EVERY_SECONDS = 120
+
+
+def painting_request_figure_thumbnails(*, painting: Painting) -> bool:
+    """Ask for the figures' missing crops (a figure made before crops existed, or a worker that was down),
+    once per FIGURE_THUMBNAILS_ASK_EVERY_SECONDS per painting; True when a request was sent."""
+    if not cache.add(f"figure-thumbnails-asked:{painting.id}", 1, FIGURE_THUMBNAILS_ASK_EVERY_SECONDS):
+        return False
     _enqueue_figure_thumbnails(painting.id)
+    return True
 
 
 def _enqueue_figure_thumbnails(painting_id: Any) -> None:

@@ -205,6 +205,24 @@ def test_a_removed_hand_placed_figure_goes_and_a_corrected_one_returns_to_detect
 
 
 @pytest.mark.django_db
+def test_the_curators_page_asks_for_missing_crops_once_not_on_every_view(
+    festival, curator, monkeypatch, django_capture_on_commit_callbacks
+):
+    """With the worker down, the crops stay missing: page views must not pile up messages for them."""
+    from catalogue import tasks as catalogue_tasks
+
+    sent = []
+    monkeypatch.setattr(catalogue_tasks.painting_make_figure_thumbnails, "delay", sent.append)
+    painting = festival["painting"]
+    catalogue_services.painting_record_faces(painting_id=painting.id, faces=[face_at(100, 100, 100)])
+    client = logged_in(curator)
+    for _ in range(5):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.get(f"/curation/paintings/{painting.id}/").status_code == 200
+    assert sent == [str(painting.id)]
+
+
+@pytest.mark.django_db
 def test_each_figure_gets_a_crop_of_its_face_for_the_strip_and_the_record_page(festival, curator, resident):
     painting = festival["painting"]
     with Image.open(painting.image.path) as image:
