@@ -3,9 +3,10 @@
 For each test painting: rig build time, the style read from it, frames/s of warp + compose for a 10 s
 clip at 512x512 and 25 fps (controls from the motion module on real speech's loudness; median of three
 runs), printed as two measured figures: wall-clock frames/s with the render's own two threads, and the
-process's CPU milliseconds per frame (all threads); with the load average, since other work on the same
-cores slows the wall figure first. Then the torch backend's frames/s and its mean difference from OpenCV,
-and how much the background changed (must be 0).
+process's CPU milliseconds per frame (all threads), and of those the frame plans' share (the head's
+sampling map turned in depth and inverted, the mouth's polygons; one thread); with the load average,
+since other work on the same cores slows the wall figure first. Then the torch backend's frames/s and
+its mean difference from OpenCV, and how much the background changed (must be 0).
 
 Then a 20,000 x 2,000 handscroll (synthetic: paper, ink strokes, a demo face 60 px wide): seconds from
 the start of the render (framing, rig) to the first frame, framed at 16:9 and 9:16, with and without the
@@ -41,6 +42,7 @@ from animation.engine.audio import SPEECH_SAMPLE_RATE, decode_audio, loudness_en
 from animation.engine.faces import find_faces  # noqa: E402
 from animation.engine.motion import controls_from_alignment  # noqa: E402
 from animation.engine.render import render_frames  # noqa: E402
+from animation.engine.render.frame_plan import Planner, values_at  # noqa: E402
 from animation.engine.render.rig import build_rig  # noqa: E402
 
 FPS = 25
@@ -217,6 +219,7 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()[0]:.2f}\n")
     header = (
         f"{'painting':10} {'style':>7} {'frame':>9} {'roi %':>6} {'rig ms':>7} {'wall f/s':>9} {'cpu ms/f':>9} "
+        f"{'plan ms/f':>10} "
         f"{'torch-cpu f/s':>14} {'mean diff':>10} {'max diff':>9} {'bg %':>5} {'bg change':>10} {'load':>5}"
     )
     print(header)
@@ -244,6 +247,11 @@ def main() -> None:
                     keep.append(frame.copy())
             walls.append(time.perf_counter() - started)
             cpus.append(time.process_time() - cpu_started)
+        planner = Planner(rig)
+        plan_started = time.process_time()
+        for index in range(frame_count):
+            planner.plan(values_at(controls, index))
+        plan_ms = 1000 * (time.process_time() - plan_started) / frame_count
         opencv_rate = frame_count / float(np.median(walls))
         cpu_ms = 1000 * float(np.median(cpus)) / frame_count
         rates.append(opencv_rate)
@@ -261,7 +269,7 @@ def main() -> None:
         frame = f"{rig.still.shape[1]}x{rig.still.shape[0]}"
         print(
             f"{painting.stem:10} {rig.style.kind:>7} {frame:>9} {roi_share:6.0f} {rig_ms:7.0f} {opencv_rate:9.0f} "
-            f"{cpu_ms:9.2f} {torch_rate:14.1f} "
+            f"{cpu_ms:9.2f} {plan_ms:10.2f} {torch_rate:14.1f} "
             f"{np.mean([d.mean() for d in diffs]):10.3f} {max(d.max() for d in diffs):9d} "
             f"{100 * mask.mean():5.0f} {outside_change:10d} "
             f"{loads[-1]:5.2f}"
