@@ -274,7 +274,7 @@ def invert_on_grid(
         map_y = py * sy
         map_y += offset_y
         moved_x, moved_y, a, c, b, d = cv2.split(
-            cv2.remap(both, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+            cv2.remap(both, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0,))
         )
         # The residual p + F(p) - grid, and the Jacobian [[1 + a, b], [c, 1 + d]] at p.
         moved_x += px
