@@ -105,14 +105,24 @@ class PageWatch:
         assert not self.failed_requests, f"failed requests: {self.failed_requests}"
 
 
-def record_take(page, seconds: float) -> None:
-    """Record a take of SECONDS on the record page with the keyboard, as a resident does ("r" starts it
-    after the count-in, "r" stops it), and wait until it can be sent."""
+def start_take(page) -> None:
+    """Start a take on the record page with the keyboard, as a resident does ("r"), and wait until the
+    count-in is over and it records."""
     page.keyboard.press("r")
     page.wait_for_function("() => document.getElementById('record-status').textContent.includes('Recording')")
-    page.wait_for_timeout(int(seconds * 1000))
+
+
+def stop_take(page) -> None:
+    """Stop the take being recorded ("r" again) and wait until it can be sent."""
     page.keyboard.press("r")
     page.wait_for_function("() => !document.getElementById('submit-button').disabled", timeout=10_000)
+
+
+def record_take(page, seconds: float) -> None:
+    """Record a take of SECONDS on the record page with the keyboard and wait until it can be sent."""
+    start_take(page)
+    page.wait_for_timeout(int(seconds * 1000))
+    stop_take(page)
 
 
 def horizontal_overflow(page) -> int:

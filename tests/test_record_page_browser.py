@@ -6,6 +6,10 @@ in English and in Chinese."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from contributions.models import Recording
@@ -16,6 +20,9 @@ from testkit.browser import (
     chromium,
     horizontal_overflow,
     log_in,
+    record_take,
+    start_take,
+    stop_take,
     takes_kept,
 )
 from testkit.media import CHINESE_POEM, DEMO, transcode
@@ -53,14 +60,19 @@ class Dialogs:
             dialog.dismiss()
 
 
-def start_recording(page) -> None:
-    page.keyboard.press("r")  # record, after the 3-2-1 count-in
-    page.wait_for_function(f"() => ({STATUS})().includes('Recording')", timeout=10_000)
+def open_record_page(page, base_url: str, passage) -> None:
+    """Log in as the resident and land on PASSAGE's record page."""
+    log_in(page, base_url, username="resident", password="resident-pass-1", next_path=f"/record/{passage.id}/")
 
 
-def stop_recording(page) -> None:
-    page.keyboard.press("r")
-    page.wait_for_function("() => !document.getElementById('submit-button').disabled", timeout=10_000)
+@contextlib.contextmanager
+def on_the_record_page(chromium_path: str, tmp_path, base_url: str, passage, screen) -> Iterator[tuple[Any, Dialogs]]:
+    """The resident on PASSAGE's record page, on SCREEN, in a Chromium whose fake microphone reads the
+    poem: yields the page and its Dialogs."""
+    with chromium(chromium_path, fake_microphone_wav=fake_microphone_wav(tmp_path)) as browser:
+        page = browser.new_context(**screen).new_page()
+        open_record_page(page, base_url, passage)
+        yield page, Dialogs(page)
 
 
 @pytest.mark.parametrize("screen", SCREENS, ids=SCREEN_IDS)
@@ -71,19 +83,9 @@ def test_leaving_during_a_take_asks_first_and_the_take_comes_back(
     tmp_path, asgi_live_server, festival, resident, chromium_path, screen
 ):
     passage = festival["chinese"]
-    with chromium(chromium_path, fake_microphone_wav=fake_microphone_wav(tmp_path)) as browser:
-        page = browser.new_context(**screen).new_page()
-        log_in(
-            page,
-            asgi_live_server.url,
-            username="resident",
-            password="resident-pass-1",
-            next_path=f"/record/{passage.id}/",
-        )
-        dialogs = Dialogs(page)
-
+    with on_the_record_page(chromium_path, tmp_path, asgi_live_server.url, passage, screen) as (page, dialogs):
         # A reload in the middle of a recording asks first; staying keeps the recording running.
-        start_recording(page)
+        start_take(page)
         page.wait_for_timeout(2500)
         page.evaluate("() => { window.stillHere = true; setTimeout(() => location.reload(), 0); }")
         page.wait_for_timeout(1500)
@@ -92,7 +94,7 @@ def test_leaving_during_a_take_asks_first_and_the_take_comes_back(
         assert "Recording" in page.evaluate(STATUS)
 
         # A recorded take not yet sent: leaving asks again; leaving anyway, the take is offered back.
-        stop_recording(page)
+        stop_take(page)
         assert takes_kept(page) == 1
         dialogs.leave = True
         page.reload()
@@ -103,7 +105,7 @@ def test_leaving_during_a_take_asks_first_and_the_take_comes_back(
         assert horizontal_overflow(page) == 0
 
         # Left in the middle of a new recording (after asking): what was read until then comes back.
-        start_recording(page)
+        start_take(page)
         page.wait_for_timeout(3000)
         page.reload()
         page.wait_for_function("() => !document.getElementById('submit-button').disabled", timeout=10_000)
@@ -133,22 +135,11 @@ def test_a_take_offered_back_after_a_reload_can_be_discarded(
     tmp_path, asgi_live_server, festival, resident, chromium_path, screen
 ):
     passage = festival["chinese"]
-    with chromium(chromium_path, fake_microphone_wav=fake_microphone_wav(tmp_path)) as browser:
-        page = browser.new_context(**screen).new_page()
-        log_in(
-            page,
-            asgi_live_server.url,
-            username="resident",
-            password="resident-pass-1",
-            next_path=f"/record/{passage.id}/",
-        )
-        dialogs = Dialogs(page)
+    with on_the_record_page(chromium_path, tmp_path, asgi_live_server.url, passage, screen) as (page, dialogs):
         dialogs.leave = True
         discard = page.locator("#discard-button")
         # A take just made is not an earlier one: nothing to discard yet.
-        start_recording(page)
-        page.wait_for_timeout(2000)
-        stop_recording(page)
+        record_take(page, 2.0)
         assert discard.is_hidden()
 
         page.reload()
@@ -176,9 +167,7 @@ def test_a_take_offered_back_after_a_reload_can_be_discarded(
         assert takes_kept(page) == 0
 
         # The studio records again as before.
-        start_recording(page)
-        page.wait_for_timeout(1500)
-        stop_recording(page)
+        record_take(page, 1.5)
         assert discard.is_hidden() and takes_kept(page) == 1
     assert not Recording.objects.filter(contributor=resident).exists()
 
@@ -211,13 +200,7 @@ def test_a_camera_take_plays_back_with_its_picture_and_sound(
     passage = festival["chinese"]
     with chromium_with_camera(chromium_path, tmp_path) as browser:
         page = browser.new_context(**LAPTOP).new_page()
-        log_in(
-            page,
-            asgi_live_server.url,
-            username="resident",
-            password="resident-pass-1",
-            next_path=f"/record/{passage.id}/",
-        )
+        open_record_page(page, asgi_live_server.url, passage)
         page.check("#camera-optin")
         page.check("#camera-consent")
         page.wait_for_function("() => document.getElementById('camera-preview').videoWidth > 0", timeout=15_000)
@@ -273,13 +256,7 @@ def test_the_camera_consent_says_how_long_the_video_is_kept(
         for language, (says, never_says) in expected.items():
             context = browser.new_context(locale=language, extra_http_headers={"Accept-Language": language})
             page = context.new_page()
-            log_in(
-                page,
-                asgi_live_server.url,
-                username="resident",
-                password="resident-pass-1",
-                next_path=f"/record/{passage.id}/",
-            )
+            open_record_page(page, asgi_live_server.url, passage)
             for screen in SCREENS:
                 page.set_viewport_size(screen["viewport"])
                 note = page.locator(".camera-note")
