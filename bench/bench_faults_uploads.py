@@ -31,18 +31,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from testkit.outages import RESEND_SECONDS, PrivateBroker, outage_run  # noqa: E402
+from testkit.scratch_site import use_scratch_site  # noqa: E402
 
 
 def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="shuohua-bench-faults-uploads-"))
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("HTTPS", "0")  # plain HTTP on loopback (production says HTTPS)
-    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{scratch / 'bench.sqlite3'}")
-    os.environ["MEDIA_ROOT"] = str(scratch / "media")
-    os.environ["SHUOHUA_VAR_DIR"] = str(scratch / "var")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    use_scratch_site(scratch, database_url=os.environ.get("BENCH_DATABASE_URL"), var_dir=True, log_level="ERROR")
     os.environ["CHANNELS_PREFIX"] = "shuohua-bench"
-    os.environ.setdefault("LOG_LEVEL", "ERROR")
     # The sweeps' waits, shortened so the catch-up is timed by the work rather than by waiting. A Redis
     # restarted without persistence forgets the messages it had already taken: the sweeps can only tell
     # by time (a message sent but never started), RESEND_SECONDS here, 10-15 minutes by default.

@@ -22,15 +22,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from testkit.scratch_site import use_scratch_site  # noqa: E402
+
 SCRATCH = Path(tempfile.mkdtemp(prefix="shuohua-bench-fuzz-"))
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("HTTPS", "0")  # plain HTTP on loopback (production says HTTPS)
-os.environ["DATABASE_URL"] = f"sqlite:///{SCRATCH / 'bench.sqlite3'}"
-os.environ["MEDIA_ROOT"] = str(SCRATCH / "media")
-os.environ["SHUOHUA_VAR_DIR"] = str(SCRATCH / "var")
-os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+use_scratch_site(SCRATCH, var_dir=True, log_level="ERROR")
 os.environ["CHANNELS_PREFIX"] = "shuohua-bench-fuzz"
-os.environ.setdefault("LOG_LEVEL", "ERROR")
 # The flood is one resident's: the upload throttle (tested on its own) would stop it at 30.
 os.environ["UPLOAD_THROTTLE_RATE"] = "1000000/hour"
 

@@ -31,16 +31,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from testkit.scratch_site import use_scratch_site  # noqa: E402
+
 SCRATCH = Path(tempfile.mkdtemp(prefix="shuohua-bench-live-"))
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{SCRATCH / 'bench.sqlite3'}")
-os.environ.setdefault("MEDIA_ROOT", str(SCRATCH / "media"))
-os.environ.setdefault("SECRET_KEY", "bench-only-key")
-os.environ.setdefault("HTTPS", "0")  # plain HTTP on loopback (production says HTTPS)
+use_scratch_site(SCRATCH, database_url=os.environ.get("DATABASE_URL"))
 os.environ.setdefault("CHANNELS_PREFIX", "shuohua-bench")
 # Every benchmark client comes from 127.0.0.1: the per-address socket cap (32) would refuse the crowd.
 os.environ.setdefault("WEBSOCKETS_PER_ADDRESS", "1000000")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 MESSAGES_PER_SIZE = 30
 CLIENT_PROCESSES = 4

@@ -22,14 +22,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from testkit.scratch_site import use_scratch_site  # noqa: E402
+
 SCRATCH = Path(tempfile.mkdtemp(prefix="shuohua-bench-"))
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("HTTPS", "0")  # plain HTTP on loopback (production says HTTPS)
-os.environ["DATABASE_URL"] = f"sqlite:///{SCRATCH / 'bench.sqlite3'}"
-os.environ["MEDIA_ROOT"] = str(SCRATCH / "media")
-os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+use_scratch_site(SCRATCH)
 os.environ["CHANNELS_PREFIX"] = "shuohua-bench"
-os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django  # noqa: E402
 

@@ -8,4 +8,5 @@ roles.py        one user of every role and the festival they act on
 api_fuzz.py     schemathesis over the API for every role
 fuzz_inputs.py  malformed uploads and paintings
 outages.py      a private Redis stopped and started under uploads and approvals
+scratch_site.py the settings of a benchmark's own site (a throwaway database and media folder)
 """
