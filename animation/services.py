@@ -347,19 +347,13 @@ def animation_record_alignment(
     animation = Animation.objects.select_for_update().get(id=animation_id)
     if token is not None and (animation.claim_token != token or animation.status != Animation.Status.ALIGNING):
         return None
-    alignment, _ = Alignment.objects.update_or_create(
+    alignment = _alignment_keep(
         recording_id=animation.recording_id,
-        defaults={
-            "text": text,
-            "language": result["language"],
-            "model_name": model_name,
-            "transcript": result.get("transcript", ""),
-            "match_score": result.get("match", 0.0),
-            "units": result["units"],
-            "phrases": result["phrases"],
-            "webvtt": webvtt,
-            "seconds": round(align_seconds, 3),
-        },
+        text=text,
+        result=result,
+        webvtt=webvtt,
+        model_name=model_name,
+        seconds=align_seconds,
     )
     stage_seconds = {
         **animation.stage_seconds,
@@ -399,6 +393,15 @@ def alignment_record_early(
     recording = Recording.objects.select_for_update().filter(id=recording_id).first()
     if recording is None or recording.status not in (Recording.Status.PENDING, Recording.Status.APPROVED):
         return None
+    return _alignment_keep(
+        recording_id=recording_id, text=text, result=result, webvtt=webvtt, model_name=model_name, seconds=seconds
+    )
+
+
+def _alignment_keep(
+    *, recording_id, text: str, result: dict, webvtt: str, model_name: str, seconds: float
+) -> Alignment:
+    """The recording's one alignment, made or replaced from RESULT (``AlignmentResult.to_dict()``)."""
     alignment, _ = Alignment.objects.update_or_create(
         recording_id=recording_id,
         defaults={
