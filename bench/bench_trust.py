@@ -11,9 +11,12 @@ with the shipped nginx, which writes X-Forwarded-For itself):
 3. Server errors (5xx) over the HTML routes that take filters, with BENCH_FUZZ_CASES fuzzed parameters
    each (non-ids, huge numbers, other scripts, control characters), as every role.
 
-Each figure is printed beside its floor. The nginx side (its own socket cap, a spoofed header ignored)
-is tested by tests/test_proxy_edge.py; objects left after withdrawals made mid-render by
-tests/test_render_faults.py (a real render worker): not repeated 20 times here (each needs a render).
+4. Objects left in storage after BENCH_WITHDRAWALS (20) readings withdrawn in the middle of their
+   film's render: the real render task in this process, the withdrawal at its first frame
+   (testkit/mid_render.py; with a separate render worker process: tests/test_render_faults.py).
+
+Each figure is printed beside its floor. The nginx side (its own socket cap, a spoofed header ignored,
+TLS) is tested by tests/test_proxy_edge.py; schemathesis over the API by bench/bench_fuzz.py.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ SCRATCH = Path(tempfile.mkdtemp(prefix="shuohua-bench-trust-"))
 use_scratch_site(SCRATCH, var_dir=True, log_level="ERROR")
 os.environ["TRUSTED_PROXY_COUNT"] = "1"
 os.environ["CACHE_KEY_PREFIX"] = f"bench-trust-{os.getpid()}"
+os.environ.setdefault("ANIMATION_SIZE", "128")  # the withdrawals, not the pictures, are measured
+os.environ.setdefault("ANIMATION_RENDER_BEFORE_APPROVAL", "0")
 
 import django  # noqa: E402
 
@@ -43,6 +48,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
 FUZZ_CASES = int(os.environ.get("BENCH_FUZZ_CASES", "60"))
+WITHDRAWALS = int(os.environ.get("BENCH_WITHDRAWALS", "20"))
 FUZZ_VALUES = ["not-an-id", "1' OR 1=1", "9" * 40, "-1", "", "%00", "\u0000", "一二三", "🙂", "../" * 20, "a" * 5000]
 
 
@@ -131,6 +137,37 @@ def fuzzed_route_errors() -> tuple[int, int]:
     return errors, requests
 
 
+def objects_left_after_mid_render_withdrawals(count: int) -> tuple[int, int]:
+    """(objects left in storage under the films' and readings' folders, withdrawals made)."""
+    from django.core.files import File
+
+    from accounts.models import User
+    from catalogue.models import Event, Painting, Passage
+    from contributions.services import consent_give
+    from contributions.services import recording_folder_name as reading_folder
+    from core import storage
+    from testkit.media import CHINESE_POEM_TEXT, DEMO
+    from testkit.mid_render import approved_reading_with_alignment, render_withdrawn_mid_way
+
+    event = Event.objects.create(slug="withdrawals", title="Withdrawals")
+    painting = Painting(event=event, title="Portrait")
+    with (DEMO / "paintings" / "art_10.jpg").open("rb") as handle:
+        painting.image.save("art_10.jpg", File(handle), save=False)
+    painting.save()
+    passage = Passage.objects.create(
+        event=event, painting=painting, title="静夜思", text=CHINESE_POEM_TEXT, language="zh", max_seconds=30
+    )
+    reader = User.objects.create_user("withdrawing-reader", password="reader-pass-1")
+    consent_give(user=reader, public_animation=True, open_dataset=False)
+    left = 0
+    for _ in range(count):
+        recording = approved_reading_with_alignment(passage, reader)
+        film = render_withdrawn_mid_way(recording, event)
+        left += len(storage.list_names(storage.animation_prefix(film.id)))
+        left += len(storage.list_names(reading_folder(recording.id)))
+    return left, count
+
+
 def main() -> None:
     import logging
 
@@ -151,7 +188,9 @@ def main() -> None:
     )
     errors, requests = fuzzed_route_errors()
     print(f"server errors over 7 filtered routes with fuzzed parameters, 3 roles: {errors} of {requests} (floor 0)")
-    failed = logins > floor or held > settings.WEBSOCKETS_PER_ADDRESS or errors > 0
+    left, withdrawals = objects_left_after_mid_render_withdrawals(WITHDRAWALS)
+    print(f"objects left in storage after {withdrawals} readings withdrawn mid-render: {left} (floor 0)")
+    failed = logins > floor or held > settings.WEBSOCKETS_PER_ADDRESS or errors > 0 or left > 0
     sys.exit(1 if failed else 0)
 
 
