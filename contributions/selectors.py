@@ -246,6 +246,39 @@ def _is_character_language(language: str) -> bool:
     return language.lower().split("-")[0] in CHARACTER_LANGUAGES
 
 
+def recording_dialogue(*, recording: Recording) -> dict[str, Any] | None:
+    """For a reading of one role of a dialogue, what the moderator needs around it: the whole script
+    (whose line each is, this role's marked) and the other roles' approved voices (the latest of each),
+    to hear whether the two readings will sit together in one film. None for a plain passage."""
+    if recording.role_id is None:
+        return None
+    from catalogue.models import DialogueLine, DialogueRole
+
+    lines = DialogueLine.objects.filter(passage_id=recording.passage_id).select_related("role").order_by("order")
+    voices = []
+    for role in DialogueRole.objects.filter(passage_id=recording.passage_id).exclude(id=recording.role_id):
+        approved = (
+            Recording.objects.filter(passage_id=recording.passage_id, role=role, status=Recording.Status.APPROVED)
+            .select_related("contributor")
+            .order_by("-created_at")  # the one the dialogue film takes (animation.services.dialogue_voices_latest)
+            .first()
+        )
+        voices.append(
+            {
+                "role": role.name,
+                "credited_as": approved.credit if approved else "",
+                "audio_url": f"/recordings/{approved.id}/audio/" if approved else "",
+            }
+        )
+    return {
+        "role": recording.role.name if recording.role else "",
+        "lines": [
+            {"role": line.role.name, "text": line.text, "mine": line.role_id == recording.role_id} for line in lines
+        ],
+        "voices": voices,
+    }
+
+
 def recording_review_facts(*, recording: Recording) -> dict[str, Any]:
     """What the console shows beside the audio: the diff of passage and transcript, the error rate,
     and warnings on level, clipping, silence, language and length."""

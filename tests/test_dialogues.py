@@ -169,3 +169,37 @@ def test_the_film_waits_for_every_role_and_goes_with_a_withdrawn_voice(
     contribution_services.recording_approve(recording=again, moderator=moderator)
     newer = Animation.objects.exclude(id=film.id).get(recording__passage=dialogue)
     assert {voice.recording_id for voice in newer.voices.all()} == {first.id, again.id}
+
+
+@pytest.mark.django_db
+def test_a_moderator_reviewing_one_role_sees_the_whole_dialogue_and_hears_the_other_voice(
+    dialogue, resident, other_resident, moderator
+):
+    baoyu, daiyu = dialogue.roles.order_by("order")
+    first = contribution_services.recording_submit(contributor=resident, passage=dialogue, upload=take(), role=baoyu)
+    second = contribution_services.recording_submit(
+        contributor=other_resident, passage=dialogue, upload=take(), role=daiyu
+    )
+    client = APIClient()
+    client.force_authenticate(moderator)
+    before = client.get(f"/api/moderation/recordings/{second.id}/").json()["dialogue"]
+    assert before["role"] == "黛玉"
+    assert [(line["role"], line["mine"]) for line in before["lines"]] == [
+        ("宝玉", False), ("黛玉", True), ("宝玉", False),
+    ]  # fmt: skip
+    assert before["lines"][1]["text"] == "何以见得？"
+    # 宝玉 has no approved reading yet: the console says so, with nothing to play.
+    assert before["voices"] == [{"role": "宝玉", "credited_as": "", "audio_url": ""}]
+    contribution_services.recording_approve(recording=first, moderator=moderator)
+    after = client.get(f"/api/moderation/recordings/{second.id}/").json()["dialogue"]
+    [voice] = after["voices"]
+    assert voice["role"] == "宝玉" and voice["credited_as"] == first.credit
+    # The moderator may play it: it is a reading of the festival they moderate.
+    page = Client()
+    page.force_login(moderator)
+    assert page.get(voice["audio_url"]).status_code == 200
+    # A plain passage's reading has no dialogue around it.
+    plain = contribution_services.recording_submit(
+        contributor=resident, passage=dialogue.painting.passages.exclude(id=dialogue.id).first(), upload=take()
+    )
+    assert client.get(f"/api/moderation/recordings/{plain.id}/").json()["dialogue"] is None

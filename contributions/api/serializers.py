@@ -135,6 +135,24 @@ class UnitConfidenceSerializer(serializers.Serializer):
     skipped = serializers.BooleanField()
 
 
+class DialogueLineSerializer(serializers.Serializer):
+    role = serializers.CharField()
+    text = serializers.CharField()
+    mine = serializers.BooleanField(help_text="a line of the role this reading is of")
+
+
+class DialogueVoiceSerializer(serializers.Serializer):
+    role = serializers.CharField()
+    credited_as = serializers.CharField(allow_blank=True, help_text="empty while the role has no approved reading")
+    audio_url = serializers.CharField(allow_blank=True)
+
+
+class DialogueContextSerializer(serializers.Serializer):
+    role = serializers.CharField()
+    lines = DialogueLineSerializer(many=True)
+    voices = DialogueVoiceSerializer(many=True)
+
+
 class ReviewFactsSerializer(serializers.Serializer):
     unit = serializers.ChoiceField(choices=["character", "word"])
     separator = serializers.CharField(allow_blank=True, trim_whitespace=False)
@@ -157,6 +175,8 @@ class ModerationDetailSerializer(ModerationItemSerializer):
     facts = serializers.SerializerMethodField()
     # How sure the alignment is of each unit of the text (0..1), skipped units marked; empty until aligned.
     unit_confidence = serializers.SerializerMethodField()
+    # A role's reading of a dialogue: the whole script and the other roles' approved voices; else null.
+    dialogue = serializers.SerializerMethodField()
     # The name the film will credit publicly: approved (or rejected, reason "name") with the reading.
     credited_as = serializers.CharField(source="credit", read_only=True)
 
@@ -176,6 +196,7 @@ class ModerationDetailSerializer(ModerationItemSerializer):
             "claimed_until",
             "facts",
             "unit_confidence",
+            "dialogue",
             "video_url",
             "credited_as",
         ]
@@ -195,6 +216,12 @@ class ModerationDetailSerializer(ModerationItemSerializer):
         from contributions.selectors import recording_unit_confidence
 
         return recording_unit_confidence(recording=recording)
+
+    @extend_schema_field(DialogueContextSerializer(allow_null=True))
+    def get_dialogue(self, recording) -> dict | None:
+        from contributions.selectors import recording_dialogue
+
+        return recording_dialogue(recording=recording)
 
     @extend_schema_field(ReviewFactsSerializer)
     def get_facts(self, recording) -> dict:

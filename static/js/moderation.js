@@ -256,6 +256,7 @@
       $("passage-title").textContent = recording.passage_title;
       $("review-context").textContent = ` · ${recording.painting_title} · ${recording.event_title} · ${recording.language}`;
       $("credited-as").textContent = recording.credited_as;
+      renderDialogue(recording);
       renderFacts(recording);
       loadAudio(recording);
       showVideo(recording);
@@ -350,6 +351,40 @@
         line.append(node);
       });
       $("confidence-counts").textContent = units.length ? `${unsure} ${strings.unsure}` : "";
+    }
+
+    // A role's reading of a dialogue: the script with this role's lines marked, and the other roles'
+    // approved voices to play beside it (the film puts them together).
+    function renderDialogue(recording) {
+      const dialogue = recording.dialogue;
+      const block = $("dialogue-block");
+      block.hidden = !dialogue;
+      if (!dialogue) return;
+      $("dialogue-role").textContent = `· ${strings.dialogueRole} ${dialogue.role}`;
+      const lines = $("dialogue-lines");
+      lines.lang = recording.language;
+      lines.replaceChildren(...dialogue.lines.map((line) => {
+        const item = document.createElement("li");
+        item.className = line.mine ? "mine" : "";
+        const colon = recording.language.startsWith("zh") ? "：" : ": ";
+        item.append(mark("strong", "", `${line.role}${colon}`), document.createTextNode(line.text));
+        return item;
+      }));
+      $("dialogue-voices").replaceChildren(...dialogue.voices.map((voice) => {
+        const item = document.createElement("li");
+        item.append(mark("strong", "", voice.role), document.createTextNode(" "));
+        if (!voice.audio_url) {
+          item.append(mark("span", "muted", strings.noVoiceYet));
+          return item;
+        }
+        item.append(mark("span", "muted", `${strings.readBy} ${voice.credited_as} `));
+        const audio = document.createElement("audio");
+        audio.controls = true;
+        audio.preload = "none";
+        audio.src = voice.audio_url;
+        item.append(audio);
+        return item;
+      }));
     }
 
     function renderDiff(recording) {
