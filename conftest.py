@@ -75,22 +75,19 @@ def moderator(db, groups, festival):
 @pytest.fixture
 def festival(db, tmp_path):
     """An event with one painting and a Chinese and an English passage, from the repo's demo media."""
-    from django.core.files import File
+    from catalogue.models import Passage
+    from testkit.roles import poem_festival
 
-    from catalogue.models import Event, Painting, Passage
-
-    event = Event.objects.create(slug="test-festival", title="Test Festival")
-    painting = Painting(event=event, title="Portrait of a Young Woman", artist="Unknown")
-    with (DEMO / "paintings" / "art_2.jpg").open("rb") as handle:
-        painting.image.save("art_2.jpg", File(handle), save=False)
-    painting.save()
-    chinese = Passage.objects.create(
-        event=event, painting=painting, title="静夜思", text=CHINESE_POEM_TEXT, language="zh", max_seconds=30
-    )
+    made = poem_festival(slug="test-festival", title="Test Festival", painting_title="Portrait of a Young Woman")
     english = Passage.objects.create(
-        event=event, painting=painting, title="Holidays", text=ENGLISH_CLIP_TEXT, language="en", max_seconds=30
+        event=made["event"],
+        painting=made["painting"],
+        title="Holidays",
+        text=ENGLISH_CLIP_TEXT,
+        language="en",
+        max_seconds=30,
     )
-    return {"event": event, "painting": painting, "chinese": chinese, "english": english}
+    return {**made, "english": english}
 
 
 @pytest.fixture

@@ -50,27 +50,18 @@ HEALTH_EVERY = 250
 
 def festival():
     from django.contrib.auth.models import Group
-    from django.core.files import File
 
     from accounts.models import User
-    from catalogue.models import Event, Painting, Passage
     from contributions.services import consent_give
-    from testkit.media import CHINESE_POEM_TEXT, DEMO
+    from testkit.roles import poem_festival
 
-    event = Event.objects.create(slug="fuzz-festival", title="Fuzz Festival")
-    painting = Painting(event=event, title="Portrait")
-    with (DEMO / "paintings" / "art_2.jpg").open("rb") as handle:
-        painting.image.save("art_2.jpg", File(handle), save=False)
-    painting.save()
-    chinese = Passage.objects.create(
-        event=event, painting=painting, title="静夜思", text=CHINESE_POEM_TEXT, language="zh", max_seconds=30
-    )
+    place = poem_festival(slug="fuzz-festival", title="Fuzz Festival")
     groups = {name: Group.objects.get_or_create(name=name)[0] for name in ("moderators", "curators")}
     resident = User.objects.create_user("resident", password="resident-pass-1")
     consent_give(user=resident, public_animation=True, open_dataset=False)
     neighbour = User.objects.create_user("neighbour", password="neighbour-pass-1")
     consent_give(user=neighbour, public_animation=True, open_dataset=False)
-    return {"event": event, "painting": painting, "chinese": chinese}, resident, neighbour, groups
+    return place, resident, neighbour, groups
 
 
 class Watch:

@@ -139,24 +139,15 @@ def fuzzed_route_errors() -> tuple[int, int]:
 
 def objects_left_after_mid_render_withdrawals(count: int) -> tuple[int, int]:
     """(objects left in storage under the films' and readings' folders, withdrawals made)."""
-    from django.core.files import File
-
     from accounts.models import User
-    from catalogue.models import Event, Painting, Passage
     from contributions.services import consent_give
     from contributions.services import recording_folder_name as reading_folder
     from core import storage
-    from testkit.media import CHINESE_POEM_TEXT, DEMO
     from testkit.mid_render import approved_reading_with_alignment, render_withdrawn_mid_way
+    from testkit.roles import poem_festival
 
-    event = Event.objects.create(slug="withdrawals", title="Withdrawals")
-    painting = Painting(event=event, title="Portrait")
-    with (DEMO / "paintings" / "art_10.jpg").open("rb") as handle:
-        painting.image.save("art_10.jpg", File(handle), save=False)
-    painting.save()
-    passage = Passage.objects.create(
-        event=event, painting=painting, title="静夜思", text=CHINESE_POEM_TEXT, language="zh", max_seconds=30
-    )
+    place = poem_festival(slug="withdrawals", title="Withdrawals", painting_file="art_10.jpg")
+    event, passage = place["event"], place["chinese"]
     reader = User.objects.create_user("withdrawing-reader", password="reader-pass-1")
     consent_give(user=reader, public_animation=True, open_dataset=False)
     left = 0

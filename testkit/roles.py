@@ -145,3 +145,20 @@ def build_world(festival, resident, other_resident, groups) -> World:
         film_a=film_a,
         film_b=film_b,
     )
+
+
+def poem_festival(*, slug: str, title: str, painting_file: str = "art_2.jpg", painting_title: str = "Portrait"):
+    """An event with one demo painting and the Chinese poem as its passage (open, 30 s), as the suite's
+    festival fixture and the benchmarks start from: {"event", "painting", "chinese"}."""
+    from catalogue.models import Event, Painting, Passage
+    from testkit.media import CHINESE_POEM_TEXT
+
+    event = Event.objects.create(slug=slug, title=title)
+    painting = Painting(event=event, title=painting_title, artist="Unknown")
+    with (DEMO / "paintings" / painting_file).open("rb") as handle:
+        painting.image.save(painting_file, File(handle), save=False)
+    painting.save()
+    chinese = Passage.objects.create(
+        event=event, painting=painting, title="静夜思", text=CHINESE_POEM_TEXT, language="zh", max_seconds=30
+    )
+    return {"event": event, "painting": painting, "chinese": chinese}
