@@ -9,6 +9,7 @@ Stages
   align/          Whisper transcript + known-text alignment -> units, phrases, WebVTT (see its __init__)
   faces           load a painting; faces and landmarks on it (mediapipe mesh), manual landmarks
   face_paintings  small, brush-drawn faces on figure paintings; the curator's two clicks (fit_in_box)
+  painted_faces   the trained second stage for painted faces (numpy CNN, off by default: see #21)
   visemes         text + timings -> mouth-shape track (CMU dictionary, pinyin)
   motion          blinks, brows, head pose, breathing, smile -> smoothed per-frame controls
   capture         a resident's video -> motion curves of their face
@@ -18,6 +19,7 @@ Stages
   encode          frames + voice -> film.mp4, poster.jpg
   pipeline        painting + voice + alignment -> film, poster, subtitles (what the render worker calls)
   dialogue        figures of one painting speaking in turn, each in its reader's voice -> one film
+  dialogue_lines  a role's take cut at its lines (where each line of the script was read)
 
 Shared pieces
   controls        the per-frame controls: the contract between motion and render
