@@ -32,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from testkit.figures import report  # noqa: E402
 from testkit.scratch_site import use_scratch_site  # noqa: E402
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="shuohua-bench-live-"))
@@ -260,8 +261,12 @@ def main() -> None:
                 f"p99 {percentile(delays, 0.99):7.1f} ms  ({len(delays) - lost} delivered, {lost} lost)",
                 flush=True,
             )
+            # Issue 25's floor: every client within 200 ms at the 99th percentile.
+            report(f"live.publish_p99_{clients}_clients", percentile(delays, 0.99), "ms", better="lower", floor=200)
         rate, median = page_throughput(port, slug)
         print(f"event page (24 cards, zh): {rate:.0f} requests/s, p50 {median:.1f} ms (8 keep-alive clients)")
+        report("live.event_page_rate", rate, "req/s", better="higher", floor=300)
+        report("live.event_page_p50", median, "ms", better="lower", floor=20)
     finally:
         daphne.terminate()
         daphne.wait(timeout=10)

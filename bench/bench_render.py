@@ -44,6 +44,7 @@ from animation.engine.motion import controls_from_alignment  # noqa: E402
 from animation.engine.render import render_frames  # noqa: E402
 from animation.engine.render.frame_plan import Planner, values_at  # noqa: E402
 from animation.engine.render.rig import build_rig  # noqa: E402
+from testkit.figures import report  # noqa: E402
 
 FPS = 25
 SECONDS = 10
@@ -110,6 +111,7 @@ def scroll_figures() -> None:
         f"\n20,000 x 2,000 scroll, face 60 px: seconds from render start to first frame (load {os.getloadavg()[0]:.2f})"
     )
     header = f"{'aspect':7} {'push-in':8} {'film':>9} {'first frame s':>14} {'cpu s':>6} {'frames/s':>9}"
+    firsts = []
     print(header)
     print("-" * len(header))
     for aspect in ("16:9", "9:16"):
@@ -120,6 +122,7 @@ def scroll_figures() -> None:
             frames = iter(render_frames(rig, opening.controls))
             opening.frame(0, next(frames))
             first, first_cpu = time.perf_counter() - started, time.process_time() - cpu
+            firsts.append(first)
             clock = time.perf_counter()
             for index in range(1, opening.controls.frame_count):
                 opening.frame(index, next(frames))
@@ -127,6 +130,7 @@ def scroll_figures() -> None:
             film = f"{rig.still.shape[1]}x{rig.still.shape[0]}"
             print(f"{aspect:7} {'yes' if push_in else 'no':8} {film:>9} {first:14.2f} {first_cpu:6.2f} {rate:9.0f}")
     print("   target: first frame within 3 s on 2 cores; only the crop (and the push-in's region) is resampled")
+    report("render.scroll_first_frame", max(firsts), "s", better="lower", floor=3, tolerance=1.0)
 
 
 def head_turn_figures() -> None:
@@ -159,6 +163,7 @@ def head_turn_figures() -> None:
     header = f"{'painting':10} {'control':11} {'commanded':>9} {'measured':>9} {'min J':>6} {'edges':>6}"
     print(header)
     print("-" * len(header))
+    ring_changes = []
     for painting in sorted((REPO / "demo/paintings").glob("*.jpg")):
         image, faces = find_faces(painting)
         rig = build_rig(image, faces[0], size=SIZE)
@@ -199,11 +204,14 @@ def head_turn_figures() -> None:
             changes.append(float(np.abs(current[ring] - previous[ring]).mean()))
             previous = current
         elapsed = time.perf_counter() - started
+        ring_changes.append(max(changes))
         print(
             f"{painting.stem:10} turn to (15, -10, 8) in 1 s: background change per frame max {max(changes):.3f} "
             f"grey levels, {1000 * elapsed / len(eased):.1f} ms/frame (with the change measurement; "
             f"load {os.getloadavg()[0]:.2f})"
         )
+    # Issue 23: the background around a turning head moves at most half a grey level per frame.
+    report("render.head_turn_ring_change", max(ring_changes), "grey", better="lower", floor=0.5, tolerance=0.15)
 
 
 def main() -> None:
@@ -282,6 +290,8 @@ def main() -> None:
         f"load average while measuring: {min(loads):.2f} to {max(loads):.2f} "
         "(2 cores; above 2 means other work shared them, and wall figures suffer first)"
     )
+    report("render.frames_per_second", float(np.median(rates)), "f/s", better="higher", floor=1000)
+    report("render.cpu_ms_per_frame", float(np.median(cpu_per_frame)), "ms", better="lower")
     scroll_figures()
     if torch.cuda.is_available():
         image, faces = find_faces(REPO / "demo/paintings/art_10.jpg")
@@ -373,6 +383,7 @@ def dialogue_figures() -> None:
         )
         print(header)
         print("-" * len(header))
+        ratios = []
         for aspect in (None, "16:9"):
             single, single_wall, single_cpu = timed(
                 lambda aspect=aspect: animate(
@@ -404,6 +415,7 @@ def dialogue_figures() -> None:
                         aspect=aspect,
                     )
                 )
+                ratios.append(wall / single_wall)
                 label = f"dialogue {camera}, aspect {aspect or 'auto'}"
                 size = f"{result['width']}x{result['height']}"
                 print(
@@ -412,6 +424,7 @@ def dialogue_figures() -> None:
                 )
                 print("   seconds:", json.dumps(result["seconds"]))
         print("   target: a dialogue within about 2x the single film's time (two figures move in every frame)")
+        report("render.dialogue_vs_single", max(ratios), "x", better="lower", floor=2.0)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from testkit.figures import report  # noqa: E402
 from testkit.scratch_site import use_scratch_site  # noqa: E402
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="shuohua-bench-"))
@@ -216,6 +218,12 @@ def main() -> None:
         print(f"{run:>3} {total:>19.3f}s {stage_seconds.get('render_task', 0.0):>13.2f}s {ready_after:>18.2f}s")
     print("render_before = the render task's time, spent before the approval; upload->film_ready = how long")
     print("a moderator must take (listening to the reading) for the approval to find the film ready")
+    # Warm runs only (run 0 loads the models): the medians are the guard's figures.
+    warm_new = [total for run, total, _stages, _ready in new_rows if run > 0] or [r[1] for r in new_rows]
+    warm_old = [total for run, total, _stages, _ready in rows if run > 0] or [r[1] for r in rows]
+    report("spine.approval_to_published", statistics.median(warm_new), "s", better="lower", floor=0.3)
+    report("spine.upload_to_private_film", statistics.median(r[3] for r in new_rows), "s", better="lower")
+    report("spine.approval_to_published_render_after", statistics.median(warm_old), "s", better="lower")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from testkit.figures import report  # noqa: E402
 from testkit.scratch_site import use_scratch_site  # noqa: E402
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="shuohua-bench-trust-"))
@@ -181,6 +182,10 @@ def main() -> None:
     print(f"server errors over 7 filtered routes with fuzzed parameters, 3 roles: {errors} of {requests} (floor 0)")
     left, withdrawals = objects_left_after_mid_render_withdrawals(WITHDRAWALS)
     print(f"objects left in storage after {withdrawals} readings withdrawn mid-render: {left} (floor 0)")
+    report("trust.wrong_passwords_before_lockout", logins, "tries", better="lower", floor=floor, tolerance=0)
+    report("trust.sockets_per_address", held, "sockets", better="lower", floor=settings.WEBSOCKETS_PER_ADDRESS)
+    report("trust.server_errors_fuzzed_routes", errors, "errors", better="lower", floor=0, tolerance=0)
+    report("trust.objects_left_after_withdrawals", left, "objects", better="lower", floor=0, tolerance=0)
     failed = logins > floor or held > settings.WEBSOCKETS_PER_ADDRESS or errors > 0 or left > 0
     sys.exit(1 if failed else 0)
 
