@@ -24,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from testkit.figures import report  # noqa: E402
 from testkit.scratch_site import use_scratch_site  # noqa: E402
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="shuohua-bench-moderation-"))
@@ -170,6 +171,7 @@ def bench_keyboard_path(festival: dict, clip: Path) -> None:
         p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
         print(f"{label:<44} {1000 * statistics.median(values):>6.1f}ms {1000 * p95:>6.1f}ms")
     per_recording = sum(statistics.mean(timings[name]) for name in ("claim", "audio", "decide", "count"))
+    report("moderation.server_ms_per_recording", 1000 * per_recording, "ms", better="lower")
     print(f"measured: server time per recording (claim + audio + decide + count, means): {1000 * per_recording:.1f} ms"
           f" -> the server alone allows {60 / per_recording:.0f} recordings per minute per moderator")  # fmt: skip
     # Not measured: how long a person takes. Printed apart, as the assumption it is, so that nobody reads
@@ -214,6 +216,10 @@ def bench_transcript_ready(festival: dict, clips: dict[str, Path]) -> None:
     print(f"{'lang':<5} {'run':>3} {'upload (request)':>17} {'transcript ready':>17}")
     for language, run, uploaded, ready in rows:
         print(f"{language:<5} {run:>3} {uploaded:>16.2f}s {ready:>16.2f}s")
+    for language in sorted({row[0] for row in rows}):
+        warm = [ready for lang, run, _uploaded, ready in rows if lang == language and run > 0]
+        if warm:
+            report(f"moderation.upload_to_transcript_{language}", statistics.median(warm), "s", better="lower")
 
 
 def main() -> None:
