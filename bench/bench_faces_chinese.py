@@ -140,7 +140,8 @@ def evaluate(labels: dict, *, cnn: bool = True) -> None:
         print("key points: no labelled key points in bench/labels/chinese_figures.json yet")
     measured = per_split.get("measure")
     if measured and not cnn:  # the shipped detector (the CNN stage is off by default) on the measuring split
-        report("faces.recall_measure", measured["found"] / max(measured["faces"], 1), "share", better="higher", floor=0.9)
+        recall = measured["found"] / max(measured["faces"], 1)
+        report("faces.recall_measure", recall, "share", better="higher", floor=0.9)
         share = measured["hit"] / max(measured["paint"], 1)
         report("faces.paintings_with_a_face_measure", share, "share", better="higher", floor=0.95)
         false = measured["false"] / max(measured["dets"], 1)
