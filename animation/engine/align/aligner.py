@@ -25,7 +25,7 @@ from animation.engine.align.boundaries import (
 )
 from animation.engine.align.reading_plan import ReadingPlan, reading_plan
 from animation.engine.align.results import AlignmentResult, Phrase, Unit
-from animation.engine.align.skips import ReadingItem, skips_from_nuclei
+from animation.engine.align.skips import ReadingItem, skips_from_nuclei, skips_heard, voice_range_db
 from animation.engine.align.text import (
     TextUnit,
     comparison_tokens,
@@ -206,27 +206,26 @@ def _skips_checked_by_voice(
     item_units = [units[item] if isinstance(item, int) else item for item in items]
     timing = dtw_times(whisper, tokenizer, chunk, item_units, language)
     starts, ends, _, log_probabilities = timing
-    nuclei = syllable_nuclei(*audio_io.activity_levels(samples, audio_io.SPEECH_SAMPLE_RATE, hop=NUCLEUS_HOP_SECONDS))
+    levels, threshold = audio_io.activity_levels(samples, audio_io.SPEECH_SAMPLE_RATE, hop=NUCLEUS_HOP_SECONDS)
+    nuclei = syllable_nuclei(levels, threshold)
     planned_skips = set(plan.skipped)
     clause_starts = {0} | {index + 1 for index, unit in enumerate(units) if unit.ends_clause}
-    evidence = skips_from_nuclei(
-        [
-            ReadingItem(
-                syllables=syllable_count(unit.spoken),
-                dipping=dipping_syllable_count(unit.spoken),
-                start=float(starts[position]),
-                end=float(ends[position]),
-                log_probability=float(log_probabilities[position]),
-                skippable=isinstance(item, int),
-                plan_skipped=isinstance(item, int) and item in planned_skips,
-                clause_start=isinstance(item, int) and item in clause_starts,
-            )
-            for position, (item, unit) in enumerate(zip(items, item_units, strict=True))
-        ],
-        nuclei,
-    )
+    reading = [
+        ReadingItem(
+            syllables=syllable_count(unit.spoken),
+            dipping=dipping_syllable_count(unit.spoken),
+            start=float(starts[position]),
+            end=float(ends[position]),
+            log_probability=float(log_probabilities[position]),
+            skippable=isinstance(item, int),
+            plan_skipped=isinstance(item, int) and item in planned_skips,
+            clause_start=isinstance(item, int) and item in clause_starts,
+        )
+        for position, (item, unit) in enumerate(zip(items, item_units, strict=True))
+    ]
+    evidence = skips_from_nuclei(reading, nuclei)
     skipped_mask = _skips_placed_by_decoder(
-        evidence.skipped,
+        skips_heard(evidence, reading, range_db=voice_range_db(levels)),
         items,
         item_units,
         clause_starts=[isinstance(item, int) and item in clause_starts for item in items],
