@@ -81,6 +81,9 @@ class Painting(models.Model):
     height = models.PositiveIntegerField(default=0)
     # Smaller copies for pages (catalogue.images): [{"width", "height", "name"}], narrowest first.
     renditions = models.JSONField(default=list, blank=True)
+    # Its deep-zoom tiles (catalogue.images.make_tiles), under paintings/<id>/tiles/: the descriptor
+    # ({"width", "height", "tile_size", "format", "levels", "prefix"}), empty until they are made.
+    tiles = models.JSONField(default=dict, blank=True)
     face_status = models.CharField(max_length=10, choices=FaceStatus.choices, default=FaceStatus.PENDING)
     faces = models.JSONField(default=list, blank=True, help_text="Detected faces, as the engine reports them.")
     face_error = models.TextField(blank=True, help_text="Why detection found nothing or failed, for the curator.")

@@ -178,6 +178,7 @@ def painting_create(
     painting.save()
     _enqueue_face_detection(painting.id)
     _enqueue_renditions(painting.id)
+    _enqueue_tiles(painting.id)
     return painting
 
 
@@ -228,7 +229,64 @@ def painting_make_renditions(*, painting_id: Any) -> list[dict]:
     if not Painting.objects.filter(id=painting_id, image=image_name).update(renditions=renditions):
         storage.delete(*(rendition["name"] for rendition in renditions))
         return []
+    signals.painting_images_made.send(sender=Painting, painting_id=painting_id)
     return renditions
+
+
+def _enqueue_tiles(painting_id: Any) -> None:
+    from catalogue import tasks
+
+    transaction.on_commit(lambda: tasks.painting_make_tiles.delay(str(painting_id)))
+
+
+def painting_tiles_prefix(*, painting_id: Any, image_name: str, image_size: int) -> str:
+    """Where the tiles of one image of the painting are stored: a folder per image, so a painting given
+    a new image gets new tile addresses (no browser shows a cached tile of the old one) and a late
+    worker's tiles of the old image never mix with the new image's."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{image_name}:{image_size}".encode()).hexdigest()[:12]
+    return f"paintings/{painting_id}/tiles/{digest}"
+
+
+def painting_make_tiles(*, painting_id: Any) -> dict:
+    """Make and store the painting's deep-zoom pyramid (catalogue.images.make_tiles): tiles under
+    ``<prefix>/<level>/<column>_<row>.jpg`` and the descriptor in ``<prefix>/tiles.json`` and in
+    Painting.tiles; returns the descriptor kept ({} when nothing was).
+
+    Idempotent: a second run of the same image writes the same names again and keeps the same
+    descriptor. Tiles of an earlier image are deleted once the new ones are kept; when the image
+    changed or the painting went meanwhile, the tiles just made are deleted and nothing is kept.
+    """
+    import json
+
+    from catalogue import images
+    from core import storage
+
+    painting = Painting.objects.filter(id=painting_id).first()
+    if painting is None or not painting.image:
+        return {}
+    image_name = painting.image.name
+    with storage.scratch_folder(f"tiles-{painting_id}") as scratch:
+        source = storage.fetch(image_name, scratch, as_name="original")
+        prefix = painting_tiles_prefix(painting_id=painting_id, image_name=image_name, image_size=source.stat().st_size)
+        made = scratch / "tiles"
+        descriptor = images.make_tiles(source, made)
+        source.unlink()
+        descriptor["prefix"] = prefix
+        (made / "tiles.json").write_text(json.dumps(descriptor), encoding="utf-8")
+        for path in sorted(made.rglob("*")):
+            if path.is_file():
+                storage.put(path, f"{prefix}/{path.relative_to(made).as_posix()}")
+    if not Painting.objects.filter(id=painting_id, image=image_name).update(tiles=descriptor):
+        storage.delete_prefix(prefix)
+        return {}
+    root = f"paintings/{painting_id}/tiles"
+    older = {name[len(root) + 1 :].split("/", 1)[0] for name in storage.list_names(root)} - {prefix.rsplit("/", 1)[1]}
+    for folder in sorted(older):
+        storage.delete_prefix(f"{root}/{folder}")
+    signals.painting_images_made.send(sender=Painting, painting_id=painting_id)
+    return descriptor
 
 
 def figure_position(painting: Painting, box: list[float]) -> float:

@@ -4,3 +4,7 @@ from django.dispatch import Signal
 
 # passage: its text, language or speaking face changed; test films made before no longer vouch for it.
 passage_needs_new_test_film = Signal()
+
+# painting_id: the painting's smaller copies or deep-zoom tiles were kept (a row update no post_save
+# announces); pages showing the painting are out of date.
+painting_images_made = Signal()

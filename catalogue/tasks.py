@@ -42,6 +42,13 @@ def painting_make_renditions(painting_id: str) -> None:
     services.painting_make_renditions(painting_id=painting_id)
 
 
+# A 20,000 x 2,000 scroll takes a few seconds and about 300 MB (bench: tests/test_painting_tiles.py).
+@shared_task(soft_time_limit=300, time_limit=330)
+def painting_make_tiles(painting_id: str) -> None:
+    """Make the deep-zoom tiles of the painting's viewer; running it twice stores the same tiles."""
+    services.painting_make_tiles(painting_id=painting_id)
+
+
 @shared_task(soft_time_limit=120, time_limit=150)
 def painting_make_figure_thumbnails(painting_id: str) -> None:
     """Crop each figure's face for the curator's strip and the record page; running it twice crops nothing more."""

@@ -56,6 +56,7 @@ def connect() -> None:
         (animation_signals.animation_removed, on_removed),
         (contribution_signals.moderation_queue_changed, on_queue_changed),
         (catalogue_signals.passage_needs_new_test_film, on_passage_changed),
+        (catalogue_signals.painting_images_made, on_catalogue_saved),
     ):
         signal.connect(receiver, weak=False, dispatch_uid=f"gallery.{receiver.__name__}")
     # What the public pages show of the catalogue: a saved festival, painting, passage or figure retires them.

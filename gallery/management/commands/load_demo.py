@@ -144,6 +144,8 @@ class Command(BaseCommand):
             if not painting.renditions:
                 # Small demo images: made here rather than waiting for a worker, so pages are light at once.
                 painting.renditions = catalogue_services.painting_make_renditions(painting_id=painting.id)
+            if not painting.tiles:
+                painting.tiles = catalogue_services.painting_make_tiles(painting_id=painting.id)
             paintings[filename] = painting
         for filename, title, text, language in PASSAGES:
             Passage.objects.get_or_create(
