@@ -283,6 +283,10 @@ RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=25 * 1024 * 1024)
 # A camera reading's video is what will move the figure, so its moderators may watch it while the reading is
 # pending; their decision (or a withdrawal) deletes it. Off: deleted as soon as the motion curves are extracted.
 RECORDING_VIDEO_KEEP_FOR_REVIEW = env.bool("RECORDING_VIDEO_KEEP_FOR_REVIEW", default=True)
+# The open dataset (issue 26, animation/datasets.py): the licence its releases carry (an SPDX id, named in
+# the datasheet and on the record page's opt-in), and whom dataset users may write to (empty: left out).
+DATASET_LICENSE = env.str("DATASET_LICENSE", default="CC0-1.0")
+DATASET_CONTACT = env.str("DATASET_CONTACT", default="")
 # The ceiling of a camera reading's upload; each passage's own cap is what its length needs (contributions/services.py).
 RECORDING_VIDEO_MAX_BYTES = env.int("RECORDING_VIDEO_MAX_BYTES", default=RECORDING_MAX_BYTES)
 # A rejected reading's voice (files, transcript) is deleted this many days after the rejection; the row

@@ -24,6 +24,11 @@ urlpatterns = [
     path("me/account/", contribution_views.account, name="account"),
     path("me/account/data.zip", contribution_views.account_download, name="account-download"),
     path("me/recordings/<uuid:recording_id>/withdraw/", contribution_views.withdraw, name="withdraw"),
+    path(
+        "me/recordings/<uuid:recording_id>/dataset/",
+        contribution_views.recording_open_dataset,
+        name="recording-open-dataset",
+    ),
     path("recordings/<uuid:recording_id>/audio/", contribution_views.recording_audio, name="recording-audio"),
     path("recordings/<uuid:recording_id>/video/", contribution_views.recording_video, name="recording-video"),
     path("moderation/", moderation_views.moderation_queue, name="moderation"),

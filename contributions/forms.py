@@ -63,8 +63,21 @@ class UploadForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, video_kept_for_review: bool = False, **kwargs):
+    # The reading's own opt-in for the open dataset (issue 26), apart from the film. Drawn once on the
+    # record page, outside the upload form (form="upload-form"), so that the recorder reads the same box.
+    open_dataset = forms.BooleanField(
+        required=False,
+        label=_(
+            "Also give this reading to the festival's open speech dataset: its sound, text and timings are "
+            "published for anyone to use (licence %(licence)s), without your name or any account. You can take "
+            "it out later: later releases leave it out, but copies already downloaded cannot be recalled."
+        ),
+        widget=forms.CheckboxInput(attrs={"form": "upload-form", "id": "dataset-optin"}),
+    )
+
+    def __init__(self, *args, video_kept_for_review: bool = False, dataset_licence: str = "CC0-1.0", **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["open_dataset"].label = self.fields["open_dataset"].label % {"licence": dataset_licence}
         if video_kept_for_review:
             self.fields["video_consent"].label = _(
                 "I agree that my camera video is used to move the figure. Only the movements are kept for good: "

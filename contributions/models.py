@@ -102,6 +102,11 @@ class Recording(models.Model):
     motion_note = models.TextField(blank=True)
     # "video" or "voice": what moved the figure in the latest film (pipeline.animate's result).
     motion_source = models.CharField(max_length=10, blank=True)
+    # The reader's own opt-in, per reading and apart from the film (issue 26): only readings with it
+    # join a release of the festival's open dataset (animation.datasets); taking it back (or withdrawing
+    # the reading) leaves it out of every later release. Earlier downloads cannot be recalled.
+    open_dataset = models.BooleanField(default=False)
+    open_dataset_changed_at = models.DateTimeField(null=True, blank=True)
     motion_started_at = models.DateTimeField(null=True, blank=True)
     motion_extracted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

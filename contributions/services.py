@@ -150,6 +150,7 @@ def recording_submit(
     video_consent: bool = False,
     idempotency_key: str = "",
     role=None,
+    open_dataset: bool = False,
 ) -> Recording:
     """Check an uploaded reading and keep it for moderation.
 
@@ -159,6 +160,9 @@ def recording_submit(
     IDEMPOTENCY_KEY (the page's name for this take): a second upload with the same key, a retry whose
     first answer was lost, gets the reading the first one made (``recording.replayed`` is True) and
     stores nothing.
+
+    OPEN_DATASET: the reader's opt-in for this reading to join the festival's open dataset (off unless
+    they tick it; independent of the film's consent).
     """
     if idempotency_key:
         earlier = recording_for_idempotency_key(contributor=contributor, key=idempotency_key)
@@ -242,6 +246,8 @@ def recording_submit(
             video_consented_at=timezone.now() if camera_video is not None else None,
             idempotency_key=idempotency_key,
             credited_as=contributor.public_name,
+            open_dataset=open_dataset,
+            open_dataset_changed_at=timezone.now() if open_dataset else None,
         )
         speech = Path(scratch) / "speech16k.wav"
         audio.write_wav(speech, samples, 16000)
@@ -287,6 +293,28 @@ def recording_submit(
                 storage.delete(*saved)
             raise
     return recording
+
+
+def recording_set_open_dataset(*, recording: Recording, open_dataset: bool) -> bool:
+    """The reader opts this reading in or out of the open dataset, in one conditional UPDATE.
+
+    Out: it is left out of every release made from now on (a release already made keeps it: earlier
+    downloads cannot be recalled). A withdrawn reading changes nothing (it is in no later release anyway).
+    Returns whether the reading now has OPEN_DATASET.
+    """
+    changed = (
+        Recording.objects.filter(id=recording.id)
+        .exclude(status=Recording.Status.WITHDRAWN)
+        .exclude(open_dataset=open_dataset)
+        .update(open_dataset=open_dataset, open_dataset_changed_at=timezone.now())
+    )
+    if changed:
+        recording.open_dataset = open_dataset
+    return (
+        Recording.objects.filter(id=recording.id, open_dataset=open_dataset)
+        .exclude(status=Recording.Status.WITHDRAWN)
+        .exists()
+    )
 
 
 def recording_for_idempotency_key(*, contributor, key: str) -> Recording | None:
@@ -804,6 +832,7 @@ def recording_erase(*, recording_id, status: Any = Recording.Status.WITHDRAWN) -
             motion_curves={},
             motion_note="",
             motion_source="",
+            open_dataset=False,
         )
     # Files after the commit: a failure here leaves erased_at empty and the sweep deletes them again.
     storage.delete(*names)

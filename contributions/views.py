@@ -2,6 +2,7 @@
 
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -82,7 +83,12 @@ def record(request, passage_id):
     roles = list(passage.roles.select_related("figure")) if passage.kind == Passage.Kind.DIALOGUE else []
     chosen = request.POST.get("role") or request.GET.get("role") or ""
     role = next((choice for choice in roles if str(choice.id) == chosen), None)
-    form = UploadForm(request.POST or None, request.FILES or None, video_kept_for_review=video_kept_for_review)
+    form = UploadForm(
+        request.POST or None,
+        request.FILES or None,
+        video_kept_for_review=video_kept_for_review,
+        dataset_licence=settings.DATASET_LICENSE,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.recording_submit(
@@ -91,6 +97,7 @@ def record(request, passage_id):
                 upload=form.cleaned_data["audio"],
                 video_consent=form.cleaned_data["video_consent"],
                 role=role,
+                open_dataset=form.cleaned_data["open_dataset"],
             )
         except services.RecordingRejected as rejection:
             form.add_error("audio", rejection.message)
@@ -154,6 +161,22 @@ def withdraw(request, recording_id):
     recording = get_object_or_404(selectors.recordings_of(user=request.user), id=recording_id)
     services.recording_withdraw(recording=recording)
     messages.success(request, _("Your recording and everything made from it have been deleted."))
+    return redirect("my-recordings")
+
+
+@login_required
+@require_POST
+def recording_open_dataset(request, recording_id):
+    """The reader opts one reading in (open_dataset=1) or out of the open dataset's later releases."""
+    recording = get_object_or_404(selectors.recordings_of(user=request.user), id=recording_id)
+    wanted = request.POST.get("open_dataset") == "1"
+    if services.recording_set_open_dataset(recording=recording, open_dataset=wanted):
+        messages.success(
+            request,
+            _("This reading will be in the next releases of the open dataset.")
+            if wanted
+            else _("This reading will be left out of every later release of the open dataset."),
+        )
     return redirect("my-recordings")
 
 

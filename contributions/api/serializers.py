@@ -41,6 +41,14 @@ class RecordingUploadSerializer(serializers.Serializer):
     audio = serializers.FileField(allow_empty_file=True)
     # The separate consent for the camera (issue 15): without it a picture in the file is never kept.
     video_consent = serializers.BooleanField(required=False, default=False)
+    # The reader's opt-in for this reading to join the open dataset (issue 26): off unless sent.
+    open_dataset = serializers.BooleanField(required=False, default=False)
+
+
+class RecordingOpenDatasetSerializer(serializers.Serializer):
+    """PATCH of a reader's own reading: opt it in or out of the open dataset's later releases."""
+
+    open_dataset = serializers.BooleanField()
 
 
 class AnimationBriefSerializer(serializers.Serializer):
@@ -76,7 +84,9 @@ class RecordingSerializer(serializers.ModelSerializer):
             "video_consented_at",
             "motion_note",
             "motion_source",
+            "open_dataset",
         ]
+        read_only_fields = ["open_dataset"]
 
     def get_audio_url(self, recording) -> str:
         return f"/recordings/{recording.id}/audio/" if recording.original else ""

@@ -15,6 +15,7 @@ from contributions import selectors, services
 from contributions.api.serializers import (
     ConsentSerializer,
     PassageSerializer,
+    RecordingOpenDatasetSerializer,
     RecordingSerializer,
     RecordingUploadSerializer,
 )
@@ -88,6 +89,7 @@ class RecordingListCreate(APIView):
                 video_consent=serializer.validated_data["video_consent"],
                 idempotency_key=key,
                 role=serializer.validated_data.get("role"),
+                open_dataset=serializer.validated_data["open_dataset"],
             )
         except services.RecordingRejected as rejection:
             return Response({"detail": rejection.message, "code": rejection.code}, status=rejection.status)
@@ -105,6 +107,20 @@ class RecordingDetail(APIView):
 
     @extend_schema(responses=RecordingSerializer)
     def get(self, request, recording_id):
+        return Response(RecordingSerializer(self.get_object(request, recording_id)).data)
+
+    @extend_schema(request=RecordingOpenDatasetSerializer, responses={200: RecordingSerializer, 409: None})
+    def patch(self, request, recording_id):
+        """Opt the reading in or out of the open dataset's later releases (not a withdrawn one: 409)."""
+        recording = self.get_object(request, recording_id)
+        serializer = RecordingOpenDatasetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        wanted = serializer.validated_data["open_dataset"]
+        if not services.recording_set_open_dataset(recording=recording, open_dataset=wanted):
+            return Response(
+                {"detail": _("A withdrawn recording cannot join the open dataset."), "code": "withdrawn"},
+                status=status.HTTP_409_CONFLICT,
+            )
         return Response(RecordingSerializer(self.get_object(request, recording_id)).data)
 
     @extend_schema(responses={204: None})

@@ -279,6 +279,9 @@
     if (camera) extension = extension === "m4a" ? "mp4" : extension;
     form.append("audio", take, "recording." + extension);
     if (camera) form.append("video_consent", "true");
+    // The reading's own opt-in for the open dataset, apart from the film (off unless ticked).
+    var datasetOptIn = document.getElementById("dataset-optin");
+    if (datasetOptIn && datasetOptIn.checked) form.append("open_dataset", "true");
     var request = new XMLHttpRequest();
     request.open("POST", "/api/recordings/");
     request.setRequestHeader("X-CSRFToken", strings.dataset.csrf);
