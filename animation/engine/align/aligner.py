@@ -17,6 +17,7 @@ from animation.engine import audio as audio_io
 from animation.engine.align.boundaries import (
     NUCLEUS_HOP_SECONDS,
     dipping_syllable_count,
+    is_noisy_reading,
     place_skipped,
     refine_boundaries,
     split_phrases,
@@ -25,7 +26,7 @@ from animation.engine.align.boundaries import (
 )
 from animation.engine.align.reading_plan import ReadingPlan, reading_plan
 from animation.engine.align.results import AlignmentResult, Phrase, Unit
-from animation.engine.align.skips import ReadingItem, skips_from_nuclei, skips_heard, voice_range_db
+from animation.engine.align.skips import ReadingItem, skips_from_nuclei, skips_heard
 from animation.engine.align.text import (
     TextUnit,
     comparison_tokens,
@@ -225,7 +226,7 @@ def _skips_checked_by_voice(
     ]
     evidence = skips_from_nuclei(reading, nuclei)
     skipped_mask = _skips_placed_by_decoder(
-        skips_heard(evidence, reading, range_db=voice_range_db(levels)),
+        skips_heard(evidence, reading, noisy=is_noisy_reading(levels)),
         items,
         item_units,
         clause_starts=[isinstance(item, int) and item in clause_starts for item in items],

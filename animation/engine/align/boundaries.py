@@ -90,6 +90,49 @@ VOICE_EDGE_REACH_SECONDS = 0.03
 VOICE_EDGE_MAX_SECONDS = 0.1
 SNAP_WINDOW_SECONDS = 0.10
 SNAP_DISTANCE_DB_PER_SECOND = 20.0
+# A reading is noisy when its voice stands less than this over the room (dB from the 10th to the 95th
+# percentile of the 10 ms levels): energy then says less (syllables drown, babble and clatter make
+# peaks and "voice" of their own). Chosen on the TRAINING splits: the noisy readings (10 dB babble or
+# kitchen noise, a room) span 16.9-24.6 dB, the quiet ones (clean, varied, spliced) 34-56 dB; the
+# real recitation and browser take 58 dB, the radio clip 32 dB.
+NOISY_READING_RANGE_DB = 29.0
+# In a noisy reading, "voice" this short before the first pause or after the last, where Whisper
+# puts no boundary of a unit, is the room (babble, clatter): on the training split's noisy readings
+# such stretches last 0.04-0.28 s and none held speech; taken for the first or last unit, they
+# pulled every unit up to the next pause one unit early or late (en 10 dB: 71 -> 104 ms).
+EDGE_NOISE_SECONDS = 0.3
+
+
+def voice_range_db(levels: np.ndarray) -> float:
+    """How far the voice stands out of the room in LEVELS (dBFS per frame): the 95th percentile less
+    the 10th, digital silence left out (it says nothing about the room)."""
+    room = levels[levels > audio_io.DIGITAL_SILENCE_DBFS]
+    if room.size < 2:
+        return 0.0
+    return float(np.percentile(room, 95) - np.percentile(room, 10))
+
+
+def is_noisy_reading(levels: np.ndarray) -> bool:
+    """Whether the reading whose 10 ms LEVELS these are was made in a noisy room (NOISY_READING_RANGE_DB)."""
+    return voice_range_db(levels) < NOISY_READING_RANGE_DB
+
+
+def _edge_noise_as_silence(
+    pauses: list[tuple[float, float]], *, starts: np.ndarray, ends: np.ndarray, duration: float
+) -> list[tuple[float, float]]:
+    """PAUSES with a short stretch of "voice" before the first or after the last taken into it, where
+    Whisper's first unit ends after that pause (its last starts before it): noise at the edges of a
+    noisy reading, not a unit (EDGE_NOISE_SECONDS)."""
+    pauses = list(pauses)
+    if not pauses:
+        return pauses
+    first = pauses[0]
+    if EDGE_TOLERANCE_SECONDS < first[0] <= EDGE_NOISE_SECONDS and ends[0] > first[1]:
+        pauses[0] = (0.0, first[1])
+    last = pauses[-1]
+    if duration - EDGE_NOISE_SECONDS <= last[1] < duration - EDGE_TOLERANCE_SECONDS and starts[-1] < last[0]:
+        pauses[-1] = (last[0], duration)
+    return pauses
 
 
 def _distance_to_gap(pause: tuple[float, float], gap: tuple[float, float]) -> float:
@@ -114,7 +157,10 @@ def refine_boundaries(
     """
     duration = samples.size / SAMPLE_RATE
     pauses = audio_io.find_silences(samples, SAMPLE_RATE, min_silence=MIN_PAUSE_SECONDS)
-    nuclei = syllable_nuclei(*audio_io.activity_levels(samples, SAMPLE_RATE, hop=NUCLEUS_HOP_SECONDS))
+    nucleus_levels, nucleus_threshold = audio_io.activity_levels(samples, SAMPLE_RATE, hop=NUCLEUS_HOP_SECONDS)
+    nuclei = syllable_nuclei(nucleus_levels, nucleus_threshold)
+    if is_noisy_reading(nucleus_levels):
+        pauses = _edge_noise_as_silence(pauses, starts=starts, ends=ends, duration=duration)
     levels, threshold = audio_io.activity_levels(samples, SAMPLE_RATE, hop=FINE_HOP_SECONDS)
     starts, ends = _anchor_to_pauses(
         starts,

@@ -19,8 +19,6 @@ import dataclasses
 
 import numpy as np
 
-from animation.engine.audio import DIGITAL_SILENCE_DBFS
-
 # Costs, in the same units throughout. Chosen on the TRAINING split of the spliced readings
 # (bench/align_dataset.py load_spliced_set("train")) from small grids; test and holdout played no part.
 # A unit read with fewer nuclei than syllables costs this much per missing nucleus (syllables run
@@ -50,12 +48,6 @@ CLAUSE_SKIP_DISCOUNT = 0.5
 DIPPING_DISCOUNT = 0.0
 # A unit takes at most this many nuclei more than its syllables.
 MAX_EXTRA_NUCLEI = 2
-# The voice's range over the room (dB from the 10th to the 95th percentile of the 10 ms levels) below
-# which a missing nucleus says little: in 10 dB babble or kitchen noise syllables drown and babble
-# adds peaks of its own, and the nuclei alone marked read characters as skipped. Chosen on the
-# TRAINING splits: the noisy readings span 16.9-24.6 dB, the quiet ones (clean, varied, spliced)
-# 34-56 dB; the real recitation and browser take 58 dB, the radio clip 32 dB.
-NOISY_READING_RANGE_DB = 29.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,21 +79,12 @@ class ReadingItem:
     clause_start: bool = False
 
 
-def voice_range_db(levels: np.ndarray) -> float:
-    """How far the voice stands out of the room in LEVELS (dBFS per frame): the 95th percentile
-    less the 10th, digital silence left out (it says nothing about the room)."""
-    room = levels[levels > DIGITAL_SILENCE_DBFS]
-    if room.size < 2:
-        return 0.0
-    return float(np.percentile(room, 95) - np.percentile(room, 10))
-
-
-def skips_heard(evidence: NucleusEvidence, items: list[ReadingItem], *, range_db: float) -> np.ndarray:
-    """The items to skip: those the nuclei left out (EVIDENCE), except in a noisy reading (the voice
-    RANGE_DB over the room under NOISY_READING_RANGE_DB), where the transcripts must not have heard
-    them either: there a syllable can drown in the noise, and a read unit marked skipped loses its
-    subtitle and its mouth."""
-    if range_db >= NOISY_READING_RANGE_DB:
+def skips_heard(evidence: NucleusEvidence, items: list[ReadingItem], *, noisy: bool) -> np.ndarray:
+    """The items to skip: those the nuclei left out (EVIDENCE), except in a NOISY reading
+    (``boundaries.is_noisy_reading``), where the transcripts must not have heard them either: there
+    a syllable drowns in the noise and babble adds peaks of its own, and the nuclei alone marked read
+    characters as skipped; a read unit marked skipped loses its subtitle and its mouth."""
+    if not noisy:
         return evidence.skipped.copy()
     return evidence.skipped & np.array([item.plan_skipped for item in items], dtype=bool)
 
