@@ -106,3 +106,50 @@ class DialogueVoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} in {self.animation_id}"
+
+
+class DatasetRelease(models.Model):
+    """One versioned release of the open dataset (issue 26): the approved readings whose readers opted
+    in, with their text, timings and a datasheet, as one zip in storage (``datasets/...``).
+
+    Versions count per scope: a festival's releases (``event``) or, with no event, the releases of all
+    festivals (superusers only). Nothing here points at a reading: which readings a release holds is in
+    its zip only, under ids drawn afresh for that release, so no release can be joined to the accounts.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        BUILDING = "building", _("Being built")
+        READY = "ready", _("Ready to download")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(
+        "catalogue.Event", null=True, blank=True, on_delete=models.CASCADE, related_name="dataset_releases"
+    )
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    archive = models.FileField(max_length=300, blank=True)
+    archive_bytes = models.BigIntegerField(default=0)
+    archive_sha256 = models.CharField(max_length=64, blank=True, default="")
+    # {"readings", "seconds", "speakers", "languages": {code: {"readings", "seconds", "speakers"}}, "without_timings"}
+    counts = models.JSONField(default=dict, blank=True)
+    licence = models.CharField(max_length=40, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "version"], condition=models.Q(event__isnull=False), name="dataset_version_per_event"
+            ),
+            models.UniqueConstraint(
+                fields=["version"], condition=models.Q(event__isnull=True), name="dataset_version_all_events"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dataset v{self.version} ({self.event_id or 'all events'}, {self.status})"

@@ -379,3 +379,11 @@ def animation_render(animation_id: str) -> None:
 @shared_task
 def animation_sweep_stuck() -> list[str]:
     return services.animation_sweep_stuck()
+
+
+@shared_task(acks_late=True, soft_time_limit=3000, time_limit=3300)
+def dataset_release_build(release_id: str) -> bool:
+    """Build one release of the open dataset (animation.datasets); a second run finds nothing to claim."""
+    from animation import datasets
+
+    return datasets.dataset_release_build(release_id=release_id)

@@ -44,6 +44,10 @@ EXPECTED_GET = {
     "curation-event-dashboard": row(LOGIN, 403, 403, 200, 403, 200),
     "curation-event-dashboard-data": row(LOGIN, 403, 403, 200, 403, 200),
     "curation-event-dashboard-csv": row(LOGIN, 403, 403, 200, 403, 200),
+    # The open dataset's releases (issue 26): the festival's curators; every festival's: superusers only.
+    "curation-event-dataset": row(LOGIN, 403, 403, 403, 403, 200),
+    "curation-datasets": row(LOGIN, 403, 403, 403, 403, 403),
+    "curation-dataset-download": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-painting": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-painting-detect": row(LOGIN, 403, 403, 403, 403, 405),
     "curation-landmarks": row(LOGIN, 403, 403, 403, 403, 200),
@@ -60,6 +64,7 @@ EXPECTED_GET = {
     "account": row(LOGIN, 200, 200, 200, 200, 200),
     "account-download": row(LOGIN, 200, 200, 200, 200, 200),  # each downloads their own
     "withdraw": row(LOGIN, 405, 405, 405, 405, 405),
+    "recording-open-dataset": row(LOGIN, 405, 405, 405, 405, 405),  # POST only, by the reader
     "recording-audio": row(LOGIN, 200, 404, 200, 404, 404),
     # Recording A has no camera video; who may play one is tested in tests/test_camera_recording.py.
     "recording-video": row(LOGIN, 404, 404, 404, 404, 404),
@@ -126,7 +131,11 @@ EXPECTED_POST = {
     "curation-passage-open": row(LOGIN, 403, 403, 403, 403, 302),
     "api-recording": same(405) | {"anonymous": 403},  # read or delete only
     "api-funnel": same(400),  # open to every visitor; an empty body names no step
+    # Before "withdraw": only the reader opts a reading in or out (an empty body: out).
+    "recording-open-dataset": row(LOGIN, 302, 404, 404, 404, 404),
     "withdraw": row(LOGIN, 302, 404, 404, 404, 404),
+    "curation-event-dataset": row(LOGIN, 403, 403, 403, 403, 302),  # a new release, queued
+    "curation-datasets": row(LOGIN, 403, 403, 403, 403, 403),
     "consent-withdraw": row(LOGIN, 302, 302, 302, 302, 302),  # each withdraws their own
     "account": row(LOGIN, 200, 200, 200, 200, 200),  # no password: the page says so, nothing is deleted
 }
@@ -183,6 +192,10 @@ def world(festival, resident, other_resident, groups):
     figure = Figure.objects.create(
         painting=world.painting_x, face={"box": [10, 10, 40, 40], "score": 1.0, "landmarks": {}}, origin="placed"
     )
+    from animation.models import DatasetRelease
+
+    release = DatasetRelease.objects.create(event=world.event_x, version=1, status=DatasetRelease.Status.READY)
+    release.archive.save(f"datasets/{world.event_x.id}/1/release.zip", ContentFile(b"PK\x05\x06" + bytes(18)))
     world.values = {
         "figure_id": figure.id,
         "slug": world.event_x.slug,
@@ -193,6 +206,7 @@ def world(festival, resident, other_resident, groups):
         "event_id": world.event_x.id,
         "decision_id": _last_decision_id(),
         "preview_id": preview.id,
+        "release_id": release.id,
         "kind": "video",
         "uidb64": urlsafe_base64_encode(force_bytes(resident.pk)),
         "token": default_token_generator.make_token(resident),

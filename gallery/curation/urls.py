@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gallery.curation import views
+from gallery.curation import dataset_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="curation"),
@@ -9,6 +9,9 @@ urlpatterns = [
     path("events/<slug:slug>/dashboard/", views.event_dashboard, name="curation-event-dashboard"),
     path("events/<slug:slug>/dashboard.json", views.event_dashboard_data, name="curation-event-dashboard-data"),
     path("events/<slug:slug>/dashboard.csv", views.event_dashboard_csv, name="curation-event-dashboard-csv"),
+    path("events/<slug:slug>/dataset/", dataset_views.event_dataset, name="curation-event-dataset"),
+    path("datasets/", dataset_views.all_datasets, name="curation-datasets"),
+    path("datasets/<uuid:release_id>/download/", dataset_views.dataset_download, name="curation-dataset-download"),
     path("paintings/<uuid:painting_id>/", views.painting_edit, name="curation-painting"),
     path("paintings/<uuid:painting_id>/detect/", views.painting_detect, name="curation-painting-detect"),
     path("paintings/<uuid:painting_id>/landmarks/", views.landmarks_editor, name="curation-landmarks"),
