@@ -344,15 +344,19 @@ def load_noisy_set(split: str = "test") -> list[Utterance]:
     """The clean SPLIT with babble (even items) or kitchen noise (odd) at 10 dB SNR, in a reverberant room.
 
     Onsets keep their truth (the direct sound arrives first); offsets are smeared by the room's tail.
+    SPLIT 'holdout' takes the quiet readings of the varied holdout set (never tuned on).
     """
-    clean = load_set(split)
+    if split == "holdout":
+        clean = [item for item in load_varied_set("holdout") if item.variant.endswith(" clean")]
+    else:
+        clean = load_set(split)
     folder = _folder(split, "noisy")
     if (cached := _cached(folder, NOISY_VERSION)) is not None:
         return cached
     from scipy import signal
 
     folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(31337 if split == "test" else 4242)
+    rng = np.random.default_rng({"test": 31337, "train": 4242, "holdout": 27182}[split])
     voices = {item.name: decode_audio(item.audio_path, sample_rate=SAMPLE_RATE) for item in clean}
     noisy = []
     for position, item in enumerate(clean):
