@@ -2,7 +2,8 @@
 
 The mouth comes from visemes, scaled by the voice's loudness so that emphasis shows. Around it, the
 small movements that make a face look alive rather than a mouth pasted on a picture: blinks, brows
-that lift on stressed words, a head that drifts and nods at the end of phrases, breathing that
+that lift on stressed words, a head that turns as each phrase begins, nods at the ends of phrases and
+on stressed words and holds still in the pauses, breathing that
 inhales before each phrase, and a faint smile once the speaker has finished.
 
 Everything is deterministic for a given seed: each part draws from its own random stream, so
@@ -373,6 +374,35 @@ def brow_track(*, times: np.ndarray, stresses: Sequence[tuple[float, float, floa
 # --- Head, breath, smile -------------------------------------------------------------------------
 
 
+# The head follows the reading, never a random drift (issue 23): it turns a little to a new side as each
+# phrase begins (readers look up and across between lines), nods at the end of each phrase and on the
+# stressed units, and holds still in the pauses (after a stanza's long one it turns the least).
+PHRASE_TURN_DEGREES = (1.2, 2.2)  # how far the head turns for a phrase, each side of the middle
+PHRASE_TURN_SECONDS = 1.0  # a deliberate turn: over a second, starting just before the phrase
+LONG_PAUSE_SECONDS = 2.5  # after a pause this long (a stanza's end) the next phrase turns the least
+PHRASE_END_NOD_DEGREES = 1.2
+STRESS_NOD_DEGREES = 0.9  # times the unit's stress strength (0.3-0.7)
+ROLL_WITH_YAW = 0.3  # a head turning tilts a little towards the turn
+
+
+def voiced_spans(envelope: np.ndarray, fps: float) -> list[tuple[float, float]]:
+    """Spans of voice in a loudness ENVELOPE (per frame, 0..1), for a film without aligned units: the
+    frames above a fifth of the voice's loud level, joined across gaps under PHRASE_GAP_SECONDS, each
+    at least 0.3 s long."""
+    if envelope.size == 0 or float(envelope.max()) <= 0:
+        return []
+    loud = float(np.percentile(envelope[envelope > 0], 95)) if (envelope > 0).any() else 0.0
+    voiced = envelope > 0.2 * loud
+    spans: list[list[float]] = []
+    for frame in np.flatnonzero(voiced):
+        time = frame / fps
+        if spans and time - spans[-1][1] < PHRASE_GAP_SECONDS:
+            spans[-1][1] = time + 1 / fps
+        else:
+            spans.append([time, time + 1 / fps])
+    return [(start, end) for start, end in spans if end - start >= 0.3]
+
+
 def head_tracks(
     *,
     times: np.ndarray,
@@ -385,31 +415,43 @@ def head_tracks(
 ) -> dict[str, np.ndarray]:
     """head_yaw/pitch/roll (degrees) and head_dx/dy (fraction of the face), within ``head_range``.
 
-    Slow gradient noise for the drift (a little livelier while speaking), a nod at the end of each
-    phrase and a smaller one on stressed units, a soft limit, then a slow spring.
+    Driven by the reading alone: a turn to a new side as each phrase begins (the side alternates, the
+    first side and each turn's size drawn from SEED), a nod at the end of each phrase and a smaller one
+    on stressed units, stillness in the pauses (after a long one the next turn is the smallest),
+    a tilt that goes with the turn; a soft limit, then a slow spring. SPEAKING is unused by the turns
+    (the phrases say when the reader speaks) and kept for the callers' signature.
     """
+    del speaking
     rng = _rng(seed, "head")
-    activity = 0.7 + 0.3 * spring_smooth(speaking.astype(np.float64), fps=fps, time_constant=0.4)
-
-    def drift(amplitude: float, frequency: float) -> np.ndarray:
-        slow = perlin_noise(times, frequency=frequency, rng=rng)
-        quick = perlin_noise(times, frequency=frequency * 2.7, rng=rng)
-        return amplitude * (0.8 * slow + 0.25 * quick)
+    limits = head_range or HeadRange()
+    # Never more than a third of the range: the voice alone leaves the far turns to a reader's camera.
+    turn_limit = min(PHRASE_TURN_DEGREES[1], limits.yaw / 3)
+    side = 1.0 if rng.random() < 0.5 else -1.0
+    yaw = np.zeros(times.size)
+    level = 0.0
+    previous_end: float | None = None
+    for start, end in phrases:
+        size = rng.uniform(*PHRASE_TURN_DEGREES)
+        if previous_end is not None and start - previous_end > LONG_PAUSE_SECONDS:
+            size = PHRASE_TURN_DEGREES[0]  # after a long pause, a new start: closer to face on again
+        target = side * min(turn_limit, size)
+        turn_at = max(start - 0.3, previous_end if previous_end is not None else start - 0.3)
+        yaw += (target - level) * _ease(times, start=turn_at, duration=PHRASE_TURN_SECONDS)
+        level, side, previous_end = target, -side, end
 
     nods = np.zeros(times.size)
-    bumps = [(end - 0.15, 0.35, 0.55, 1.2) for _, end in phrases]
-    bumps += [(start - 0.05, 0.2, 0.35, 0.6 * strength) for start, _, strength in stresses]
+    bumps = [(end - 0.15, 0.35, 0.55, PHRASE_END_NOD_DEGREES) for _, end in phrases]
+    bumps += [(start - 0.05, 0.25, 0.4, STRESS_NOD_DEGREES * strength) for start, _, strength in stresses]
     for start, rise, fall, degrees in bumps:
         around = _window(times, start, start + rise + fall)
         nods[around] += degrees * _raised_cosine_bump(times[around], start=start, rise=rise, fall=fall)
 
-    limits = head_range or HeadRange()
-    yaw = _limited(activity * drift(2.0, 0.15), limits.yaw)
-    pitch = _limited(activity * drift(0.8, 0.2) + nods, limits.pitch)
-    roll = _limited(activity * drift(0.9, 0.12), limits.roll)
-    # Turning and nodding carry the head sideways and down a little; the rest is its own drift.
-    dx = soft_limit(0.006 * drift(1.0, 0.1) + 0.0015 * yaw, HEAD_SHIFT_LIMIT)
-    dy = soft_limit(0.004 * drift(1.0, 0.13) + 0.002 * pitch, HEAD_SHIFT_LIMIT)
+    yaw = _limited(yaw, limits.yaw)
+    pitch = _limited(nods, limits.pitch)
+    roll = _limited(ROLL_WITH_YAW * yaw, limits.roll)
+    # Turning and nodding carry the head sideways and down a little.
+    dx = soft_limit(0.0015 * yaw, HEAD_SHIFT_LIMIT)
+    dy = soft_limit(0.002 * pitch, HEAD_SHIFT_LIMIT)
     smooth = {"fps": fps, "time_constant": HEAD_TIME_CONSTANT}
     return {
         "head_yaw": spring_smooth(yaw, **smooth),
@@ -513,7 +555,9 @@ def controls_from_alignment(
     envelope = _validate(units=units, envelope=envelope, fps=fps, frame_count=frame_count)
     times = np.arange(frame_count) / fps
     spoken = [span for span in _spans(units) if span[1] > span[0]]
-    phrase_spans = _phrase_spans(phrases, spoken)
+    # Without aligned units (a language without visemes, a reading not aligned) the voice's own loudness
+    # says where the phrases are: the head still turns and nods with the reading.
+    phrase_spans = _phrase_spans(phrases, spoken) or voiced_spans(envelope, fps)
     speaking = _span_mask(phrase_spans, times)
     stresses = stressed_units(units=units, language=language, envelope=envelope, fps=fps)
 

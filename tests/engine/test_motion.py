@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -314,3 +315,48 @@ def test_a_minute_of_speech_is_computed_in_well_under_a_tenth_of_a_second():
             animate(scene, language=language)
             timings.append(time.perf_counter() - started)
         assert min(timings) < 0.1, language
+
+
+def test_the_head_turns_as_each_phrase_begins_and_holds_still_in_the_pauses():
+    """Issue 23: from the voice alone the head follows the reading, never a random drift."""
+    # Six phrases of two seconds (words of 0.25 s), each followed by a pause of 1.8 s.
+    units, phrases = [], []
+    for number in range(6):
+        start = 0.5 + 3.8 * number
+        words = [{"text": "time", "start": start + 0.25 * i, "end": start + 0.25 * (i + 1)} for i in range(8)]
+        units += words
+        phrases.append({"start": start, "end": words[-1]["end"]})
+    frame_count = round(24.0 * FPS)
+    envelope = np.zeros(frame_count)
+    for unit in units:
+        envelope[round(unit["start"] * FPS) : round(unit["end"] * FPS)] = 0.6
+    controls = controls_from_alignment(
+        units=units, phrases=phrases, language="en", envelope=envelope, fps=FPS, frame_count=frame_count, seed=4
+    )
+    yaw, pitch = controls["head_yaw"], controls["head_pitch"]
+
+    def frame(seconds: float) -> int:
+        return min(round(seconds * FPS), yaw.size - 1)
+
+    # A turn to the other side as each phrase begins: the head late in consecutive phrases.
+    late = np.array([yaw[frame(phrase["end"] - 0.05)] for phrase in phrases])
+    assert np.all(np.sign(late[1:]) == -np.sign(late[:-1])), late
+    assert np.abs(np.diff(late)).min() > 2.0, late
+    # In each pause, once the phrase-end nod has passed and before the next turn begins: still.
+    for phrase, following in itertools.pairwise(phrases):
+        quiet = slice(frame(phrase["end"] + 0.9), frame(following["start"] - 0.5))
+        assert quiet.stop - quiet.start >= 3
+        assert np.abs(np.diff(yaw[quiet])).max() < 0.01 and np.abs(np.diff(pitch[quiet])).max() < 0.01
+
+
+def test_silence_leaves_the_head_still_and_a_voice_without_words_still_moves_it():
+    silent = controls_from_alignment(
+        units=[], phrases=[], language="en", envelope=np.zeros(200), fps=FPS, frame_count=200, seed=1
+    )
+    for name in ("head_yaw", "head_pitch", "head_roll"):
+        assert np.ptp(silent[name]) == 0.0, name  # no random drift of its own
+    envelope = np.zeros(200)
+    envelope[25:90] = 0.7  # two phrases of voice, no aligned units (a language without visemes)
+    envelope[125:190] = 0.6
+    voiced = controls_from_alignment(units=[], phrases=[], language="xx", envelope=envelope, fps=FPS, frame_count=200)
+    assert abs(voiced["head_yaw"][85] - voiced["head_yaw"][185]) > 2.0
