@@ -396,3 +396,31 @@ def test_the_management_command_makes_a_release(festival, people):
     assert DatasetRelease.objects.filter(event__isnull=True, version=1, status="ready").exists()
     with pytest.raises(CommandError):
         call_command("dataset_release", "--event", "no-such-festival", stdout=out)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_curators_button_has_a_real_worker_build_the_release(festival, people, celery_worker):
+    """Through the broker: the page's POST queues the task after its commit, the worker builds the zip."""
+    import time
+    from unittest import mock
+
+    from animation.models import DatasetRelease
+    from contributions.models import Recording
+
+    festival["event"].curators.add(people["curator"])
+    # The reading's own hand-off (Whisper, the film) is not what is tried here: kept off the worker.
+    with mock.patch("contributions.services.recording_hand_off"):
+        given = reading(festival["chinese"], people["resident"])
+    Recording.objects.filter(id=given.id).update(status=Recording.Status.APPROVED)
+    client = login(people["curator"], "curator-pass-1")
+    assert client.post(f"/curation/events/{festival['event'].slug}/dataset/").status_code == 302
+    release = DatasetRelease.objects.get()
+    deadline = time.monotonic() + 120
+    while release.status in (DatasetRelease.Status.QUEUED, DatasetRelease.Status.BUILDING):
+        assert time.monotonic() < deadline, f"the worker never built the release ({release.status})"
+        time.sleep(0.3)
+        release.refresh_from_db()
+    assert release.status == DatasetRelease.Status.READY, release.error
+    assert [item["text"] for item in clips(release)] == [festival["chinese"].text]
+    answer = client.get(f"/curation/datasets/{release.id}/download/")
+    assert answer.status_code == 200
