@@ -85,6 +85,12 @@ class UploadForm(forms.Form):
                 "can watch it), then deleted."
             )
 
+    def get_context(self):
+        """The form as written (as_p) leaves out the opt-in: the page draws it once, above the recorder."""
+        context = super().get_context()
+        context["fields"] = [(field, errors) for field, errors in context["fields"] if field.name != "open_dataset"]
+        return context
+
 
 class RejectForm(forms.Form):
     reason = forms.ChoiceField(choices=Recording.RejectionReason.choices, label=_("Reason"))

@@ -152,6 +152,10 @@ def test_the_record_page_asks_per_reading_and_my_recordings_changes_it(festival,
     assert "CC0-1.0" in page
     box = page.split('id="dataset-optin"')[0].rsplit("<input", 1)[1] + page.split('id="dataset-optin"')[1].split(">")[0]
     assert "checked" not in box  # off unless the resident ticks it
+    # The upload form keeps its own fields as before, the camera's consent saying what really happens.
+    form = page.split('id="upload-form"')[1].split("</form>")[0]
+    assert 'name="audio"' in form and 'name="video_consent"' in form and "dataset-optin" not in form
+    assert "the video is kept until a moderator has decided on the reading" in form
 
     answer = client.post(f"/record/{passage.id}/", {"audio": take(), "open_dataset": "on"})
     assert answer.status_code == 302

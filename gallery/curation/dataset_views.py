@@ -16,6 +16,7 @@ from animation import datasets
 from animation.models import DatasetRelease
 from catalogue.models import Event
 from core.media import storage_file_response
+from gallery.curation.dashboard_page import duration
 from gallery.curation.views import curator_required, require_curates
 
 
@@ -27,12 +28,15 @@ def _page(request, *, event: Event | None):
             _("Release %(version)d is being made: it appears below when it is ready.") % {"version": release.version},
         )
         return redirect("curation-event-dataset", slug=event.slug) if event else redirect("curation-datasets")
+    releases = list(datasets.dataset_releases(event=event))
+    for release in releases:
+        release.voice = duration(release.counts.get("seconds"))  # type: ignore[attr-defined]
     return render(
         request,
         "gallery/curation/dataset.html",
         {
             "event": event,
-            "releases": datasets.dataset_releases(event=event),
+            "releases": releases,
             "outlook": datasets.dataset_outlook(event=event),
         },
     )
