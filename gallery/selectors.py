@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 
 from animation.models import Alignment, Animation
-from catalogue.models import Event, Painting
+from catalogue.models import Event, Painting, Passage
 from catalogue.selectors import event_curated_by, events_curated_by
 from gallery.models import PassagePreview
 
@@ -172,3 +172,50 @@ def event_voices_count(*, event: Event) -> int:
     return Recording.objects.filter(
         passage__event=event, status__in=(Recording.Status.PENDING, Recording.Status.APPROVED)
     ).count()
+
+
+# A painting this much wider than tall is a handscroll: its public page browses it from its tiles.
+HANDSCROLL_ASPECT = 2.5
+
+
+def painting_is_handscroll(*, painting: Painting) -> bool:
+    return bool(painting.tiles) and painting.height > 0 and painting.width / painting.height >= HANDSCROLL_ASPECT
+
+
+def painting_figure_guide(*, painting: Painting) -> list[dict]:
+    """The figures a visitor sees marked on a handscroll, left to right: each figure that may speak
+    ({"figure"}, numbered as on the curator's page) with the passages it speaks that are open for
+    reading ({"passages"}) and the published films of them ({"films"}: id, title, language, reader).
+    A passage cast to nobody (or to a hidden figure) is spoken by the first figure that may speak, as
+    its films are (catalogue.selectors.speaking_figure); a dialogue by the figure of each of its roles."""
+    from catalogue.selectors import painting_figures
+
+    figures = painting_figures(painting=painting, visible_only=True)
+    if not figures:
+        return []
+    visible = {figure.id for figure in figures}
+
+    def speakers(passage: Passage) -> set:
+        cast = {role.figure_id for role in passage.roles.all() if role.figure_id in visible}
+        if cast:
+            return cast
+        return {passage.figure_id if passage.figure_id in visible else figures[0].id}
+
+    guide = {figure.id: {"figure": figure, "passages": [], "films": []} for figure in figures}
+    passages = Passage.objects.filter(painting=painting).prefetch_related("roles").order_by("title")
+    speakers_of = {passage.id: speakers(passage) for passage in passages}
+    for passage in passages:
+        if passage.is_open and painting.event.is_open:
+            for figure_id in speakers_of[passage.id]:
+                guide[figure_id]["passages"].append(passage)
+    for animation in published_animations(painting_id=painting.id)[:200]:
+        passage = animation.recording.passage
+        film = {
+            "id": animation.id,
+            "title": passage.title,
+            "language": passage.language,
+            "reader": animation.recording.credit,
+        }
+        for figure_id in speakers_of.get(passage.id, ()):
+            guide[figure_id]["films"].append(film)
+    return list(guide.values())

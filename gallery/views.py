@@ -108,13 +108,19 @@ def animation_detail(request, animation_id):
 def painting_detail(request, painting_id):
     painting = get_object_or_404(Painting.objects.select_related("event"), id=painting_id)
     animations = selectors.published_animations(painting_id=painting.id)
+    handscroll = selectors.painting_is_handscroll(painting=painting)
+    guide = selectors.painting_figure_guide(painting=painting) if handscroll else []
     return render(
         request,
         "gallery/painting_detail.html",
         {
             "painting": painting,
-            # The faces found are the curator's working material (curation pages), not the public's.
+            # The faces found are the curator's working material (curation pages), not the public's; a
+            # handscroll marks its speaking figures, numbered, with what each of them says.
             "cards": [events.animation_card(animation) for animation in animations],
+            "handscroll": handscroll,
+            "guide": guide,
+            "guide_figures": [entry["figure"] for entry in guide],
         },
     )
 

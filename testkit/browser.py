@@ -128,7 +128,8 @@ def record_take(page, seconds: float) -> None:
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the page reaches past the viewport's right edge: what scrolls sideways, and
     also what is cut off at the edge (an element wider than the screen inside a box that clips it).
-    Content of a box that scrolls on purpose (a menu or a strip with overflow-x: auto) is not counted."""
+    Content of a box that scrolls on purpose (a menu or a strip with overflow-x: auto) is not counted, nor
+    the tiles of a deep-zoom viewer ([data-deep-zoom]: it draws a painting larger than itself, clipped)."""
     return page.evaluate(
         """() => {
           const width = window.innerWidth;
@@ -136,7 +137,10 @@ def horizontal_overflow(page) -> int:
           const scrolls = new Map();
           const insideScroller = element => {
             for (let node = element.parentElement; node && node !== document.body; node = node.parentElement) {
-              if (!scrolls.has(node)) scrolls.set(node, ['auto', 'scroll'].includes(getComputedStyle(node).overflowX));
+              if (!scrolls.has(node)) {
+                const scrolling = ['auto', 'scroll'].includes(getComputedStyle(node).overflowX);
+                scrolls.set(node, scrolling || node.hasAttribute('data-deep-zoom'));
+              }
               if (scrolls.get(node)) return true;
             }
             return false;

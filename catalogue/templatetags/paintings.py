@@ -52,3 +52,10 @@ def painting_image(painting, sizes: str = "", *, alt: str | None = None, css_cla
 def media_name_url(name: str) -> str:
     """The address of a stored file no model field holds (a figure's crop, a painting's copy)."""
     return served_name_url(name)
+
+
+@register.filter
+def painting_tiles_url(painting) -> str:
+    """The address of the folder of PAINTING's deep-zoom tiles (<level>/<column>_<row>.jpg below it)."""
+    prefix = (painting.tiles or {}).get("prefix", "")
+    return served_name_url(prefix) if prefix else ""

@@ -32,7 +32,13 @@
     var box = document.getElementById(boxId), card = document.getElementById(cardId);
     if (box) {
       box.classList.add("is-current");
-      box.scrollIntoView({ block: "nearest", inline: "center", behavior: "smooth" });
+      if (overview.hasAttribute("data-deep-zoom")) {
+        // Deep zoom: the viewer pans to the box (it is drawn, not scrolled), and the page to the viewer.
+        overview.scrollIntoView({ block: "nearest", behavior: "smooth" });
+        overview.dispatchEvent(new CustomEvent("deepzoom:show", { detail: { element: box } }));
+      } else {
+        box.scrollIntoView({ block: "nearest", inline: "center", behavior: "smooth" });
+      }
     }
     if (card) card.classList.add("is-current");
   }
