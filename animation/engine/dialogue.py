@@ -53,6 +53,7 @@ from animation.engine.audio import (
     decode_audio,
     loudness_envelope,
     measure_audio,
+    pitch_semitones,
     write_wav,
 )
 from animation.engine.controls import Controls
@@ -353,6 +354,8 @@ def dialogue_controls(
         own = [line for line in timeline.lines if line.speaker == face]
         envelope = loudness_envelope(voice, SPEECH_SAMPLE_RATE, fps=fps) if own else np.zeros(frame_count, np.float32)
         envelope = np.pad(envelope, (0, max(0, frame_count - envelope.size)))[:frame_count]
+        pitch = pitch_semitones(voice, SPEECH_SAMPLE_RATE, fps=fps) if own else np.full(frame_count, np.nan)
+        pitch = np.pad(pitch, (0, max(0, frame_count - pitch.size)), constant_values=np.nan)[:frame_count]
         units = [unit for line in own for unit in line.alignment["units"]]
         phrases = [phrase for line in own for phrase in line.alignment["phrases"]]
         languages = [str(line.alignment.get("language", "")) for line in own]
@@ -365,6 +368,7 @@ def dialogue_controls(
             frame_count=frame_count,
             seed=seed + FACE_SEED_STRIDE * face,
             head_range=head_range,
+            pitch=pitch,
         )
         if len(set(languages)) > 1:
             # A figure that speaks two languages gets each line's own mouth shapes.

@@ -371,6 +371,32 @@ def brow_track(*, times: np.ndarray, stresses: Sequence[tuple[float, float, floa
     return spring_smooth(brow, fps=fps, time_constant=BROW_TIME_CONSTANT)
 
 
+# Brows also rise with the voice's own register: where the reader's intonation sits well above their
+# usual pitch for a while (a raised, excited line), not on each syllable's tone (Mandarin's tones move
+# the pitch by several semitones on every character: brows that followed them would flicker).
+PITCH_CONTOUR_SECONDS = 0.6  # the moving median that keeps the phrase's intonation, not the tones
+PITCH_RISE_SEMITONES = (2.0, 5.0)  # from no lift at the first to the full lift at the second
+PITCH_BROW_LEVEL = 0.35
+PITCH_BROW_TIME_CONSTANT = 0.15
+
+
+def pitch_brow_track(*, pitch: np.ndarray, fps: float) -> np.ndarray:
+    """brow_raise from PITCH (semitones above the reader's median per frame, NaN unvoiced): the slow
+    contour's height above PITCH_RISE_SEMITONES[0], up to PITCH_BROW_LEVEL; 0 where nothing is voiced."""
+    pitch = np.asarray(pitch, dtype=np.float64)
+    half = max(1, int(PITCH_CONTOUR_SECONDS * fps / 2))
+    contour = np.zeros(pitch.size)
+    for index in range(pitch.size):
+        around = pitch[max(0, index - half) : index + half + 1]
+        voiced = around[np.isfinite(around)]
+        # Half the window voiced at least: a lone voiced frame says nothing about the intonation.
+        if voiced.size * 2 >= around.size:
+            contour[index] = float(np.median(voiced))
+    low, high = PITCH_RISE_SEMITONES
+    lift = PITCH_BROW_LEVEL * np.clip((contour - low) / (high - low), 0.0, 1.0)
+    return spring_smooth(lift, fps=fps, time_constant=PITCH_BROW_TIME_CONSTANT)
+
+
 # --- Head, breath, smile -------------------------------------------------------------------------
 
 
@@ -540,6 +566,7 @@ def controls_from_alignment(
     frame_count: int,
     seed: int = 0,
     head_range: HeadRange | Mapping[str, Any] | Sequence[float] | None = None,
+    pitch: np.ndarray | None = None,
 ) -> Controls:
     """All control tracks for a film of FRAME_COUNT frames at FPS.
 
@@ -547,7 +574,8 @@ def controls_from_alignment(
     punctuation). PHRASES: spans of speech between pauses ({"start", "end"}); derived from the units
     when empty. ENVELOPE: the voice's loudness per frame, 0..1, length FRAME_COUNT. LANGUAGE: a BCP 47
     tag; English and Mandarin get visemes, others a loudness-driven mouth. Same inputs and SEED, same
-    controls. HEAD_RANGE (``HeadRange.of``): how far the head may turn. Raises ValueError on
+    controls. HEAD_RANGE (``HeadRange.of``): how far the head may turn. PITCH (``audio.pitch_semitones``,
+    one per frame, optional): the brows also rise where the voice's intonation does. Raises ValueError on
     frame_count < 1, fps <= 0, a mis-sized or non-finite envelope, units/phrases without valid numeric
     spans, or a head range out of bounds.
     """
@@ -565,6 +593,10 @@ def controls_from_alignment(
     phrase_ends = [end for _, end in phrase_spans]
     tracks["blink_left"], tracks["blink_right"] = blink_tracks(times=times, fps=fps, phrase_ends=phrase_ends, seed=seed)
     tracks["brow_raise"] = brow_track(times=times, stresses=stresses, fps=fps)
+    if pitch is not None:
+        if np.shape(pitch) != (frame_count,):
+            raise ValueError(f"pitch has {np.size(pitch)} values for {frame_count} frames")
+        tracks["brow_raise"] = np.maximum(tracks["brow_raise"], pitch_brow_track(pitch=pitch, fps=fps))
     tracks.update(
         head_tracks(
             times=times,

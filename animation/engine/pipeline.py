@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from animation.engine.audio import SPEECH_SAMPLE_RATE, decode_audio, loudness_envelope, probe_audio
+from animation.engine.audio import (
+    SPEECH_SAMPLE_RATE,
+    decode_audio,
+    loudness_envelope,
+    pitch_semitones,
+    probe_audio,
+)
 from animation.engine.capture import MotionCurves
 from animation.engine.controls import Controls
 from animation.engine.encode import write_film
@@ -145,6 +151,8 @@ def animate(
     frame_count = max(1, round(duration * fps))
     envelope = loudness_envelope(samples, SPEECH_SAMPLE_RATE, fps=fps)
     envelope = np.pad(envelope, (0, max(0, frame_count - envelope.size)))[:frame_count]
+    pitch = pitch_semitones(samples, SPEECH_SAMPLE_RATE, fps=fps)
+    pitch = np.pad(pitch, (0, max(0, frame_count - pitch.size)), constant_values=np.nan)[:frame_count]
     controls = controls_from_alignment(
         units=list(alignment.get("units", [])),
         phrases=list(alignment.get("phrases", [])),
@@ -154,6 +162,7 @@ def animate(
         frame_count=frame_count,
         seed=seed,
         head_range=limits,
+        pitch=pitch,
     )
     motion_report: dict[str, Any] = {"source": "voice"}
     if motion is not None:

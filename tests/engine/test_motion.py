@@ -360,3 +360,48 @@ def test_silence_leaves_the_head_still_and_a_voice_without_words_still_moves_it(
     envelope[125:190] = 0.6
     voiced = controls_from_alignment(units=[], phrases=[], language="xx", envelope=envelope, fps=FPS, frame_count=200)
     assert abs(voiced["head_yaw"][85] - voiced["head_yaw"][185]) > 2.0
+
+
+def voice(pitch_hz: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+    """A buzz at PITCH_HZ (one value per sample) with a few harmonics, as a voiced vowel is."""
+    phase = 2 * np.pi * np.cumsum(pitch_hz) / sample_rate
+    return 0.4 * np.sin(phase) + 0.2 * np.sin(2 * phase) + 0.1 * np.sin(3 * phase)
+
+
+def test_the_voices_pitch_is_measured_in_semitones_above_its_own_median():
+    from animation.engine.audio import pitch_semitones
+
+    sample_rate = 16000
+    times = np.arange(3 * sample_rate) / sample_rate
+    buzz = voice(np.where(times < 2.0, 150.0, 200.0))
+    buzz[int(0.9 * sample_rate) : int(1.1 * sample_rate)] = 0.0  # a pause: no pitch there
+    pitch = pitch_semitones(buzz, sample_rate, fps=FPS)
+    assert pitch.shape == (75,)
+    assert np.all(np.isnan(pitch[24:27]))
+    assert np.nanmedian(pitch[:20]) == pytest.approx(0.0, abs=0.1)  # 150 Hz is the median
+    assert np.nanmedian(pitch[55:]) == pytest.approx(12 * np.log2(200 / 150), abs=0.15)  # 4.98 semitones up
+
+
+def test_brows_rise_with_a_raised_voice_but_not_with_each_syllables_tone():
+    from animation.engine.audio import pitch_semitones
+
+    sample_rate, seconds = 16000, 8.0
+    times = np.arange(int(seconds * sample_rate)) / sample_rate
+    # Mandarin-like tones: every 0.25 s a syllable's pitch swings 4 semitones either way; from 5.5 s the
+    # line is said higher (7 semitones), as a raised, excited voice is.
+    tone = 4 * np.sin(2 * np.pi * times / 0.25)
+    raised = np.where(times >= 5.5, 7.0, 0.0)
+    buzz = voice(140.0 * 2 ** ((tone + raised) / 12))
+    frame_count = round(seconds * FPS)
+    pitch = pitch_semitones(buzz, sample_rate, fps=FPS)
+    envelope = np.full(frame_count, 0.6)
+    controls = controls_from_alignment(
+        units=[], phrases=[], language="zh", envelope=envelope, fps=FPS, frame_count=frame_count, pitch=pitch
+    )
+    brow = controls["brow_raise"]
+    assert brow[: round(5.0 * FPS)].max() < 0.05  # the tones alone never lift them
+    assert brow[round(6.2 * FPS) : round(7.5 * FPS)].min() > 0.2  # the raised line does, and holds them up
+    without = controls_from_alignment(
+        units=[], phrases=[], language="zh", envelope=envelope, fps=FPS, frame_count=frame_count
+    )
+    assert without["brow_raise"].max() < 0.05
