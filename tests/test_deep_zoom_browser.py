@@ -163,6 +163,7 @@ def test_a_handscroll_is_browsed_from_its_tiles_with_its_figures_marked(
         assert big == [], big
         assert marks_on_their_figures(page, "#handscroll", "mark-", figures) >= 1
         assert "韩熙载" in page.get_attribute(f"#mark-{second.id}", "aria-label")
+        assert page.locator(".face-box").count() == 0  # numbered figures, not the curator's detection boxes
         # Along the scroll: the keyboard to its end, where the last figure is.
         page.focus("#handscroll")
         page.keyboard.press("End")
@@ -207,6 +208,13 @@ def test_a_handscroll_is_browsed_from_its_tiles_with_its_figures_marked(
         assert root["x"] <= mark["x"] and mark["x"] + mark["width"] <= root["x"] + root["width"]
         assert no_page_overflow(page) == 0
         page.screenshot(path=SHOTS / f"deep_zoom_public_{size}.png", full_page=True)
+
+        # The festival's page shows the scroll as a strip, not a square cut out of it.
+        page.goto(f"{asgi_live_server.url}/events/{festival['event'].slug}/")
+        strip = page.locator(f".painting-strip a[href='/paintings/{painting.id}/'] img").bounding_box()
+        assert strip["width"] >= 4 * strip["height"], strip
+        assert no_page_overflow(page) == 0
+        page.screenshot(path=SHOTS / f"deep_zoom_event_{size}.png")
 
         # The curator's page: the same viewer, boxes on the faces, the strip bringing a face into view.
         log_in(page, asgi_live_server.url, username="curator", password="curator-pass-1", next_path="/curation/")
