@@ -201,7 +201,9 @@ def painting_figure_guide(*, painting: Painting) -> list[dict]:
             return cast
         return {passage.figure_id if passage.figure_id in visible else figures[0].id}
 
-    guide = {figure.id: {"figure": figure, "passages": [], "films": []} for figure in figures}
+    guide: dict[Any, dict[str, Any]] = {
+        figure.id: {"figure": figure, "passages": [], "films": []} for figure in figures
+    }
     passages = Passage.objects.filter(painting=painting).prefetch_related("roles").order_by("title")
     speakers_of = {passage.id: speakers(passage) for passage in passages}
     for passage in passages:
