@@ -77,9 +77,11 @@ TSV_COLUMNS = (
 
 def dataset_readings(*, event: Event | None = None) -> QuerySet[Recording]:
     """The readings a release made now would hold, timings or not (EVENT's, or every festival's)."""
-    readings = Recording.objects.filter(
-        status=Recording.Status.APPROVED, open_dataset=True, erased_at__isnull=True
-    ).select_related("passage__painting", "passage__event", "role")
+    readings = (
+        Recording.objects.filter(status=Recording.Status.APPROVED, open_dataset=True, erased_at__isnull=True)
+        .filter(~Q(voice_wav="") | ~Q(original=""))  # a reading whose sound is kept
+        .select_related("passage__painting", "passage__event", "role")
+    )
     return readings.filter(passage__event=event) if event is not None else readings
 
 
@@ -316,6 +318,7 @@ def _counts(clips: list[_Clip], *, without_timings: int) -> dict[str, Any]:
         "readings": len(clips),
         "seconds": round(sum(clip.metadata["duration_seconds"] for clip in clips), 3),
         "speakers": len({clip.contributor_id for clip in clips}),
+        "texts": len({clip.metadata["text"] for clip in clips}),
         "languages": dict(sorted(languages.items())),
         "without_timings": without_timings,
     }
@@ -388,7 +391,15 @@ def _festivals(readings: list[dict[str, Any]]) -> list[str]:
 
 
 def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:.2f} h ({seconds / 60:.1f} min)"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.2f} h"
+
+
+def _many(count: int, thing: str) -> str:
+    return f"{count} {thing}" + ("" if count == 1 else "s")
 
 
 def datasheet(release: DatasetRelease, *, counts: dict[str, Any], festivals: list[str]) -> str:
@@ -409,7 +420,8 @@ def datasheet(release: DatasetRelease, *, counts: dict[str, Any], festivals: lis
         "",
         f"Released {made}. Readings of {scope}"
         + (f" ({', '.join(festivals)})" if festivals and not release.event_id else "")
-        + f": {counts['readings']} readings by {counts['speakers']} speakers, {_hours(counts['seconds'])}.",
+        + f": {_many(counts['readings'], 'reading')} by {_many(counts['speakers'], 'speaker')} of "
+        + f"{_many(counts['texts'], 'text')}, {_hours(counts['seconds'])}.",
         "",
         "## What it is",
         "Residents of a city read a poem or a passage aloud in their browser, beside a portrait painting, "
@@ -457,8 +469,9 @@ def datasheet(release: DatasetRelease, *, counts: dict[str, Any], festivals: lis
         "name can be matched with it by ear: do not try to find out who the speakers are.",
         "",
         "## Licence",
-        f"{licence_line}. The texts are public-domain classics or were chosen by the festival to be "
-        "published with the readings.",
+        f"{licence_line}, for the recordings and their timings. The texts are those the festival's curators "
+        "chose to be read (`passage`, `painting`, `artist` say what each is); most are classical works in the "
+        "public domain, and the licence gives no rights in a text that is not.",
         "",
         "## Withdrawal and later releases",
         "A reader may take a reading out of the dataset, or withdraw it from the festival altogether, at any "
@@ -471,7 +484,7 @@ def datasheet(release: DatasetRelease, *, counts: dict[str, Any], festivals: lis
     lines += [
         "",
         "## Known limits",
-        "- Small and narrow: a few festivals' readers, self-selected, reading a few dozen literary texts "
+        f"- Small and narrow: a festival's readers, self-selected, reading {_many(counts['texts'], 'literary text')} "
         "(the same text by many voices); not a sample of any population or of everyday speech.",
         "- Recording conditions vary (phones, laptops, rooms with echo or noise); a moderator approved each "
         "reading as a reading of the text, not its sound quality.",
@@ -480,7 +493,10 @@ def datasheet(release: DatasetRelease, *, counts: dict[str, Any], festivals: lis
         "marked `skipped`. Use `confidence` to leave out doubtful ones.",
         "- A reader may have misread a unit that the moderator let pass: the text is the text asked for, "
         "not a transcript.",
-        f"- {counts['without_timings']} approved reading(s) given to the dataset were left out of this "
-        "release because their timings were not made yet; a later release will hold them.",
     ]
+    if counts["without_timings"]:
+        lines.append(
+            f"- {_many(counts['without_timings'], 'approved reading')} given to the dataset left out of this "
+            "release: their timings were not made yet; a later release will hold them."
+        )
     return "\n".join(lines) + "\n"

@@ -132,7 +132,8 @@ class DatasetRelease(models.Model):
     archive = models.FileField(max_length=300, blank=True)
     archive_bytes = models.BigIntegerField(default=0)
     archive_sha256 = models.CharField(max_length=64, blank=True, default="")
-    # {"readings", "seconds", "speakers", "languages": {code: {"readings", "seconds", "speakers"}}, "without_timings"}
+    # {"readings", "seconds", "speakers", "texts", "languages": {code: {"readings", "seconds", "speakers"}},
+    #  "without_timings"}
     counts = models.JSONField(default=dict, blank=True)
     licence = models.CharField(max_length=40, blank=True, default="")
     error = models.TextField(blank=True, default="")

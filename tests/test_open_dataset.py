@@ -241,6 +241,8 @@ def test_a_release_holds_exactly_the_approved_opted_in_readings_with_their_timin
         assert heading in datasheet
     assert "CC0-1.0" in datasheet and "cannot be recalled" in datasheet
     assert "| zh | character | 1 | 1 |" in datasheet and "| en | word | 1 | 1 |" in datasheet
+    assert ": 2 readings by 2 speakers of 2 texts," in datasheet
+    assert "- 1 approved reading given to the dataset left out of this release" in datasheet
 
     # Nothing personal and no database id, anywhere in the zip (raw bytes and every member).
     raw = storage.read_bytes(release.archive.name)
