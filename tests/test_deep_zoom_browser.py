@@ -1,5 +1,6 @@
 """Deep zoom in Chromium (issues 22 and 26): a long handscroll on its public page and on the curator's
-painting page, browsed from its tiles at a phone's and a laptop's width, its figures marked on them."""
+painting page, browsed from its tiles at a phone's (390 px), a laptop's (1366) and a desktop's (1920)
+width, its figures marked on them."""
 
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ def no_page_overflow(page) -> int:
 
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.parametrize("size", ["laptop", "phone"])
+@pytest.mark.parametrize("size", ["laptop", "phone", "desktop"])
 @pytest.mark.django_db(transaction=True)
 def test_a_handscroll_is_browsed_from_its_tiles_with_its_figures_marked(
     size, asgi_live_server, festival, groups, chromium_path, tmp_path
@@ -119,7 +120,7 @@ def test_a_handscroll_is_browsed_from_its_tiles_with_its_figures_marked(
 
     from accounts.models import User
     from catalogue import tasks as catalogue_tasks
-    from testkit.browser import LAPTOP, PHONE, chromium, log_in
+    from testkit.browser import LAPTOP, PHONE, WALL_HD, chromium, log_in
 
     painting = festival["painting"]
     path = tmp_path / "scroll.jpg"
@@ -141,7 +142,7 @@ def test_a_handscroll_is_browsed_from_its_tiles_with_its_figures_marked(
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
     festival["event"].curators.add(curator)
-    viewport = {"laptop": LAPTOP, "phone": PHONE}[size]
+    viewport = {"laptop": LAPTOP, "phone": PHONE, "desktop": WALL_HD}[size]
     with chromium(chromium_path) as browser:
         page = browser.new_page(**viewport)
         errors = []
@@ -149,6 +150,7 @@ def test_a_handscroll_is_browsed_from_its_tiles_with_its_figures_marked(
         # The public page: the scroll shown as a scroll, from a few tiles, never a large copy.
         page.goto(f"{asgi_live_server.url}/paintings/{painting.id}/")
         wait_for_tiles(page, "#handscroll")
+        page.screenshot(path=SHOTS / f"deep_zoom_public_first_{size}.png")
         assert no_page_overflow(page) == 0
         drawn = page.locator("#handscroll").bounding_box()
         assert drawn["width"] <= viewport["viewport"]["width"] and drawn["height"] >= 300
