@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
 import logging
@@ -113,6 +114,12 @@ def dataset_release_visible(*, release: DatasetRelease, user: Any) -> bool:
     return event_curated_by(event_id=release.event_id, user=user)
 
 
+def reading_key(release: DatasetRelease, recording_id: Any) -> str:
+    """The release's salted hash of a reading's id: tells whether it holds the reading, and no more."""
+    message = f"open-dataset-reading:{recording_id}".encode()
+    return hmac.new(release.reading_salt.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
 def dataset_release_file_name(release: DatasetRelease) -> str:
     """The name a download is saved under: shuohua-dataset-<festival slug or all-festivals>-v<N>.zip."""
     return f"shuohua-dataset-{_scope(release)}-v{release.version}.zip"
@@ -134,7 +141,9 @@ def dataset_release_request(*, event: Event | None = None, enqueue: bool = True)
         try:
             with transaction.atomic():
                 last = dataset_releases(event=event).aggregate(last=Max("version"))["last"] or 0
-                release = DatasetRelease.objects.create(event=event, version=last + 1, licence=settings.DATASET_LICENSE)
+                release = DatasetRelease.objects.create(
+                    event=event, version=last + 1, licence=settings.DATASET_LICENSE, reading_salt=secrets.token_hex(16)
+                )
                 if enqueue:
                     from animation.tasks import dataset_release_build as build_task
 
@@ -172,15 +181,40 @@ def dataset_release_build(*, release_id: Any) -> bool:
             archive_bytes=size,
             archive_sha256=digest,
             counts=counts,
+            reading_keys=sorted(reading_key(release, clip.recording_id) for clip in clips),
             finished_at=timezone.now(),
         )
         if not recorded:
             storage.delete(name)  # another claim took over: its own zip stands
-        return bool(recorded)
+            return False
+        # A reading withdrawn between the last check and READY found no release to retire: look again.
+        for gone in {clip.recording_id for clip in clips} - _still_eligible(clips):
+            dataset_releases_retire_holding(recording_id=gone)
+        return True
     except Exception as error:
         logger.exception("dataset release %s failed", release_id)
         mine.update(status=DatasetRelease.Status.FAILED, error=str(error)[:1000], finished_at=timezone.now())
         raise
+
+
+def dataset_releases_retire_holding(*, recording_id: Any) -> int:
+    """Retire every ready release that holds the reading RECORDING_ID (withdrawn, taken out of the
+    dataset, its approval taken back): its zip is deleted after the commit and nobody downloads it
+    again; curators make a new release. Copies downloaded before cannot be recalled. Returns how many."""
+    retired = 0
+    for release in DatasetRelease.objects.filter(status=DatasetRelease.Status.READY).only(
+        "id", "reading_salt", "reading_keys", "archive"
+    ):
+        if reading_key(release, recording_id) not in release.reading_keys:
+            continue
+        name = release.archive.name
+        changed = DatasetRelease.objects.filter(id=release.id, status=DatasetRelease.Status.READY).update(
+            status=DatasetRelease.Status.RETIRED, retired_at=timezone.now(), archive=""
+        )
+        if changed:
+            retired += 1
+            transaction.on_commit(lambda name=name: storage.delete(name), robust=True)
+    return retired
 
 
 @dataclass
@@ -476,8 +510,9 @@ def datasheet(release: DatasetRelease, *, counts: dict[str, Any], festivals: lis
         "## Withdrawal and later releases",
         "A reader may take a reading out of the dataset, or withdraw it from the festival altogether, at any "
         "time. It is then in no release made after that: each release is made afresh from the readings that "
-        "are approved and given at that moment. Releases already made, and copies already downloaded, cannot "
-        "be recalled: please use the latest release, and delete older ones when you take a new one.",
+        "are approved and given at that moment. The festival deletes its own copy of every release that holds "
+        "a reading taken out since, and makes a new one. Copies already downloaded cannot be recalled: please "
+        "use the latest release, and delete older ones when you take a new one.",
     ]
     if contact:
         lines += ["", f"Questions, and requests to remove a reading from copies you hold: {contact}."]

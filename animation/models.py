@@ -113,8 +113,10 @@ class DatasetRelease(models.Model):
     in, with their text, timings and a datasheet, as one zip in storage (``datasets/...``).
 
     Versions count per scope: a festival's releases (``event``) or, with no event, the releases of all
-    festivals (superusers only). Nothing here points at a reading: which readings a release holds is in
-    its zip only, under ids drawn afresh for that release, so no release can be joined to the accounts.
+    festivals (superusers only). Nothing here points at a reading, and the zip names readings only by ids
+    drawn afresh for that release, so no release can be joined to the accounts. ``reading_keys`` (each a
+    salted hash of a reading's id, the salt the release's own) only answers "does this release hold that
+    reading?": a release holding a reading withdrawn or taken out since is retired, its zip deleted.
     """
 
     class Status(models.TextChoices):
@@ -122,6 +124,7 @@ class DatasetRelease(models.Model):
         BUILDING = "building", _("Being built")
         READY = "ready", _("Ready to download")
         FAILED = "failed", _("Failed")
+        RETIRED = "retired", _("Deleted: a reading in it was taken out since")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event = models.ForeignKey(
@@ -140,6 +143,9 @@ class DatasetRelease(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    reading_salt = models.CharField(max_length=32, blank=True, default="")
+    reading_keys = models.JSONField(default=list, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

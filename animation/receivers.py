@@ -11,7 +11,7 @@ from contributions import signals as contribution_signals
 
 
 def connect() -> None:
-    from animation import services
+    from animation import datasets, services
     from animation.models import Animation
 
     # A reader's own pages and API list their films, but not one made before the approval: not theirs yet.
@@ -66,6 +66,10 @@ def connect() -> None:
         if recording.role_id:
             services.dialogue_film_request(passage=recording.passage)
 
+    def on_open_dataset_reading_gone(sender, *, recording=None, recording_id=None, **kwargs) -> None:
+        # Withdrawn, taken out of the open dataset or its approval taken back: no stored release keeps it.
+        datasets.dataset_releases_retire_holding(recording_id=recording.id if recording else recording_id)
+
     def on_film_undone(sender, *, decision, **kwargs) -> None:
         services.film_decision_undo(decision=decision)
 
@@ -82,5 +86,8 @@ def connect() -> None:
         (contribution_signals.recording_erasing, on_erasing),
         (contribution_signals.film_decision_undone, on_film_undone),
         (contribution_signals.film_decision_reversed, on_film_reversed),
+        (contribution_signals.recording_erasing, on_open_dataset_reading_gone),
+        (contribution_signals.recording_approval_taken_back, on_open_dataset_reading_gone),
+        (contribution_signals.recording_left_open_dataset, on_open_dataset_reading_gone),
     ):
         signal.connect(receiver, weak=False, dispatch_uid=f"animation.{receiver.__name__}")

@@ -302,12 +302,15 @@ def recording_set_open_dataset(*, recording: Recording, open_dataset: bool) -> b
     downloads cannot be recalled). A withdrawn reading changes nothing (it is in no later release anyway).
     Returns whether the reading now has OPEN_DATASET.
     """
-    changed = (
-        Recording.objects.filter(id=recording.id)
-        .exclude(status=Recording.Status.WITHDRAWN)
-        .exclude(open_dataset=open_dataset)
-        .update(open_dataset=open_dataset, open_dataset_changed_at=timezone.now())
-    )
+    with transaction.atomic():
+        changed = (
+            Recording.objects.filter(id=recording.id)
+            .exclude(status=Recording.Status.WITHDRAWN)
+            .exclude(open_dataset=open_dataset)
+            .update(open_dataset=open_dataset, open_dataset_changed_at=timezone.now())
+        )
+        if changed and not open_dataset:
+            signals.recording_left_open_dataset.send(sender=None, recording_id=recording.id)
     if changed:
         recording.open_dataset = open_dataset
     return (

@@ -20,6 +20,8 @@ recording_rejected = Signal()
 recording_prepared = Signal()
 # recording_id: a withdrawn recording is being erased; everything made from the voice goes.
 recording_erasing = Signal()
+# recording_id: the reader took the reading out of the open dataset; releases holding it are retired.
+recording_left_open_dataset = Signal()
 # event_id: a reading arrived, was decided or withdrawn; moderators' consoles refresh.
 moderation_queue_changed = Signal()
 # decision: a moderator undid a decision about a film; the film returns to review (or raises UndoRefused).

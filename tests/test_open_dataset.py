@@ -281,33 +281,69 @@ def flac_tags(path) -> dict:
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
-def test_a_reading_withdrawn_or_taken_out_after_a_release_is_in_no_later_release(festival, people):
+def test_a_reading_withdrawn_or_taken_out_after_a_release_is_in_no_later_release(
+    festival, people, django_capture_on_commit_callbacks
+):
+    from animation.models import DatasetRelease
     from contributions import services
+    from core import storage
 
     resident, other, moderator = people["resident"], people["other"], people["moderator"]
+    festival["event"].curators.add(people["curator"])
+    curator = login(people["curator"], "curator-pass-1")
     first = reading(festival["chinese"], resident, approve_by=moderator)
     second = reading(festival["chinese"], other, approve_by=moderator)
-    third = reading(festival["english"], other, approve_by=moderator, path=ENGLISH_CLIP)
+    reading(festival["english"], other, approve_by=moderator, path=ENGLISH_CLIP)
 
     one = build(festival["event"])
     assert one.counts["readings"] == 3
-    services.recording_withdraw(recording=first)
+    one_ids = {item["id"] for item in clips(one)} | {item["speaker"] for item in clips(one)}
+    one_zip = one.archive.name
+    with django_capture_on_commit_callbacks(execute=True):
+        services.recording_withdraw(recording=first)
+    # Release 1 held the withdrawn voice: deleted here, never downloaded again (earlier copies are out there).
+    one.refresh_from_db()
+    assert one.status == DatasetRelease.Status.RETIRED and not storage.exists(one_zip)
+    assert curator.get(f"/curation/datasets/{one.id}/download/").status_code == 404
     two = build(festival["event"])
     assert (one.version, two.version) == (1, 2)
     assert two.counts["readings"] == 2
-    services.recording_set_open_dataset(recording=second, open_dataset=False)
+    assert first.id not in {item["id"] for item in clips(two)}
+    two_ids = {item["id"] for item in clips(two)} | {item["speaker"] for item in clips(two)}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.recording_set_open_dataset(recording=second, open_dataset=False)
+    two.refresh_from_db()
+    assert two.status == DatasetRelease.Status.RETIRED
     three = build(festival["event"])
     assert three.version == 3 and three.counts["readings"] == 1
     assert [item["language"] for item in clips(three)] == ["en"]
+    three_ids = {item["id"] for item in clips(three)} | {item["speaker"] for item in clips(three)}
     # Each release draws its ids afresh: nothing joins one release to another.
-    ids = [
-        {item["id"] for item in clips(release)} | {item["speaker"] for item in clips(release)}
-        for release in (one, two, three)
-    ]
-    assert not (ids[0] & ids[1]) and not (ids[1] & ids[2]) and not (ids[0] & ids[2])
-    # A release already made is not changed (its copies are out there): the datasheet says so.
-    assert one.counts["readings"] == 3 and len(clips(one)) == 3
-    assert third.id  # still in
+    assert not (one_ids & two_ids) and not (two_ids & three_ids) and not (one_ids & three_ids)
+    # A release not holding the reading taken out stays as it is.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.recording_set_open_dataset(recording=first, open_dataset=False)
+    three.refresh_from_db()
+    assert three.status == DatasetRelease.Status.READY
+    assert curator.get(f"/curation/datasets/{three.id}/download/").status_code == 200
+    page = curator.get(f"/curation/events/{festival['event'].slug}/dataset/").content.decode()
+    assert page.count("Deleted: a reading in it was taken out since") == 2
+
+
+def test_an_approval_reversed_after_a_release_retires_the_release(festival, people):
+    from animation.models import DatasetRelease
+    from contributions import services
+    from contributions.models import ModerationDecision
+
+    festival["event"].curators.add(people["curator"])
+    given = reading(festival["chinese"], people["resident"], approve_by=people["moderator"])
+    release = build(festival["event"])
+    approval = ModerationDecision.objects.get(recording=given, verdict=ModerationDecision.Verdict.APPROVE)
+    services.decision_reverse(decision=approval, curator=people["curator"], reason="misread")
+    release.refresh_from_db()
+    assert release.status == DatasetRelease.Status.RETIRED
+    assert build(festival["event"]).counts["readings"] == 0
 
 
 # ---------------------------------------------------------------------------------------------------
