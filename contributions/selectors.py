@@ -97,6 +97,11 @@ def account_data(*, user) -> dict:
                 "recorded_at": recording.created_at.isoformat(),
                 "seconds": recording.duration_seconds,
                 "credited_as": recording.credited_as,
+                # Given to the open dataset (issue 26), and when that was last changed.
+                "open_dataset": recording.open_dataset,
+                "open_dataset_changed_at": (
+                    recording.open_dataset_changed_at.isoformat() if recording.open_dataset_changed_at else None
+                ),
                 "transcript": recording.transcript,
                 "rejection_reason": recording.rejection_reason,
                 "rejection_note": recording.rejection_note,

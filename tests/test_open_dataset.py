@@ -177,6 +177,12 @@ def test_the_record_page_asks_per_reading_and_my_recordings_changes_it(festival,
     assert neighbour.post(f"/me/recordings/{plain.id}/dataset/", {"open_dataset": "0"}).status_code == 404
     plain.refresh_from_db()
     assert plain.open_dataset
+    # The resident's own download of their data says which readings they gave.
+    archive = client.get("/me/account/data.zip")
+    with zipfile.ZipFile(io.BytesIO(b"".join(archive.streaming_content))) as bundle:
+        data = json.loads(bundle.read("data.json"))
+    given_to_dataset = {item["id"]: item["open_dataset"] for item in data["readings"]}
+    assert given_to_dataset == {str(given.id): False, str(plain.id): True}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -438,6 +444,15 @@ def test_the_management_command_makes_a_release(festival, people):
     assert DatasetRelease.objects.filter(event__isnull=True, version=1, status="ready").exists()
     with pytest.raises(CommandError):
         call_command("dataset_release", "--event", "no-such-festival", stdout=out)
+    # Queued while the broker was down (its message never sent): --resume builds it here.
+    from animation import datasets
+
+    waiting = datasets.dataset_release_request(event=festival["event"])
+    assert DatasetRelease.objects.get(id=waiting.id).status == "queued"
+    resumed = io.StringIO()
+    call_command("dataset_release", "--resume", stdout=resumed)
+    assert DatasetRelease.objects.get(id=waiting.id).status == "ready"
+    assert resumed.getvalue().startswith(f"Release 2 of {festival['event'].slug}: 1 readings")
 
 
 @pytest.mark.django_db(transaction=True)
