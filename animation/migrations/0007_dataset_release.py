@@ -6,33 +6,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('animation', '0006_film_before_approval'),
-        ('catalogue', '0009_painting_tiles'),
+        ("animation", "0006_film_before_approval"),
+        ("catalogue", "0009_painting_tiles"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DatasetRelease',
+            name="DatasetRelease",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('version', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('queued', 'Waiting for a worker'), ('building', 'Being built'), ('ready', 'Ready to download'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('archive', models.FileField(blank=True, max_length=300, upload_to='')),
-                ('archive_bytes', models.BigIntegerField(default=0)),
-                ('archive_sha256', models.CharField(blank=True, default='', max_length=64)),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('licence', models.CharField(blank=True, default='', max_length=40)),
-                ('error', models.TextField(blank=True, default='')),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='dataset_releases', to='catalogue.event')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("version", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Waiting for a worker"),
+                            ("building", "Being built"),
+                            ("ready", "Ready to download"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("archive", models.FileField(blank=True, max_length=300, upload_to="")),
+                ("archive_bytes", models.BigIntegerField(default=0)),
+                ("archive_sha256", models.CharField(blank=True, default="", max_length=64)),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                ("licence", models.CharField(blank=True, default="", max_length=40)),
+                ("error", models.TextField(blank=True, default="")),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dataset_releases",
+                        to="catalogue.event",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('event__isnull', False)), fields=('event', 'version'), name='dataset_version_per_event'), models.UniqueConstraint(condition=models.Q(('event__isnull', True)), fields=('version',), name='dataset_version_all_events')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("event__isnull", False)),
+                        fields=("event", "version"),
+                        name="dataset_version_per_event",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("event__isnull", True)),
+                        fields=("version",),
+                        name="dataset_version_all_events",
+                    ),
+                ],
             },
         ),
     ]

@@ -4,30 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('animation', '0007_dataset_release'),
+        ("animation", "0007_dataset_release"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='datasetrelease',
-            name='reading_keys',
+            model_name="datasetrelease",
+            name="reading_keys",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='datasetrelease',
-            name='reading_salt',
-            field=models.CharField(blank=True, default='', max_length=32),
+            model_name="datasetrelease",
+            name="reading_salt",
+            field=models.CharField(blank=True, default="", max_length=32),
         ),
         migrations.AddField(
-            model_name='datasetrelease',
-            name='retired_at',
+            model_name="datasetrelease",
+            name="retired_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='datasetrelease',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Waiting for a worker'), ('building', 'Being built'), ('ready', 'Ready to download'), ('failed', 'Failed'), ('retired', 'Deleted: a reading in it was taken out since')], default='queued', max_length=10),
+            model_name="datasetrelease",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Waiting for a worker"),
+                    ("building", "Being built"),
+                    ("ready", "Ready to download"),
+                    ("failed", "Failed"),
+                    ("retired", "Deleted: a reading in it was taken out since"),
+                ],
+                default="queued",
+                max_length=10,
+            ),
         ),
     ]

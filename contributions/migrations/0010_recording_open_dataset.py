@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contributions', '0009_dialogues'),
+        ("contributions", "0009_dialogues"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='recording',
-            name='open_dataset',
+            model_name="recording",
+            name="open_dataset",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='recording',
-            name='open_dataset_changed_at',
+            model_name="recording",
+            name="open_dataset_changed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
