@@ -187,6 +187,23 @@ def test_a_handscroll_is_browsed_from_its_tiles_with_its_figures_marked(
         page.mouse.up()
         dragged, _y, _scale, _level = view_of(page, "#handscroll")
         assert x - dragged == pytest.approx(drawn["width"] * 0.6 / scale, rel=0.1)
+        # The strip of the whole scroll under the view: a click in its middle goes to the scroll's middle.
+        strip = page.locator("#handscroll + .deep-zoom-map").bounding_box()
+        assert strip["width"] == pytest.approx(min(inner, 90 * WIDTH / HEIGHT), abs=3)  # at most 90 px tall
+        assert strip["height"] == pytest.approx(strip["width"] * HEIGHT / WIDTH, abs=2)
+        page.mouse.click(strip["x"] + strip["width"] / 2, strip["y"] + strip["height"] / 2)
+        page.wait_for_function(
+            "(s) => { const v = document.querySelector('#handscroll').dataset.view.split(',');"
+            "         return Math.abs(+v[0] + s - 6000) < 60; }",
+            arg=inner / 2 / scale,
+        )
+        # The wheel moves along the scroll.
+        page.mouse.move(drawn["x"] + drawn["width"] / 2, drawn["y"] + drawn["height"] / 2)
+        before, _y, _scale, _level = view_of(page, "#handscroll")
+        page.mouse.wheel(0, 300)
+        page.wait_for_function(
+            "(x) => +document.querySelector('#handscroll').dataset.view.split(',')[0] > x + 100", arg=before
+        )
         # Zoomed in twice: the view is four times larger, drawn from tiles sharp enough for it.
         page.click("[data-deep-zoom-for=handscroll] [data-deep-zoom-action=in]")
         page.click("[data-deep-zoom-for=handscroll] [data-deep-zoom-action=in]")

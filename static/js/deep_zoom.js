@@ -32,11 +32,68 @@
       return { element: element, box: element.dataset.box.split(",").map(Number) };
     });
     var controls = document.querySelectorAll('[data-deep-zoom-for="' + root.id + '"] [data-deep-zoom-action]');
+    var map = makeMap();
     var tiles = {}; // "level/column/row" -> {img, level, column, row, loaded}
     var view = { x: 0, y: 0, scale: 1 }; // painting pixels at the viewport's top left; screen px per painting px
     var size = { width: 1, height: 1 };
     var dragged = false;
 
+    // The whole scroll in a strip under the view (a handscroll only): where the view is along it, and a
+    // click or a drag there goes to that place. Drawn from the smallest level as wide as the strip.
+    function makeMap() {
+      if (width < height * 2 || root.dataset.map === "off") return null;
+      var strip = document.createElement("div");
+      strip.className = "deep-zoom-map";
+      strip.setAttribute("aria-hidden", "true");
+      var frame = document.createElement("div");
+      frame.className = "deep-zoom-map-view";
+      strip.appendChild(frame);
+      // Each marked figure's number where it stands along the scroll.
+      Array.prototype.forEach.call(root.querySelectorAll("[data-box]"), function (element) {
+        var box = element.dataset.box.split(",").map(Number), label = element.querySelector("span");
+        if (!label) return;
+        var pin = document.createElement("span");
+        pin.className = "deep-zoom-map-figure";
+        pin.textContent = label.textContent;
+        pin.style.left = (100 * (box[0] + box[2] / 2) / width) + "%";
+        strip.appendChild(pin);
+      });
+      root.insertAdjacentElement("afterend", strip);
+      return { strip: strip, frame: frame, drawnLevel: null };
+    }
+    function drawMap() {
+      if (!map) return;
+      // As wide as the view, but never taller than 90 px (a short scroll gets a shorter strip).
+      var mapWidth = Math.min(root.clientWidth || 1, 90 * width / height), mapHeight = mapWidth * height / width;
+      map.strip.style.width = Math.round(mapWidth) + "px";
+      map.strip.style.height = Math.round(mapHeight) + "px";
+      var wanted = mapWidth * (window.devicePixelRatio || 1), level = levels[levels.length - 1];
+      for (var index = 0; index < levels.length; index += 1) {
+        if (levels[index].width >= wanted) { level = levels[index]; break; }
+      }
+      if (map.drawnLevel !== level) {
+        map.strip.querySelectorAll("img").forEach(function (img) { img.remove(); });
+        for (var column = 0; column < level.columns; column += 1) {
+          for (var row = 0; row < level.rows; row += 1) {
+            var img = document.createElement("img");
+            img.alt = "";
+            img.draggable = false;
+            img.src = base + "/" + level.level + "/" + column + "_" + row + "." + extension;
+            img.style.left = (100 * column * tile / level.width) + "%";
+            img.style.top = (100 * row * tile / level.height) + "%";
+            img.style.width = (100 * Math.min(tile, level.width - column * tile) / level.width) + "%";
+            img.style.height = (100 * Math.min(tile, level.height - row * tile) / level.height) + "%";
+            map.strip.insertBefore(img, map.frame);
+          }
+        }
+        map.drawnLevel = level;
+      }
+      var shownWidth = Math.min(width, size.width / view.scale), shownHeight = Math.min(height, size.height / view.scale);
+      map.frame.style.left = (100 * Math.max(0, view.x) / width) + "%";
+      map.frame.style.width = (100 * shownWidth / width) + "%";
+      map.frame.style.top = (100 * Math.max(0, view.y) / height) + "%";
+      map.frame.style.height = (100 * shownHeight / height) + "%";
+    }
     function limits() {
       var whole = Math.min(size.width / width, size.height / height);
       return { min: whole, fit: size.height / height, max: Math.max(2, whole) };
@@ -130,6 +187,7 @@
       // What a test (or a curious reader of the page) can check: the view and the level drawn.
       root.dataset.view = [view.x.toFixed(1), view.y.toFixed(1), view.scale.toFixed(5), current.level].join(",");
       root.style.touchAction = height * view.scale > size.height + 1 ? "none" : "pan-y";
+      drawMap();
     }
     var frame = 0;
     function update() {
@@ -271,6 +329,25 @@
         else if (action === "end") moveTo(width - size.width / view.scale, view.y);
       });
     });
+    if (map) {
+      var following = false;
+      var follow = function (event) {
+        var rect = map.strip.getBoundingClientRect();
+        var x = (event.clientX - rect.left) / rect.width * width, y = (event.clientY - rect.top) / rect.height * height;
+        view.x = x - size.width / 2 / view.scale;
+        view.y = y - size.height / 2 / view.scale;
+        update();
+      };
+      map.strip.addEventListener("pointerdown", function (event) {
+        following = true;
+        map.strip.setPointerCapture(event.pointerId);
+        cancelAnimationFrame(animation);
+        follow(event);
+      });
+      map.strip.addEventListener("pointermove", function (event) { if (following) follow(event); });
+      map.strip.addEventListener("pointerup", function () { following = false; });
+      map.strip.addEventListener("pointercancel", function () { following = false; });
+    }
     // A mark reached with Tab is brought into view; other scripts (the curator's strip) ask the same.
     marks.forEach(function (mark) {
       mark.element.addEventListener("focus", function () {
