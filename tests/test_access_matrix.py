@@ -134,7 +134,7 @@ EXPECTED_POST = {
     # Before "withdraw": only the reader opts a reading in or out (an empty body: out).
     "recording-open-dataset": row(LOGIN, 302, 404, 404, 404, 404),
     "withdraw": row(LOGIN, 302, 404, 404, 404, 404),
-    "curation-event-dataset": row(LOGIN, 403, 403, 403, 403, 302),  # a new release, queued
+    "curation-event-dataset": row(LOGIN, 403, 403, 403, 403, 302),  # back to the page: nothing ready to release
     "curation-datasets": row(LOGIN, 403, 403, 403, 403, 403),
     "consent-withdraw": row(LOGIN, 302, 302, 302, 302, 302),  # each withdraws their own
     "account": row(LOGIN, 200, 200, 200, 200, 200),  # no password: the page says so, nothing is deleted

@@ -409,9 +409,13 @@ def test_a_curator_makes_a_release_from_the_page_through_the_worker_task(
     from animation.models import DatasetRelease
 
     festival["event"].curators.add(people["curator"])
-    reading(festival["chinese"], people["resident"], approve_by=people["moderator"])
     client = login(people["curator"], "curator-pass-1")
     page = f"/curation/events/{festival['event'].slug}/dataset/"
+    # Nothing given yet: the button makes no empty release, and says so.
+    answer = client.post(page, follow=True)
+    assert "No reading is ready for a release yet" in answer.content.decode()
+    assert not DatasetRelease.objects.exists()
+    reading(festival["chinese"], people["resident"], approve_by=people["moderator"])
     assert "1 reading would be in it now." in client.get(page).content.decode()
     sent = []
     with (

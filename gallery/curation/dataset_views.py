@@ -22,12 +22,16 @@ from gallery.curation.views import curator_required, require_curates
 
 def _page(request, *, event: Event | None):
     if request.method == "POST":
+        again = redirect("curation-event-dataset", slug=event.slug) if event else redirect("curation-datasets")
+        if not datasets.dataset_outlook(event=event)["ready"]:
+            messages.error(request, _("No reading is ready for a release yet: nothing was made."))
+            return again
         release = datasets.dataset_release_request(event=event)
         messages.success(
             request,
             _("Release %(version)d is being made: it appears below when it is ready.") % {"version": release.version},
         )
-        return redirect("curation-event-dataset", slug=event.slug) if event else redirect("curation-datasets")
+        return again
     releases = list(datasets.dataset_releases(event=event))
     for release in releases:
         release.voice = duration(release.counts.get("seconds"))  # type: ignore[attr-defined]
