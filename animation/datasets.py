@@ -185,8 +185,7 @@ def dataset_release_build(*, release_id: Any) -> bool:
             finished_at=timezone.now(),
         )
         if not recorded:
-            storage.delete(name)  # another claim took over: its own zip stands
-            return False
+            return False  # another worker took the claim over: its zip (the same name) stands
         # A reading withdrawn between the last check and READY found no release to retire: look again.
         for gone in {clip.recording_id for clip in clips} - _still_eligible(clips):
             dataset_releases_retire_holding(recording_id=gone)
