@@ -226,6 +226,16 @@ def test_a_handscroll_is_browsed_from_its_tiles_with_its_figures_marked(
         root = page.locator("#handscroll").bounding_box()
         mark = page.locator(f"#mark-{second.id}").bounding_box()
         assert root["x"] <= mark["x"] and mark["x"] + mark["width"] <= root["x"] + root["width"]
+        # Reached with the keyboard (Tab), a figure out of view is brought into it.
+        third = figures[2]
+        page.focus(f"#mark-{third.id}")
+        page.wait_for_function(
+            """(id) => { const mark = document.getElementById('mark-' + id).getBoundingClientRect();
+                         const frame = document.getElementById('handscroll').getBoundingClientRect();
+                         return mark.left >= frame.left && mark.right <= frame.right; }""",
+            arg=str(third.id),
+            timeout=5_000,
+        )
         assert no_page_overflow(page) == 0
         page.screenshot(path=SHOTS / f"deep_zoom_public_{size}.png", full_page=True)
 

@@ -131,6 +131,8 @@
         img.dataset.level = level.level;
         entry = tiles[key] = { img: img, level: level, column: column, row: row, loaded: false };
         img.addEventListener("load", function () { entry.loaded = true; img.classList.add("is-loaded"); tidy(); });
+        // A tile that cannot be had (gone with a new image) must not keep the level below on screen forever.
+        img.addEventListener("error", function () { entry.loaded = true; tidy(); });
         img.src = base + "/" + level.level + "/" + column + "_" + row + "." + extension;
         stage.appendChild(img);
       }
