@@ -375,6 +375,15 @@ def painting_request_figure_thumbnails(*, painting: Painting) -> bool:
     return True
 
 
+def painting_request_tiles(*, painting: Painting) -> bool:
+    """Ask for the painting's deep-zoom tiles when it has none (uploaded before tiles existed, or a worker
+    that was down), once per FIGURE_THUMBNAILS_ASK_EVERY_SECONDS per painting; True when a request was sent."""
+    if painting.tiles or not cache.add(f"tiles-asked:{painting.id}", 1, FIGURE_THUMBNAILS_ASK_EVERY_SECONDS):
+        return False
+    _enqueue_tiles(painting.id)
+    return True
+
+
 def _enqueue_figure_thumbnails(painting_id: Any) -> None:
     from catalogue import tasks
 

@@ -168,3 +168,25 @@ def test_a_20000_px_scrolls_pyramid_is_made_from_one_decode_within_memory(tmp_pa
     )
     assert figures["peak_mb"] < 1500
     assert figures["tiles"] == sum(level["columns"] * level["rows"] for level in images.tile_levels(20_000, 2_000))
+
+
+@pytest.mark.django_db
+def test_the_curators_page_asks_once_for_the_tiles_of_a_painting_made_before_tiles(
+    festival, groups, monkeypatch, django_capture_on_commit_callbacks
+):
+    """An older painting (no tiles) gets them when a curator opens it; page views do not pile up messages."""
+    from accounts.models import User
+
+    sent = []
+    monkeypatch.setattr(tasks.painting_make_tiles, "delay", sent.append)
+    curator = User.objects.create_user("curator", password="curator-pass-1")
+    curator.groups.add(groups["curators"])
+    festival["event"].curators.add(curator)
+    client = Client()
+    client.force_login(curator)
+    painting = festival["painting"]
+    assert painting.tiles == {}
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.get(f"/curation/paintings/{painting.id}/").status_code == 200
+    assert sent == [str(painting.id)]

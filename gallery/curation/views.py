@@ -167,6 +167,8 @@ def painting_edit(request, painting_id):
                 return redirect("curation-passage", passage_id=passage.id)
     if any(not figure.thumbnail for figure in figures):
         catalogue_services.painting_request_figure_thumbnails(painting=painting)
+    if not painting.tiles:
+        catalogue_services.painting_request_tiles(painting=painting)  # the overview's deep zoom
     return render(
         request,
         "gallery/curation/painting.html",
