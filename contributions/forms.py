@@ -45,10 +45,8 @@ class ConsentForm(forms.Form):
             "gallery, shown with my display name. I can withdraw it at any time, and it is then deleted."
         ),
     )
-    open_dataset = forms.BooleanField(
-        required=False,
-        label=_("I also agree that my recording joins the festival's open speech dataset (optional)."),
-    )
+    # No general "open dataset" box any more (issue 26): each reading is given to it, or not, on its own
+    # (UploadForm.open_dataset, Recording.open_dataset); the page says so under the form.
 
 
 class UploadForm(forms.Form):

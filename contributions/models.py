@@ -18,6 +18,7 @@ class Consent(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
     version = models.PositiveSmallIntegerField(default=CONSENT_VERSION)
     public_animation = models.BooleanField(default=False)
+    # The history only: before issue 26 a general wish; readings now join one by one (Recording.open_dataset).
     open_dataset = models.BooleanField(default=False)
     agreed_at = models.DateTimeField(auto_now_add=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)

@@ -47,7 +47,9 @@ class InvalidTransition(Exception):
     """The object is no longer in the state the action needs (someone else got there first)."""
 
 
-def consent_give(*, user, public_animation: bool, open_dataset: bool) -> Consent:
+def consent_give(*, user, public_animation: bool, open_dataset: bool = False) -> Consent:
+    """A new consent row. OPEN_DATASET is only kept for the history: since issue 26 readings join the open
+    dataset one by one (Recording.open_dataset), never through the consent."""
     return Consent.objects.create(user=user, public_animation=public_animation, open_dataset=open_dataset)
 
 

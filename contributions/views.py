@@ -38,7 +38,7 @@ def signup(request):
 def consent(request):
     current = selectors.consent_current(user=request.user)
     # What the resident agreed to stays ticked when they come back to the page.
-    initial = {"public_animation": current.public_animation, "open_dataset": current.open_dataset} if current else {}
+    initial = {"public_animation": current.public_animation} if current else {}
     form = ConsentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.consent_give(user=request.user, **form.cleaned_data)

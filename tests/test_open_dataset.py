@@ -145,6 +145,9 @@ def test_the_record_page_asks_per_reading_and_my_recordings_changes_it(festival,
 
     client = login(resident, "resident-pass-1")
     passage = festival["chinese"]
+    # The consent page no longer has a general box for the dataset: it says the choice is per reading.
+    consent = client.get("/consent/").content.decode()
+    assert 'name="open_dataset"' not in consent and "you decide for each reading" in consent
     page = client.get(f"/record/{passage.id}/").content.decode()
     # One box, read by the recorder (recorder.js) and sent with the upload form (form="upload-form").
     assert page.count('id="dataset-optin"') == 1

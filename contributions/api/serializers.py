@@ -26,7 +26,8 @@ class PassageSerializer(serializers.ModelSerializer):
 
 class ConsentSerializer(serializers.ModelSerializer):
     public_animation = serializers.BooleanField()
-    open_dataset = serializers.BooleanField(default=False)
+    # Read only: each reading is given to the open dataset on its own (RecordingUploadSerializer.open_dataset).
+    open_dataset = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Consent
