@@ -187,6 +187,17 @@ def test_a_handscroll_is_browsed_from_its_tiles_with_its_figures_marked(
         page.mouse.up()
         dragged, _y, _scale, _level = view_of(page, "#handscroll")
         assert x - dragged == pytest.approx(drawn["width"] * 0.6 / scale, rel=0.1)
+        # Read right to left, as a handscroll is unrolled: the beginning is its right end.
+        page.click("[data-deep-zoom-for=handscroll] [data-deep-zoom-action=direction]")
+        page.wait_for_function(
+            "(s) => +document.querySelector('#handscroll').dataset.view.split(',')[0] > s - 2",
+            arg=WIDTH - inner / scale,
+        )
+        assert page.get_attribute("[data-deep-zoom-action=direction]", "aria-pressed") == "true"
+        page.click("[data-deep-zoom-for=handscroll] [data-deep-zoom-action=start]")
+        page.wait_for_timeout(400)
+        assert view_of(page, "#handscroll")[0] == pytest.approx(WIDTH - inner / scale, abs=2)
+        page.click("[data-deep-zoom-for=handscroll] [data-deep-zoom-action=direction]")  # back to left to right
         # The strip of the whole scroll under the view: a click in its middle goes to the scroll's middle.
         strip = page.locator("#handscroll + .deep-zoom-map").bounding_box()
         assert strip["width"] == pytest.approx(min(inner, 90 * WIDTH / HEIGHT), abs=3)  # at most 90 px tall

@@ -37,6 +37,10 @@
     var view = { x: 0, y: 0, scale: 1 }; // painting pixels at the viewport's top left; screen px per painting px
     var size = { width: 1, height: 1 };
     var dragged = false;
+    // Reading direction: left to right by default (figures are numbered so); a handscroll is traditionally
+    // unrolled from the right, which a reader may choose (kept for the next scroll in this browser).
+    var rightToLeft = false;
+    try { rightToLeft = window.localStorage.getItem("deepZoomDirection") === "rtl"; } catch (error) { /* private mode */ }
 
     // The whole scroll in a strip under the view (a handscroll only): where the view is along it, and a
     // click or a drag there goes to that place. Drawn from the smallest level as wide as the strip.
@@ -312,8 +316,8 @@
         case "ArrowDown": panBy(0, step); break;
         case "PageUp": panBy(-size.width * 0.9, 0); break;
         case "PageDown": panBy(size.width * 0.9, 0); break;
-        case "Home": moveTo(0, view.y); break;
-        case "End": moveTo(width - size.width / view.scale, view.y); break;
+        case "Home": goTo(rightToLeft ? "end" : "start"); break;
+        case "End": goTo(rightToLeft ? "start" : "end"); break;
         case "+": case "=": zoomTo(view.scale * 2); break;
         case "-": case "_": zoomTo(view.scale / 2); break;
         case "0": reset(); break;
@@ -327,10 +331,23 @@
         if (action === "in") zoomTo(view.scale * 2);
         else if (action === "out") zoomTo(view.scale / 2);
         else if (action === "fit") reset();
-        else if (action === "start") moveTo(0, view.y);
-        else if (action === "end") moveTo(width - size.width / view.scale, view.y);
+        else if (action === "start") goTo(rightToLeft ? "end" : "start");
+        else if (action === "end") goTo(rightToLeft ? "start" : "end");
+        else if (action === "direction") {
+          rightToLeft = !rightToLeft;
+          try { window.localStorage.setItem("deepZoomDirection", rightToLeft ? "rtl" : "ltr"); } catch (error) { /* private mode */ }
+          showDirection();
+          goTo(rightToLeft ? "end" : "start");
+        }
       });
     });
+    function goTo(side) { moveTo(side === "end" ? width - size.width / view.scale : 0, view.y); }
+    function showDirection() {
+      controls.forEach(function (button) {
+        if (button.dataset.deepZoomAction === "direction") button.setAttribute("aria-pressed", rightToLeft ? "true" : "false");
+      });
+    }
+    showDirection();
     if (map) {
       var following = false;
       var follow = function (event) {
@@ -366,7 +383,7 @@
       var centre = size.width > 1 ? { x: view.x + size.width / 2 / view.scale, y: view.y + size.height / 2 / view.scale } : null;
       var fitted = size.width > 1 && Math.abs(view.scale - limits().fit) < 1e-9;
       size = { width: root.clientWidth || 1, height: root.clientHeight || 1 };
-      if (!centre) { reset(root.dataset.start); return; }
+      if (!centre) { reset(rightToLeft ? "end" : root.dataset.start); return; }
       if (fitted) view.scale = limits().fit; // a view that was fitted to the height stays fitted
       view.x = centre.x - size.width / 2 / view.scale;
       view.y = centre.y - size.height / 2 / view.scale;
