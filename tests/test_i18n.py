@@ -122,6 +122,7 @@ def pages(site) -> list[tuple[str, bool]]:
         (f"/curation/paintings/{painting.id}/", True),
         (f"/curation/paintings/{painting.id}/landmarks/", True),
         (f"/curation/passages/{passage.id}/", True),
+        (f"/curation/events/{event.slug}/dataset/", True),
     ]
 
 
