@@ -190,3 +190,20 @@ def test_the_curators_page_asks_once_for_the_tiles_of_a_painting_made_before_til
         with django_capture_on_commit_callbacks(execute=True):
             assert client.get(f"/curation/paintings/{painting.id}/").status_code == 200
     assert sent == [str(painting.id)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_handscrolls_public_page_shows_the_viewer_once_its_tiles_are_made(festival, tmp_path, media_root):
+    """Anonymous pages come from the cache: the tiles being kept retires them (no post_save announces it)."""
+    scroll = services.painting_create(event=festival["event"], title="Scroll", image=upload(tmp_path, 3000, 400))
+    square = services.painting_create(event=festival["event"], title="Square", image=upload(tmp_path, 800, 800))
+    before = Client().get(f"/paintings/{scroll.id}/").content.decode()
+    assert "data-deep-zoom" not in before and 'class="painting"' in before
+    tasks.painting_make_tiles(str(scroll.id))
+    tasks.painting_make_tiles(str(square.id))
+    page = Client().get(f"/paintings/{scroll.id}/").content.decode()
+    prefix = Painting.objects.get(id=scroll.id).tiles["prefix"]
+    assert "data-deep-zoom" in page and f'data-tiles-url="/media/{prefix}"' in page
+    assert 'data-width="3000" data-height="400"' in page and "js/deep_zoom" in page
+    # A painting that is not a handscroll keeps its picture.
+    assert "data-deep-zoom" not in Client().get(f"/paintings/{square.id}/").content.decode()
