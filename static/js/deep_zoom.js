@@ -122,6 +122,7 @@
       element.style.top = y0 + "px";
       element.style.width = (x1 - x0) + "px";
       element.style.height = (y1 - y0) + "px";
+      return y0;
     }
     function tileFor(level, column, row) {
       var key = level.level + "/" + column + "/" + row;
@@ -181,7 +182,8 @@
       });
       marks.forEach(function (mark) {
         var b = mark.box;
-        place(mark.element, b[0], b[1], b[0] + b[2], b[1] + b[3]);
+        // A number that would be cut off at the top of the view goes under its figure instead.
+        mark.element.classList.toggle("is-label-below", place(mark.element, b[0], b[1], b[0] + b[2], b[1] + b[3]) < 30);
       });
       tidy();
       var bounds = limits();
