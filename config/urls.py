@@ -7,12 +7,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from contributions import moderation_views
 from contributions import views as contribution_views
 from gallery import media_views as gallery_media
+from gallery import programme_views
 from gallery import views as gallery_views
 
 urlpatterns = [
     path("", gallery_views.home, name="home"),
     path("events/<slug:slug>/", gallery_views.event_detail, name="event"),
     path("events/<slug:slug>/wall/", gallery_views.wall, name="wall"),
+    path("events/<slug:slug>/programme/", programme_views.programme, name="event-programme"),
+    path("events/<slug:slug>/programme.ics", programme_views.programme_calendar, name="event-programme-ics"),
+    path("programme/<uuid:item_id>.ics", programme_views.programme_item_calendar, name="programme-item-ics"),
     path("animations/<uuid:animation_id>/", gallery_views.animation_detail, name="animation"),
     path("paintings/<uuid:painting_id>/", gallery_views.painting_detail, name="painting"),
     path("curation/", include("gallery.curation.urls")),

@@ -6,16 +6,18 @@ from views that checked the user curates that festival.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from animation.models import Alignment, Animation
 from catalogue.models import Event, Painting, Passage
 from catalogue.selectors import event_curated_by, events_curated_by
-from gallery.models import PassagePreview
+from gallery.models import FeaturedFilm, PassagePreview, ProgrammeItem
 
 # The grid's page size; the catch-up API returns the same first page so a reconnect redraws it exactly.
 PAGE_SIZE = 24
@@ -221,3 +223,64 @@ def painting_figure_guide(*, painting: Painting) -> list[dict]:
         for figure_id in speakers_of.get(passage.id, ()):
             guide[figure_id]["films"].append(film)
     return list(guide.values())
+
+
+# ---------------------------------------------------------------------------------------------------
+# The festival as an event (issue 26): its programme and its curators' choice, public reads.
+
+
+def programme_items(*, event: Event) -> QuerySet[ProgrammeItem]:
+    """EVENT's programme, soonest first, with what is read at each item."""
+    return (
+        ProgrammeItem.objects.filter(event=event)
+        .prefetch_related("paintings", "passages")
+        .order_by("starts_at", "title")
+    )
+
+
+def programme_sections(*, event: Event, now: datetime.datetime | None = None) -> dict[str, list[ProgrammeItem]]:
+    """EVENT's programme as a visitor reads it: ``today`` (on today in the festival's time zone, or
+    running now), ``upcoming`` (a later day, soonest first) and ``past`` (over, latest first)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    sections: dict[str, list[ProgrammeItem]] = {"today": [], "upcoming": [], "past": []}
+    for item in programme_items(event=event):
+        ends_at = item.ends_at or item.starts_at
+        if timezone.localdate(item.starts_at) == today or item.starts_at <= now <= ends_at:
+            sections["today"].append(item)
+        elif item.starts_at > now:
+            sections["upcoming"].append(item)
+        else:
+            sections["past"].append(item)
+    sections["past"].reverse()
+    return sections
+
+
+def featured_films(*, event: Event) -> list[FeaturedFilm]:
+    """EVENT's curators' choice in their order: only films published now (a film withdrawn or taken
+    down is out of the selection from that moment), each with its ``animation`` ready for a card."""
+    chosen = list(
+        FeaturedFilm.objects.filter(event=event, animation__status=Animation.Status.PUBLISHED).order_by(
+            "position", "created_at"
+        )
+    )
+    films = published_animations(event=event).in_bulk([entry.animation_id for entry in chosen])
+    for entry in chosen:
+        entry.animation = films[entry.animation_id]
+    return [entry for entry in chosen if entry.animation_id in films]
+
+
+def curated_featured_films(*, event: Event) -> QuerySet[FeaturedFilm]:
+    """Every entry of EVENT's selection, also those whose film is no longer public (curators only)."""
+    return (
+        FeaturedFilm.objects.filter(event=event)
+        .select_related("animation__recording__passage__painting", "animation__recording__contributor")
+        .order_by("position", "created_at")
+    )
+
+
+def featurable_films(*, event: Event) -> QuerySet[Animation]:
+    """EVENT's published films not in its selection yet, newest first (curators choose among them)."""
+    return published_animations(event=event).exclude(
+        id__in=FeaturedFilm.objects.filter(event=event).values("animation_id")
+    )

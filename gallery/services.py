@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from catalogue import services as catalogue_services
 from catalogue.services import CurationError
-from gallery.models import PassagePreview
+from gallery import page_cache
+from gallery.models import FeaturedFilm, PassagePreview, ProgrammeItem
 
 PREVIEW_VOICE_MAX_BYTES = 25 * 1024 * 1024
 
@@ -112,3 +113,107 @@ def passage_open(*, passage):
 
 def passage_close(*, passage):
     return catalogue_services.passage_update(passage=passage, is_open=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The festival as an event (issue 26): its programme and its curators' choice. Each write retires the
+# cached public pages (gallery.page_cache), which show both.
+
+PROGRAMME_FIELDS = ("title", "title_en", "description", "description_en", "venue", "venue_en", "starts_at", "ends_at")
+
+
+def _programme_check(*, event, starts_at, ends_at, paintings, passages) -> None:
+    if ends_at is not None and ends_at < starts_at:
+        raise CurationError(_("The item ends before it starts."), code="ends_before_start")
+    if any(painting.event_id != event.id for painting in paintings) or any(
+        passage.event_id != event.id for passage in passages
+    ):
+        raise CurationError(_("Only this festival's paintings and passages can be read here."), code="other_event")
+
+
+@transaction.atomic
+def programme_item_create(*, event, paintings=(), passages=(), **fields: Any) -> ProgrammeItem:
+    """A new item on EVENT's programme; FIELDS are PROGRAMME_FIELDS (times aware, any time zone)."""
+    values = {name: fields.get(name) for name in PROGRAMME_FIELDS}
+    values = {
+        name: ("" if value is None and name not in ("starts_at", "ends_at") else value)
+        for name, value in values.items()
+    }
+    _programme_check(
+        event=event, starts_at=values["starts_at"], ends_at=values["ends_at"], paintings=paintings, passages=passages
+    )
+    item = ProgrammeItem.objects.create(event=event, **values)
+    item.paintings.set(paintings)
+    item.passages.set(passages)
+    page_cache.pages_changed()
+    return item
+
+
+@transaction.atomic
+def programme_item_update(*, item: ProgrammeItem, paintings=(), passages=(), **fields: Any) -> ProgrammeItem:
+    for name in PROGRAMME_FIELDS:
+        if name in fields:
+            value = fields[name]
+            setattr(item, name, "" if value is None and name not in ("starts_at", "ends_at") else value)
+    _programme_check(
+        event=item.event, starts_at=item.starts_at, ends_at=item.ends_at, paintings=paintings, passages=passages
+    )
+    item.save()
+    item.paintings.set(paintings)
+    item.passages.set(passages)
+    page_cache.pages_changed()
+    return item
+
+
+def programme_item_delete(*, item: ProgrammeItem) -> None:
+    item.delete()
+    page_cache.pages_changed()
+
+
+@transaction.atomic
+def featured_film_add(*, event, animation, note: str = "", note_en: str = "", featured_by=None) -> FeaturedFilm:
+    """ANIMATION joins EVENT's curators' choice, last. Only a film of EVENT published now may."""
+    from animation.models import Animation
+
+    if animation.event_id != event.id or animation.status != Animation.Status.PUBLISHED:
+        raise CurationError(_("Only a published film of this festival can be featured."), code="not_published")
+    if FeaturedFilm.objects.filter(event=event, animation=animation).exists():
+        raise CurationError(_("This film is featured already."), code="already_featured")
+    last = FeaturedFilm.objects.filter(event=event).order_by("-position").values_list("position", flat=True).first()
+    entry = FeaturedFilm.objects.create(
+        event=event,
+        animation=animation,
+        note=note or "",
+        note_en=note_en or "",
+        position=0 if last is None else last + 1,
+        featured_by=featured_by,
+    )
+    page_cache.pages_changed()
+    return entry
+
+
+def featured_film_update(*, entry: FeaturedFilm, note: str, note_en: str) -> FeaturedFilm:
+    entry.note, entry.note_en = note or "", note_en or ""
+    entry.save(update_fields=["note", "note_en"])
+    page_cache.pages_changed()
+    return entry
+
+
+@transaction.atomic
+def featured_film_move(*, entry: FeaturedFilm, offset: int) -> None:
+    """ENTRY goes OFFSET places earlier (negative) or later in its festival's selection."""
+    entries = list(
+        FeaturedFilm.objects.select_for_update().filter(event_id=entry.event_id).order_by("position", "created_at")
+    )
+    index = next(number for number, other in enumerate(entries) if other.id == entry.id)
+    target = max(0, min(len(entries) - 1, index + offset))
+    entries.insert(target, entries.pop(index))
+    for position, other in enumerate(entries):
+        if other.position != position:
+            FeaturedFilm.objects.filter(id=other.id).update(position=position)
+    page_cache.pages_changed()
+
+
+def featured_film_remove(*, entry: FeaturedFilm) -> None:
+    entry.delete()
+    page_cache.pages_changed()

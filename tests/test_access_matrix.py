@@ -37,6 +37,10 @@ EXPECTED_GET = {
     "wall": same(200),
     "animation": same(404),  # film A is not published: its page does not exist for anyone
     "painting": same(200),
+    # The festival as an event (issue 26): its programme, as a page and as calendar files, is public.
+    "event-programme": same(200),
+    "event-programme-ics": same(200),
+    "programme-item-ics": same(200),
     "curation": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-event-new": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-event": row(LOGIN, 403, 403, 403, 403, 200),
@@ -48,6 +52,12 @@ EXPECTED_GET = {
     "curation-event-dataset": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-datasets": row(LOGIN, 403, 403, 403, 403, 403),
     "curation-dataset-download": row(LOGIN, 403, 403, 403, 403, 200),
+    # Its programme and curators' choice: the festival's curators.
+    "curation-programme": row(LOGIN, 403, 403, 403, 403, 200),
+    "curation-programme-item": row(LOGIN, 403, 403, 403, 403, 200),
+    "curation-programme-item-delete": row(LOGIN, 403, 403, 403, 403, 405),
+    "curation-featured": row(LOGIN, 403, 403, 403, 403, 200),
+    "curation-featured-item": row(LOGIN, 403, 403, 403, 403, 405),
     "curation-painting": row(LOGIN, 403, 403, 403, 403, 200),
     "curation-painting-detect": row(LOGIN, 403, 403, 403, 403, 405),
     "curation-landmarks": row(LOGIN, 403, 403, 403, 403, 200),
@@ -129,6 +139,11 @@ EXPECTED_POST = {
     "curation-figure": row(LOGIN, 403, 403, 403, 403, 302),
     "curation-landmarks-fit": row(LOGIN, 403, 403, 403, 403, 400),  # no box or point: says so
     "curation-passage-open": row(LOGIN, 403, 403, 403, 403, 302),
+    "curation-programme": row(LOGIN, 403, 403, 403, 403, 200),  # nothing filled in: the form says what
+    "curation-programme-item": row(LOGIN, 403, 403, 403, 403, 200),
+    "curation-featured": row(LOGIN, 403, 403, 403, 403, 302),  # no film named: back to the page, saying so
+    "curation-featured-item": row(LOGIN, 403, 403, 403, 403, 400),  # no action
+    "curation-programme-item-delete": row(LOGIN, 403, 403, 403, 403, 302),
     "api-recording": same(405) | {"anonymous": 403},  # read or delete only
     "api-funnel": same(400),  # open to every visitor; an empty body names no step
     # Before "withdraw": only the reader opts a reading in or out (an empty body: out).
@@ -196,7 +211,15 @@ def world(festival, resident, other_resident, groups):
 
     release = DatasetRelease.objects.create(event=world.event_x, version=1, status=DatasetRelease.Status.READY)
     release.archive.save(f"datasets/{world.event_x.id}/1/release.zip", ContentFile(b"PK\x05\x06" + bytes(18)))
+    from django.utils import timezone
+
+    from gallery.models import FeaturedFilm, ProgrammeItem
+
+    item = ProgrammeItem.objects.create(event=world.event_x, title="读诗", venue="阅览室", starts_at=timezone.now())
+    featured = FeaturedFilm.objects.create(event=world.event_x, animation=world.film_a)
     world.values = {
+        "item_id": item.id,
+        "featured_id": featured.id,
         "figure_id": figure.id,
         "slug": world.event_x.slug,
         "animation_id": world.film_a.id,

@@ -158,3 +158,54 @@ class PreviewForm(forms.Form):
         help_text=_("A recording of the passage read aloud (any audio file)."),
         widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}),
     )
+
+
+class FestivalTimeInput(forms.DateTimeInput):
+    """A date and time picker; the time is the festival's (settings.TIME_ZONE), as visitors read it."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class ProgrammeItemForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    title_en = forms.CharField(label=_("Title in English"), max_length=200, required=False)
+    venue = forms.CharField(
+        label=_("Venue"), max_length=200, help_text=_("The reading room, as visitors find it in the library.")
+    )
+    venue_en = forms.CharField(label=_("Venue in English"), max_length=200, required=False)
+    starts_at = forms.DateTimeField(label=_("Starts at"), widget=FestivalTimeInput())
+    ends_at = forms.DateTimeField(label=_("Ends at"), required=False, widget=FestivalTimeInput())
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description_en = forms.CharField(
+        label=_("Description in English"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    paintings = forms.ModelMultipleChoiceField(
+        label=_("Paintings read there"), queryset=Painting.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    passages = forms.ModelMultipleChoiceField(
+        label=_("Passages read there"), queryset=Passage.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+
+    def __init__(self, *args, event, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["paintings"].queryset = Painting.objects.filter(event=event).order_by("title")
+        self.fields["passages"].queryset = Passage.objects.filter(event=event).order_by("painting__title", "title")
+
+    def clean(self):
+        cleaned = super().clean()
+        starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts_at and ends_at and ends_at < starts_at:
+            self.add_error("ends_at", _("The item ends before it starts."))
+        return cleaned
+
+
+class FeaturedFilmForm(forms.Form):
+    note = forms.CharField(label=_("Curator's note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note_en = forms.CharField(
+        label=_("Curator's note in English"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )

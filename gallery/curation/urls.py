@@ -1,6 +1,6 @@
 from django.urls import path
 
-from gallery.curation import dataset_views, views
+from gallery.curation import dataset_views, programme_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="curation"),
@@ -10,6 +10,13 @@ urlpatterns = [
     path("events/<slug:slug>/dashboard.json", views.event_dashboard_data, name="curation-event-dashboard-data"),
     path("events/<slug:slug>/dashboard.csv", views.event_dashboard_csv, name="curation-event-dashboard-csv"),
     path("events/<slug:slug>/dataset/", dataset_views.event_dataset, name="curation-event-dataset"),
+    path("events/<slug:slug>/programme/", programme_views.programme, name="curation-programme"),
+    path("programme/<uuid:item_id>/", programme_views.programme_item, name="curation-programme-item"),
+    path(
+        "programme/<uuid:item_id>/delete/", programme_views.programme_item_delete, name="curation-programme-item-delete"
+    ),
+    path("events/<slug:slug>/featured/", programme_views.featured, name="curation-featured"),
+    path("featured/<uuid:featured_id>/", programme_views.featured_item, name="curation-featured-item"),
     path("datasets/", dataset_views.all_datasets, name="curation-datasets"),
     path("datasets/<uuid:release_id>/download/", dataset_views.dataset_download, name="curation-dataset-download"),
     path("paintings/<uuid:painting_id>/", views.painting_edit, name="curation-painting"),

@@ -63,6 +63,15 @@
     announcer.textContent = window.liveText("removed");
   }
 
+  // The curators' choice (issue 26) shows only public films: one withdrawn or taken down leaves it at once.
+  function removeFeatured(animationId) {
+    document.querySelectorAll('[data-featured-animation-id="' + animationId + '"]').forEach(function (item) {
+      var section = item.closest("[data-featured]");
+      item.remove();
+      if (section && !section.querySelector("[data-featured-animation-id]")) section.hidden = true;
+    });
+  }
+
   function catchUp() {
     var query = new URLSearchParams();
     if (filters.get("painting")) query.set("painting", filters.get("painting"));
@@ -86,7 +95,7 @@
 
   window.openLiveSocket("/ws/events/" + eventId + "/", {
     "animation.published": function (message) { addCard(message.animation, true); },
-    "animation.removed": function (message) { removeCard(message.animation_id); },
+    "animation.removed": function (message) { removeCard(message.animation_id); removeFeatured(message.animation_id); },
     "animation.progress": function (message) { if (counter) counter.textContent = message.in_progress; },
     onReconnect: catchUp,
   });
