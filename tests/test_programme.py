@@ -261,9 +261,13 @@ def test_the_curators_introduction_is_the_paintings_story_edited_by_curators_sho
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_festival_page_shows_its_programme_and_choice_on_a_phone_and_a_laptop_in_both_languages(
-    asgi_live_server, festival, resident, chromium_path
+    asgi_live_server,
+    festival,
+    resident,
+    chromium_path,
+    curator,  # noqa: F811
 ):
-    from testkit.browser import LAPTOP, PHONE, chromium, horizontal_overflow, publish_still_film
+    from testkit.browser import LAPTOP, PHONE, chromium, horizontal_overflow, log_in, publish_still_film
     from testkit.live_server import withdraw
 
     event = festival["event"]
@@ -321,6 +325,16 @@ def test_the_festival_page_shows_its_programme_and_choice_on_a_phone_and_a_lapto
                 assert horizontal_overflow(page) == 0, (size, language, "programme")
                 page.screenshot(path=SHOTS / f"programme-page-{size}-{language}.png", full_page=True)
                 context.close()
+        # The curators' pages of both, on a phone and a laptop.
+        for size, viewport in (("phone", PHONE), ("laptop", LAPTOP)):
+            context = browser.new_context(**viewport)
+            page = context.new_page()
+            log_in(page, asgi_live_server.url, username="curator", password="curator-pass-1", next_path="/curation/")
+            for name in ("programme", "featured"):
+                page.goto(f"{asgi_live_server.url}/curation/events/{event.slug}/{name}/")
+                assert horizontal_overflow(page) == 0, (size, name)
+                page.screenshot(path=SHOTS / f"curation-{name}-{size}.png", full_page=True)
+            context.close()
         # Withdrawn while the page is open: the film leaves the choice without a reload.
         page = browser.new_page(**LAPTOP)
         page.goto(f"{asgi_live_server.url}/events/{event.slug}/")

@@ -58,7 +58,14 @@ class PaintingForm(forms.Form):
     artist = forms.CharField(label=_("Artist"), max_length=200, required=False)
     era = forms.CharField(label=_("Era"), max_length=100, required=False)
     source = forms.CharField(label=_("Source and licence"), max_length=300, required=False)
-    story = forms.CharField(label=_("Story"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    # The story is the curators' introduction to the painting (issue 26): the painting's page and every
+    # film of it show it, in both languages.
+    story = forms.CharField(
+        label=_("Story"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The curators' introduction to the painting, shown on its page and beside each of its films."),
+    )
     story_en = forms.CharField(label=_("Story in English"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
     # A plain FileField: Pillow's checks are the service's, with messages that say what to change.
@@ -75,7 +82,14 @@ class PaintingStoryForm(forms.Form):
     artist = forms.CharField(label=_("Artist"), max_length=200, required=False)
     era = forms.CharField(label=_("Era"), max_length=100, required=False)
     source = forms.CharField(label=_("Source and licence"), max_length=300, required=False)
-    story = forms.CharField(label=_("Story"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    # The story is the curators' introduction to the painting (issue 26): the painting's page and every
+    # film of it show it, in both languages.
+    story = forms.CharField(
+        label=_("Story"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The curators' introduction to the painting, shown on its page and beside each of its films."),
+    )
     story_en = forms.CharField(label=_("Story in English"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
     head_motion = forms.ChoiceField(
         label=_("Head movement"),
