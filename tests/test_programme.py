@@ -212,8 +212,10 @@ def test_curators_feature_only_published_films_in_their_order_with_a_note(festiv
     assert [chosen.animation_id for chosen in selectors.featured_films(event=event)] == [first.id]
 
 
+@pytest.mark.parametrize("how", ["withdrawn by its reader", "taken down"])
 @pytest.mark.django_db
-def test_a_featured_film_withdrawn_leaves_the_choice_at_once(festival, resident, settings):
+def test_a_featured_film_withdrawn_or_taken_down_leaves_the_choice_at_once(festival, resident, settings, how):
+    from animation import services as animation_services
     from contributions import services as contribution_services
 
     settings.GALLERY_PAGE_CACHE_SECONDS = 30
@@ -222,7 +224,10 @@ def test_a_featured_film_withdrawn_leaves_the_choice_at_once(festival, resident,
     services.featured_film_add(event=event, animation=chosen, note="选")
     anonymous = Client()
     assert f'data-featured-animation-id="{chosen.id}"' in anonymous.get(f"/events/{event.slug}/").content.decode()
-    contribution_services.recording_withdraw(recording=chosen.recording)
+    if how == "taken down":  # as a curator's reversal of the approval does
+        animation_services.animation_remove_for_recording(recording=chosen.recording, delete_files=False)
+    else:
+        contribution_services.recording_withdraw(recording=chosen.recording)
     assert not Animation.objects.filter(id=chosen.id, status=Animation.Status.PUBLISHED).exists()
     for path in (f"/events/{event.slug}/", "/"):
         page = anonymous.get(path).content.decode()
@@ -251,6 +256,23 @@ def test_the_curators_introduction_is_the_paintings_story_edited_by_curators_sho
     for path in (f"/paintings/{painting.id}/", f"/animations/{published.id}/"):
         page = Client().get(path).content.decode()
         assert "画家以淡墨写出读书人的神情。" in page and "The painter drew the face of the reader in pale ink." in page
+
+
+@pytest.mark.django_db
+def test_the_demo_festival_has_a_programme_once_past_today_and_upcoming(django_capture_on_commit_callbacks):
+    import io
+
+    from django.core.management import call_command
+
+    with django_capture_on_commit_callbacks(execute=False):
+        call_command("load_demo", "--no-films", stdout=io.StringIO())
+        call_command("load_demo", "--no-films", stdout=io.StringIO())
+    event = Event.objects.get(slug="spring-reading")
+    sections = selectors.programme_sections(event=event, now=timezone.localtime().replace(hour=12))
+    assert [len(sections[name]) for name in ("past", "today", "upcoming")] == [1, 1, 1]
+    assert all(item.venue and item.venue_en and item.title_en for item in selectors.programme_items(event=event))
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").get(f"/events/{event.slug}/").content.decode()
+    assert "Poems by moonlight" in page and "Rare books reading room, second floor" in page
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -99,6 +99,14 @@ ACCOUNTS = [
 ]
 
 
+# The demo festival's programme (issue 26): days from the first load, the hour, title and reading room.
+DEMO_PROGRAMME = [
+    (-3, 10, "开幕朗读", "Opening reading", "一楼大厅", "Main hall, ground floor"),
+    (0, 19, "月下读诗", "Poems by moonlight", "二楼古籍阅览室", "Rare books reading room, second floor"),
+    (2, 14, "少儿读诗会", "Poems for children", "一楼少儿阅览室", "Children's reading room, ground floor"),
+]
+
+
 class Command(BaseCommand):
     help = "Load the demo festival (idempotent)."
 
@@ -169,6 +177,7 @@ class Command(BaseCommand):
                 event.curators.add(user)  # curators are per festival: the demo curator curates the demo
             shown = "(from $" + variable + ")" if os.environ.get(variable) else password
             _remember_demo_login(username=username, display_name=display_name, password=shown)
+        self._demo_programme(event, paintings)
         if not options.get("no_films"):
             queued = self._demo_films(event)
             if queued:
@@ -180,6 +189,37 @@ class Command(BaseCommand):
             # Printed on every start: a generated password shown only once is a password lost.
             self.stdout.write(f"demo logins (kept in {DEMO_LOGINS_FILE}, readable by you only):")
             self.stdout.write(DEMO_LOGINS_FILE.read_text().rstrip())
+
+    def _demo_programme(self, event: Event, paintings: dict) -> None:
+        """Three readings in the library's reading rooms around the day of the first load (one past, one
+        today, one in two days), so that the festival page shows its programme at once; never again."""
+        import datetime
+
+        from django.utils import timezone
+
+        from gallery import services as gallery_services
+        from gallery.models import ProgrammeItem
+
+        if ProgrammeItem.objects.filter(event=event).exists():
+            return
+        today = timezone.localdate()
+        first_painting = next(iter(paintings.values()), None)
+        for days, hour, title, title_en, venue, venue_en in DEMO_PROGRAMME:
+            starts_at = timezone.make_aware(
+                datetime.datetime.combine(today + datetime.timedelta(days=days), datetime.time(hour))
+            )
+            gallery_services.programme_item_create(
+                event=event,
+                title=title,
+                title_en=title_en,
+                venue=venue,
+                venue_en=venue_en,
+                description="在画旁一起朗读，馆员带来话筒与耳机。",
+                description_en="Read aloud together beside the paintings; librarians bring microphones and headphones.",
+                starts_at=starts_at,
+                ends_at=starts_at + datetime.timedelta(hours=1, minutes=30),
+                paintings=[first_painting] if first_painting else [],
+            )
 
     def _demo_films(self, event: Event) -> int:
         """Submit and approve the demo voices once (never again, even after they are withdrawn): the
