@@ -342,6 +342,15 @@ def test_the_festival_page_shows_its_programme_and_choice_on_a_phone_and_a_lapto
                 shot = SHOTS / f"programme-{size}-{language}.png"
                 page.screenshot(path=shot, full_page=True)
                 shots.append(shot)
+                # The front page: the curators' choice before the newest films.
+                page.goto(f"{asgi_live_server.url}/")
+                assert page.locator(".curators-choice .featured-card").count() == 2
+                assert (
+                    page.locator(".curators-choice").bounding_box()["y"]
+                    < page.locator("#newest-heading").bounding_box()["y"]
+                )
+                assert horizontal_overflow(page) == 0, (size, language, "home")
+                page.screenshot(path=SHOTS / f"programme-home-{size}-{language}.png", full_page=True)
                 page.goto(f"{asgi_live_server.url}/events/{event.slug}/programme/")
                 assert page.locator(".programme-item").count() == 3
                 assert horizontal_overflow(page) == 0, (size, language, "programme")
