@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 
 from animation.engine.audio import SPEECH_SAMPLE_RATE, decode_audio, loudness_envelope  # noqa: E402
 from animation.engine.ffmpeg import ffmpeg_executable  # noqa: E402
+from testkit.figures import report  # noqa: E402
 
 SPEECH = REPO / "demo/speech/english_radio.flac"
 TEXT = (
@@ -290,6 +291,7 @@ def main() -> None:
         f"   cold costs, once per worker process: mediapipe graphs {mediapipe_seconds:.2f} s here; the 'cold' row"
         " adds the motion module's dictionaries and first-call costs"
     )
+    report("animate.warm_seconds_per_10s_film", float(np.median(warm_totals)), "s", better="lower", floor=2.0)
 
     print("\n2. peak memory, 60 s film, fresh process")
     voice60, align60 = looped(60.0, align)
@@ -321,6 +323,7 @@ def main() -> None:
         f"{peak['peak_mb']:.0f} + ffmpeg {peak['ffmpeg_peak_mb']:.0f} (target <= 1500 MB; a short spike between"
         " samples, e.g. loading the face models, shows only here)"
     )
+    report("animate.peak_memory_60s_film", float(peaks["tree"]), "MB", better="lower", floor=1500)
 
     print("\n3. quality of the 10 s films")
     samples = decode_audio(voice10, sample_rate=SPEECH_SAMPLE_RATE)
