@@ -125,6 +125,20 @@ def record_take(page, seconds: float) -> None:
     stop_take(page)
 
 
+def show_figure_from_its_thumb(page, figure_id) -> None:
+    """On the curation painting page, click the figure's face crop in the strip and wait until the
+    overview has brought its box inside the frame; the box is then the current one."""
+    page.click(f"#figure-{figure_id} .figure-thumb")
+    page.wait_for_function(
+        """(id) => { const box = document.getElementById('box-' + id).getBoundingClientRect();
+                     const frame = document.getElementById('painting-overview').getBoundingClientRect();
+                     return box.left >= frame.left && box.right <= frame.right; }""",
+        arg=str(figure_id),
+        timeout=5_000,
+    )
+    assert "is-current" in page.get_attribute(f"#box-{figure_id}", "class")
+
+
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the page reaches past the viewport's right edge: what scrolls sideways, and
     also what is cut off at the edge (an element wider than the screen inside a box that clips it).

@@ -120,7 +120,7 @@ def test_a_handscroll_is_browsed_from_its_tiles_with_its_figures_marked(
 
     from accounts.models import User
     from catalogue import tasks as catalogue_tasks
-    from testkit.browser import LAPTOP, PHONE, WALL_HD, chromium, log_in
+    from testkit.browser import LAPTOP, PHONE, WALL_HD, chromium, log_in, show_figure_from_its_thumb
 
     painting = festival["painting"]
     path = tmp_path / "scroll.jpg"
@@ -269,15 +269,7 @@ def test_a_handscroll_is_browsed_from_its_tiles_with_its_figures_marked(
         )
         assert [label[0] for label in sorted(labels, key=lambda label: label[1])] == list(range(1, len(figures) + 1))
         last = figures[-1]
-        page.click(f"#figure-{last.id} .figure-thumb")
-        page.wait_for_function(
-            """(id) => { const box = document.getElementById('box-' + id).getBoundingClientRect();
-                         const frame = document.getElementById('painting-overview').getBoundingClientRect();
-                         return box.left >= frame.left && box.right <= frame.right; }""",
-            arg=str(last.id),
-            timeout=5_000,
-        )
-        assert "is-current" in page.get_attribute(f"#box-{last.id}", "class")
+        show_figure_from_its_thumb(page, last.id)
         page.wait_for_timeout(400)
         wait_for_tiles(page, "#painting-overview")
         assert marks_on_their_figures(page, "#painting-overview", "box-", figures) >= 1

@@ -326,7 +326,7 @@ def test_a_curator_sees_the_scrolls_figures_names_one_and_casts_it(
 
     from accounts.models import User
     from catalogue import tasks as catalogue_tasks
-    from testkit.browser import LAPTOP, PHONE, chromium, horizontal_overflow, log_in
+    from testkit.browser import LAPTOP, PHONE, chromium, horizontal_overflow, log_in, show_figure_from_its_thumb
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
@@ -398,15 +398,7 @@ def test_a_curator_sees_the_scrolls_figures_names_one_and_casts_it(
             assert thumbs.nth(index).evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
         # The last face in the strip shows where it stands: the overview scrolls to its box.
         last = figures[-1]
-        page.click(f"#figure-{last.id} .figure-thumb")
-        page.wait_for_function(
-            """(id) => { const box = document.getElementById('box-' + id).getBoundingClientRect();
-                         const frame = document.getElementById('painting-overview').getBoundingClientRect();
-                         return box.left >= frame.left && box.right <= frame.right; }""",
-            arg=str(last.id),
-            timeout=5_000,
-        )
-        assert "is-current" in page.get_attribute(f"#box-{last.id}", "class")
+        show_figure_from_its_thumb(page, last.id)
         # Name it, and cast it to the Chinese passage.
         card = page.locator(f"#figure-{last.id}")
         card.locator("input[name=name]").fill("韩熙载")
