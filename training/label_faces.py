@@ -22,6 +22,7 @@ Commands:
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import sys
@@ -147,11 +148,14 @@ def set_faces(name: str, faces: list[dict]) -> None:
     image = read_image(name)
     for face in faces:
         check_face(face, image.shape[1], image.shape[0])
-    labels = load()
-    entry = labels["images"].get(name, {"split": split_of(name)})
-    entry["faces"] = faces
-    labels["images"][name] = entry
-    save(labels)
+    # Two people may label at once: one writer at a time, each reading the file as the other left it.
+    with open(LABELS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        labels = load()
+        entry = labels["images"].get(name, {"split": split_of(name)})
+        entry["faces"] = faces
+        labels["images"][name] = entry
+        save(labels)
     print(f"{name}: {len(faces)} faces stored ({entry['split']})")
 
 
