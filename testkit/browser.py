@@ -285,6 +285,21 @@ REVIEW_SHOWN = (
 )
 
 
+def approve_after_listening(page, recording_id) -> None:
+    """In the moderation console, wait until it shows RECORDING_ID, hear the whole reading at 1.5x (the
+    console plays it on its own and refuses to approve before the end) and approve it with "a"."""
+    page.wait_for_function(REVIEW_SHOWN.format(recording_id), timeout=15_000)
+    page.click("button.speed[data-speed='1.5']")  # not "s": it toggles, and the console keeps the last speed
+    page.wait_for_function("() => document.getElementById('player').ended", timeout=30_000)
+    page.keyboard.press("a")
+    page.wait_for_function(
+        "(id) => document.getElementById('review').dataset.recordingId !== id"
+        " || document.getElementById('review').hidden",
+        arg=str(recording_id),
+        timeout=15_000,
+    )
+
+
 def wait_until(condition, *, timeout: float, message: str):
     """CONDITION's first truthy value, polled from the test's thread (the server and worker run elsewhere)."""
     deadline = time.monotonic() + timeout

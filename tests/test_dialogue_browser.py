@@ -1,5 +1,6 @@
 """A dialogue in the browser (issue 22): a curator writes it and casts its roles, two residents each read
-a role into their microphone, a moderator approves both, and the film arrives live on the festival's
+a role into their microphone, a moderator approves each reading in the moderation console (the whole
+script beside it, the other role's approved voice to hear), and the film arrives live on the festival's
 page with both readers credited."""
 
 from __future__ import annotations
@@ -11,7 +12,16 @@ from animation.models import Animation
 from catalogue import selectors as catalogue_selectors
 from catalogue.models import Passage
 from contributions.models import Recording
-from testkit.browser import LAPTOP, PHONE, chromium, horizontal_overflow, log_in, record_take
+from testkit.browser import (
+    LAPTOP,
+    PHONE,
+    REVIEW_SHOWN,
+    approve_after_listening,
+    chromium,
+    horizontal_overflow,
+    log_in,
+    record_take,
+)
 from testkit.media import PORTRAIT_PAIR, portraits_side_by_side, transcode
 from tests.test_dialogue_film import SCRIPT, halves_of_the_poem
 
@@ -26,7 +36,7 @@ def test_a_dialogue_is_written_cast_read_by_two_residents_and_arrives_live(
     from animation import tasks as animation_tasks
     from catalogue import tasks as catalogue_tasks
     from gallery.models import PassagePreview
-    from testkit.live_server import api_client, in_another_thread
+    from testkit.live_server import in_another_thread
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
@@ -91,26 +101,64 @@ def test_a_dialogue_is_written_cast_read_by_two_residents_and_arrives_live(
     readings = {recording.role.name: recording for recording in Recording.objects.filter(passage=passage)}
     assert set(readings) == {"宝玉", "黛玉"}
 
-    # The moderator's console shows each reading with only its role's lines; both are approved.
-    moderation = api_client(moderator)
-    for name, recording in readings.items():
-        review = in_another_thread(moderation.get, f"/api/moderation/recordings/{recording.id}/")
-        assert review.status_code == 200
-        assert review.json()["role"] == name and review.json()["passage_text"] == recording.role.text()
+    # The moderator approves each role's reading in the console, hearing the whole script's other voice
+    # beside it, while a visitor has the festival's page open.
     with chromium(chromium_path) as browser:
-        page = browser.new_page(**LAPTOP)
-        page.goto(f"{base}/events/{festival['event'].slug}/", wait_until="networkidle")
-        page.wait_for_function("() => document.documentElement.dataset.live === 'open'")
+        visitor = browser.new_page(**LAPTOP)
+        visitor.goto(f"{base}/events/{festival['event'].slug}/", wait_until="networkidle")
+        visitor.wait_for_function("() => document.documentElement.dataset.live === 'open'")
+        visitor.evaluate("window.sameLoad = true")
+        console = browser.new_page(**LAPTOP)
+        log_in(console, base, username="moderator", password="moderator-pass-1", next_path="/moderation/")
+        first_reading, second_reading = readings["宝玉"], readings["黛玉"]
+
+        # The first reading: only its role's lines to compare, the whole script with its line marked, and
+        # no other voice approved yet.
+        console.wait_for_function(REVIEW_SHOWN.format(first_reading.id), timeout=15_000)
+        assert not console.locator("#dialogue-block").is_hidden()
+        assert "宝玉" in console.locator("#dialogue-role").inner_text()
+        assert console.locator("#passage-text").inner_text().replace("\n", "") == first_reading.role.text().replace(
+            "\n", ""
+        )
+        script = console.locator("#dialogue-lines li")
+        assert script.count() == 2
+        assert "mine" in (script.nth(0).get_attribute("class") or "") and "床前明月光" in script.nth(0).inner_text()
+        assert "mine" not in (script.nth(1).get_attribute("class") or "") and "黛玉" in script.nth(1).inner_text()
+        voices = console.locator("#dialogue-voices li")
+        assert voices.count() == 1 and "黛玉" in voices.inner_text() and voices.locator("audio").count() == 0
+        assert horizontal_overflow(console) == 0
+        approve_after_listening(console, first_reading.id)
+
+        # The second: the first role's approved voice is there to hear beside it.
+        console.wait_for_function(REVIEW_SHOWN.format(second_reading.id), timeout=15_000)
+        assert "黛玉" in console.locator("#dialogue-role").inner_text()
+        assert "mine" in (console.locator("#dialogue-lines li").nth(1).get_attribute("class") or "")
+        other = console.locator("#dialogue-voices li")
+        assert "宝玉" in other.inner_text() and resident.display_name in other.inner_text()
+        assert other.locator("audio").get_attribute("src") == f"/recordings/{first_reading.id}/audio/"
+        heard = other.locator("audio").evaluate(
+            """audio => new Promise((resolve) => {
+                 audio.addEventListener('loadedmetadata', () => resolve(audio.duration), {once: true});
+                 audio.addEventListener('error', () => resolve(-1), {once: true});
+                 audio.load();
+               })"""
+        )
+        assert heard > 2, heard  # the moderator can play the other role's voice
+        approve_after_listening(console, second_reading.id)
+        console.wait_for_function("() => !document.getElementById('empty').hidden", timeout=15_000)
         for recording in readings.values():
-            approved = in_another_thread(moderation.post, f"/api/moderation/recordings/{recording.id}/approve/")
-            assert approved.status_code == 200, approved.content
+            recording.refresh_from_db()
+            assert recording.status == Recording.Status.APPROVED
+
+        # Both roles approved: one film of the two voices, made by the workers (here, off the browser's
+        # thread), arrives live on the visitor's page crediting both readers.
         film = Animation.objects.filter(recording__passage=passage, voices__isnull=False).distinct().get()
-        # What the workers run, off the browser's thread.
         in_another_thread(animation_tasks.animation_align, str(film.id))
         in_another_thread(animation_tasks.animation_render, str(film.id))
         film.refresh_from_db()
         assert film.status == Animation.Status.PUBLISHED, film.error
-        card = page.locator(f"[data-animation-id='{film.id}']")
+        card = visitor.locator(f"[data-animation-id='{film.id}']")
         card.wait_for(timeout=15_000)
         credit = card.locator(".card-reader").inner_text()
         assert "宝玉" in credit and "黛玉" in credit
+        assert visitor.evaluate("window.sameLoad") is True  # live, without a reload
