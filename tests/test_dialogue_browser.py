@@ -1,4 +1,5 @@
-"""A dialogue in the browser (issue 22): a curator writes it and casts its roles, two residents each read
+"""A dialogue in the browser (issue 22): a curator writes it, casts its roles and watches its test film
+(the real render: each cast figure's mouth moves in its own lines), two residents each read
 a role into their microphone, a moderator approves each reading in the moderation console (the whole
 script beside it, the other role's approved voice to hear), and the film arrives live on the festival's
 page with both readers credited."""
@@ -22,7 +23,15 @@ from testkit.browser import (
     log_in,
     record_take,
 )
-from testkit.media import PORTRAIT_PAIR, portraits_side_by_side, transcode
+from testkit.media import (
+    CHINESE_POEM,
+    PORTRAIT_PAIR,
+    grey_frames,
+    portraits_side_by_side,
+    region_motion,
+    transcode,
+    voice_spans,
+)
 from tests.test_dialogue_film import SCRIPT, halves_of_the_poem
 
 
@@ -34,14 +43,16 @@ def test_a_dialogue_is_written_cast_read_by_two_residents_and_arrives_live(
 ):
     from accounts.models import User
     from animation import tasks as animation_tasks
+    from animation.engine.faces import find_faces
     from catalogue import tasks as catalogue_tasks
+    from gallery import tasks as gallery_tasks
     from gallery.models import PassagePreview
     from testkit.live_server import in_another_thread
 
     curator = User.objects.create_user("curator", password="curator-pass-1")
     curator.groups.add(groups["curators"])
     festival["event"].curators.add(curator)
-    portraits_side_by_side(tmp_path / "pair.jpg", PORTRAIT_PAIR, height=400)
+    pair = portraits_side_by_side(tmp_path / "pair.jpg", PORTRAIT_PAIR, height=400)
     painting = festival["painting"]
     with (tmp_path / "pair.jpg").open("rb") as handle:
         painting.image.save("pair.jpg", File(handle), save=True)
@@ -69,9 +80,32 @@ def test_a_dialogue_is_written_cast_read_by_two_residents_and_arrives_live(
             cast.locator("select[name=figure]").select_option(str(figure.id))
             cast.locator("button[type=submit]").click()
             page.wait_for_load_state()
-        # (The test film of a dialogue is made in tests/test_dialogue_film.py; here one is ready.)
-        PassagePreview.objects.create(passage=passage, status=PassagePreview.Status.READY)
+        # The test film: a sample voice reads the whole script, each line spoken by its role's figure.
+        test_film = page.locator("form:has(input[name=action][value=preview])")
+        test_film.locator("input[type=file][name=sample_voice]").set_input_files(str(CHINESE_POEM))
+        test_film.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        preview = PassagePreview.objects.get(passage=passage)
+        in_another_thread(gallery_tasks.passage_preview_render, str(preview.id))  # what the render worker runs
         page.reload()
+        assert page.get_attribute("#preview-status", "data-status") == "ready", PassagePreview.objects.get().error
+        page.wait_for_function("() => document.querySelector('.preview-video').readyState >= 1", timeout=15_000)
+        subtitles = page.request.get(base + page.get_attribute(".preview-video track", "src")).text()
+        film_path = tmp_path / "test-film.mp4"
+        film_path.write_bytes(page.request.get(base + page.get_attribute(".preview-video source", "src")).body())
+        spans = voice_spans(subtitles)
+        assert list(spans) == ["宝玉", "黛玉"], subtitles  # both roles' cues, in the script's order
+        assert spans["宝玉"][1] <= spans["黛玉"][0]
+        # Each cast figure's mouth moves in its own turn and rests in the other's.
+        frames, fps = grey_frames(film_path)
+        scale = frames.shape[2] / pair.width
+        _, found = find_faces(tmp_path / "pair.jpg")
+        mouths = sorted((face.landmarks["mouth_outer"] for face in found), key=lambda points: points[:, 0].mean())
+        turns = [slice(int(start * fps), int(end * fps) + 1) for start, end in spans.values()]
+        for mouth, own, other in ((mouths[0], turns[0], turns[1]), (mouths[1], turns[1], turns[0])):
+            assert region_motion(frames, mouth, scale=scale, part=own) > 2 * region_motion(
+                frames, mouth, scale=scale, part=other
+            )
         page.locator("form[action$='/open/'] button[type=submit]").click()
         page.wait_for_load_state()
     passage.refresh_from_db()

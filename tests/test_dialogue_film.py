@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 
-import cv2
 import numpy as np
 import pytest
 from django.core.files import File
@@ -18,7 +17,7 @@ from catalogue import selectors as catalogue_selectors
 from catalogue import services as catalogue_services
 from catalogue.models import Passage
 from contributions import services as contribution_services
-from testkit.media import CHINESE_POEM, PORTRAIT_PAIR, ffmpeg, portraits_side_by_side
+from testkit.media import CHINESE_POEM, PORTRAIT_PAIR, ffmpeg, grey_frames, portraits_side_by_side, region_motion
 
 # The demo recitation is the poem 静夜思: its two couplets become the two roles' lines.
 SCRIPT = "宝玉：床前明月光，疑是地上霜。\n黛玉：举头望明月，低头思故乡。"
@@ -99,24 +98,14 @@ def test_two_residents_read_a_dialogue_and_each_figure_speaks_its_own_lines(
     # Each figure's mouth moves in its own turn and rests in the other's.
     video = tmp_path / "film.mp4"
     video.write_bytes(b"".join(Client().get(card["video_url"]).streaming_content))
-    capture = cv2.VideoCapture(str(video))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32))
-    frames = np.array(frames)
+    frames, _ = grey_frames(video)
     scale = frames.shape[2] / pair.width
     _, found = find_faces(pair_path)
     mouths = sorted((face.landmarks["mouth_outer"] for face in found), key=lambda points: points[:, 0].mean())
     half = len(frames) // 2
 
     def motion(points, part) -> float:
-        x0, y0 = (points.min(0) * scale).astype(int) - 2
-        x1, y1 = (points.max(0) * scale).astype(int) + 2
-        region = frames[part, y0:y1, x0:x1]
-        return float(np.abs(np.diff(region, axis=0)).mean())
+        return region_motion(frames, points, scale=scale, part=part)
 
     first_half, second_half = slice(0, half), slice(half, len(frames))
     assert motion(mouths[0], first_half) > 2 * motion(mouths[0], second_half)
