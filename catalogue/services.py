@@ -189,6 +189,47 @@ def painting_update(*, painting: Painting, **fields: Any) -> Painting:
     return painting
 
 
+def painting_files_prefix(painting_id: Any) -> str:
+    """The folder every stored file of a painting lives in: its image (catalogue.models.painting_image_path),
+    smaller copies, deep-zoom tiles (painting_tiles_prefix) and figure crops."""
+    return f"paintings/{painting_id}"
+
+
+@transaction.atomic
+def painting_delete(*, painting: Painting) -> None:
+    """Delete PAINTING with its figures and passages and, once that is committed, its stored files (a
+    worker deletes everything under painting_files_prefix). A painting with a passage someone read cannot
+    be deleted: the readings keep it (ProtectedError), the transaction rolls back and every file stays.
+
+    A worker still making copies, tiles or crops of it when it goes finds the painting gone and deletes
+    what it just made (painting_make_renditions, painting_make_tiles, painting_make_figure_thumbnails).
+    """
+    from catalogue import tasks
+
+    painting_id = painting.id
+    painting.delete()
+    transaction.on_commit(lambda: tasks.painting_delete_files.delay(str(painting_id)))
+
+
+def painting_delete_files(*, painting_id: Any) -> int:
+    """Delete every stored file of the painting PAINTING_ID, which must be deleted already; returns how
+    many. A painting that exists keeps its files (a task sent by mistake, or for a row restored meanwhile)."""
+    from core import storage
+
+    if Painting.objects.filter(id=painting_id).exists():
+        return 0
+    return storage.delete_prefix(painting_files_prefix(painting_id))
+
+
+@transaction.atomic
+def event_delete(*, event: Event) -> None:
+    """Delete the festival EVENT and its paintings, each through painting_delete (their files go after the
+    commit). Its open-dataset releases are not catalogue files and stay (animation.datasets)."""
+    for painting in list(event.paintings.all()):
+        painting_delete(painting=painting)
+    event.delete()
+
+
 def painting_detect_faces_again(*, painting: Painting) -> None:
     Painting.objects.filter(id=painting.id).update(face_status=Painting.FaceStatus.PENDING, face_error="")
     _enqueue_face_detection(painting.id)

@@ -53,3 +53,10 @@ def painting_make_tiles(painting_id: str) -> None:
 def painting_make_figure_thumbnails(painting_id: str) -> None:
     """Crop each figure's face for the curator's strip and the record page; running it twice crops nothing more."""
     services.painting_make_figure_thumbnails(painting_id=painting_id)
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def painting_delete_files(painting_id: str) -> None:
+    """Delete the stored files of a painting deleted since (image, copies, tiles, figure crops); running
+    it twice deletes nothing more, and it never touches a painting that exists."""
+    services.painting_delete_files(painting_id=painting_id)
