@@ -47,7 +47,15 @@ def pages(site) -> dict[str, str]:
         "record": f"/record/{zh_passage}/",
         "my-recordings": "/me/recordings/",
         "consent": "/consent/",
+        "programme": f"/events/{site.event_slug}/programme/",
+        "moderation": "/moderation/",
+        "dashboard": f"/curation/events/{site.event_slug}/dashboard/",
+        "curation-painting": f"/curation/paintings/{site.painting_id}/",
     }
+
+
+# Pages only staff see, photographed with that role's session instead of the resident's.
+STAFF_PAGES = {"moderation": "moderator", "dashboard": "curator", "curation-painting": "curator"}
 
 
 def main() -> int:
@@ -79,6 +87,9 @@ def main() -> int:
                 for name, path in pages(site).items():
                     if wanted and name not in wanted:
                         continue
+                    if name in STAFF_PAGES:
+                        cookie = site.staff_cookies[STAFF_PAGES[name]]
+                        context.add_cookies([{"name": "sessionid", "value": cookie, "url": site.url}])
                     page = context.new_page()
                     errors: list[str] = []
                     page.on(
@@ -99,6 +110,8 @@ def main() -> int:
                     for error in unexpected:
                         print(f"    {error}")
                     page.close()
+                    if name in STAFF_PAGES:
+                        context.add_cookies([{"name": "sessionid", "value": site.session_cookie, "url": site.url}])
                 context.close()
         browser.close()
     print(f"{problems} page(s) to check")

@@ -33,6 +33,8 @@ class Site:
     event_slug: str = ""
     passage_ids: dict = field(default_factory=dict)
     painting_id: str = ""
+    # Session keys of the demo's moderator and curator, for the pages only they see.
+    staff_cookies: dict = field(default_factory=dict)
 
 
 def free_port() -> int:
@@ -96,13 +98,17 @@ for number, passage in enumerate(Passage.objects.filter(event=event).order_by("t
         status=Animation.Status.PUBLISHED, progress=1.0, published_at=timezone.now() - timedelta(minutes=number),
         video=f"{folder}/film.mp4", poster=f"{folder}/poster.jpg", subtitles=f"{folder}/subtitles.vtt")
     films.append(str(animation.id))
-session = SessionStore()
-session[SESSION_KEY] = str(resident.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-session[HASH_SESSION_KEY] = resident.get_session_auth_hash()
-session.create()
+def signed_in(user):
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+session_key = signed_in(resident)
+staff = {name: signed_in(User.objects.get(username=name)) for name in ("moderator", "curator")}
 passages = {p.language: str(p.id) for p in Passage.objects.filter(event=event).order_by("-language")}
-print(json.dumps({"films": films, "session": session.session_key, "event": event.slug, "passages": passages,
+print(json.dumps({"films": films, "session": session_key, "staff": staff, "event": event.slug, "passages": passages,
                   "painting": str(event.paintings.first().id)}))
 """
 
@@ -171,6 +177,7 @@ def demo_site() -> Iterator[Site]:
                 event_slug=facts["event"],
                 passage_ids=facts["passages"],
                 painting_id=facts["painting"],
+                staff_cookies=facts["staff"],
             )
         finally:
             daphne.terminate()
@@ -187,4 +194,9 @@ def public_pages(site: Site) -> dict[str, str]:
         "event": f"/events/{site.event_slug}/",
         "film": f"/animations/{site.film_ids[0]}/",
         "record": f"/record/{site.passage_ids.get('zh') or next(iter(site.passage_ids.values()))}/",
+        "painting": f"/paintings/{site.painting_id}/",
+        "programme": f"/events/{site.event_slug}/programme/",
+        "wall": f"/events/{site.event_slug}/wall/",
+        "passages": "/passages/",
+        "mine": "/me/recordings/",
     }
