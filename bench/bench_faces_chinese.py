@@ -9,8 +9,11 @@ count neither as found nor as false). Prints, for the "measure" half (the verifi
 - recall: labelled faces found by ``detect_faces`` (the product's detector, portrait and painting paths);
 - paintings: share of paintings with a labelled face on which at least one face was found;
 - false detections: found faces that match no labelled face, as a share of all found faces;
-- key-point error: median distance of eye and mouth corners to labelled ones, in % of the inter-ocular
-  distance, where labels carry ``points`` (none yet: printed as such);
+- recall per group (profile or three-quarter, Zhong Kui, ink, fierce, children, bent figures: the labels'
+  ``view`` and ``kinds``), floor 80 % each;
+- key-point error: per face, the median distance of its labelled eye and mouth corners (and nose tip) to
+  the detected ones, over the outer eye corners' distance (a one-eyed face: eye to mouth corner); the
+  median over faces, floor 8 % (the issue asks for 100 labelled faces, 30 of them turned: it prints how many);
 - seconds per painting and per megapixel, CPU (all threads) and wall, with the load average;
 - a synthetic 20,000 x 2,000 handscroll (demo faces at several sizes on ink-streaked paper), run in a
   child process: faces found of those placed, seconds, and peak resident memory.
@@ -67,7 +70,7 @@ def matches(found: np.ndarray, label: np.ndarray) -> bool:
 
 
 def corners(landmarks: dict) -> dict[str, np.ndarray]:
-    """Outer eye corners and mouth corners of a detected face, named as the labels name them."""
+    """Outer eye corners, mouth corners and nose tip of a detected face, named as the labels name them."""
     eyes = np.concatenate([np.asarray(landmarks["right_eye"]), np.asarray(landmarks["left_eye"])])
     mouth = np.asarray(landmarks["mouth_outer"])
     return {
@@ -75,16 +78,44 @@ def corners(landmarks: dict) -> dict[str, np.ndarray]:
         "eye_right": eyes[np.argmax(eyes[:, 0])],
         "mouth_left": mouth[np.argmin(mouth[:, 0])],
         "mouth_right": mouth[np.argmax(mouth[:, 0])],
+        "nose_tip": np.asarray(landmarks["nose_tip"])[0],
     }
+
+
+def point_scale(points: dict) -> float | None:
+    """The length a face's key-point error is divided by: the outer eye corners' distance, or for a face
+    with one eye drawn (a profile, a three-quarter view) that eye's distance to the nearer mouth corner."""
+    if "eye_left" in points and "eye_right" in points:
+        return float(np.linalg.norm(np.subtract(points["eye_left"], points["eye_right"])))
+    eye = points.get("eye_left") or points.get("eye_right")
+    mouths = [points[k] for k in ("mouth_left", "mouth_right") if k in points]
+    if eye is None or not mouths:
+        return None
+    return min(float(np.linalg.norm(np.subtract(eye, m))) for m in mouths)
+
+
+# The groups the issue measures separately (each found at least 80 % of the time): a face belongs to
+# "profile or three-quarter" by its view, to the others by its kinds (a face can be in several).
+GROUPS = {
+    "profile or three-quarter": lambda face: face.get("view") in ("profile", "three_quarter"),
+    "profile": lambda face: face.get("view") == "profile",
+    "zhong_kui": lambda face: "zhong_kui" in face.get("kinds", []),
+    "ink": lambda face: "ink" in face.get("kinds", []),
+    "fierce": lambda face: "fierce" in face.get("kinds", []),
+    "child": lambda face: "child" in face.get("kinds", []),
+    "bent": lambda face: "bent" in face.get("kinds", []),
+}
 
 
 def evaluate(labels: dict, *, cnn: bool = True) -> None:
     from animation.engine.faces import detect_faces, load_painting
 
     per_split: dict[str, dict[str, float]] = {}
+    per_group: dict[tuple[str, str], list[int]] = {}  # (split, group) -> [found, labelled]
     cpu_total = wall_total = megapixels = 0.0
     count = 0
-    errors: list[float] = []
+    errors: dict[str, list[float]] = {}  # split -> per-face median corner error / scale
+    turned_errors: dict[str, int] = {}  # split -> faces with a one-eyed scale among them
     for name, entry in labels.items():
         image = load_painting(DEV / name)
         cpu, wall = time.process_time(), time.perf_counter()
@@ -93,10 +124,9 @@ def evaluate(labels: dict, *, cnn: bool = True) -> None:
         wall_total += time.perf_counter() - wall
         megapixels += image.shape[0] * image.shape[1] / 1e6
         count += 1
-        stats = per_split.setdefault(
-            entry["split"], dict.fromkeys(("faces", "found", "false", "dets", "paint", "hit"), 0)
-        )
-        labelled = [(xyxy(f["box"]), bool(f.get("small")), f.get("points")) for f in entry["faces"]]
+        split = entry["split"]
+        stats = per_split.setdefault(split, dict.fromkeys(("faces", "found", "false", "dets", "paint", "hit"), 0))
+        labelled = [(xyxy(f["box"]), bool(f.get("small")), f) for f in entry["faces"]]
         animatable = [item for item in labelled if not item[1]]
         stats["faces"] += len(animatable)
         hit: set[int] = set()
@@ -111,11 +141,22 @@ def evaluate(labels: dict, *, cnn: bool = True) -> None:
                 continue
             hit.add(index)
             stats["found"] += 1
-            points = labelled[index][2]
-            if points:
+            points = labelled[index][2].get("points")
+            scale = point_scale(points) if points else None
+            if scale:
                 found = corners(face.landmarks)
-                distance = float(np.linalg.norm(np.subtract(points["eye_left"], points["eye_right"])))
-                errors.extend(float(np.linalg.norm(found[k] - np.asarray(v))) / distance for k, v in points.items())
+                per_face = [float(np.linalg.norm(found[k] - np.asarray(v))) / scale for k, v in points.items()]
+                errors.setdefault(split, []).append(float(np.median(per_face)))
+                turned = labelled[index][2].get("view") in ("profile", "three_quarter")
+                turned_errors[split] = turned_errors.get(split, 0) + turned
+        for index, (_, small, face) in enumerate(labelled):
+            if small:
+                continue
+            for group, member in GROUPS.items():
+                if member(face):
+                    tally = per_group.setdefault((split, group), [0, 0])
+                    tally[0] += index in hit
+                    tally[1] += 1
         if animatable:
             stats["paint"] += 1
             stats["hit"] += bool(hit)
@@ -131,13 +172,19 @@ def evaluate(labels: dict, *, cnn: bool = True) -> None:
             f" = {100 * s['hit'] / max(s['paint'], 1):.0f} %"
             f"   false detections {s['false']:.0f}/{s['dets']:.0f} = {100 * s['false'] / max(s['dets'], 1):.1f} %"
         )
-    if errors:
-        print(
-            f"key points: median error {100 * float(np.median(errors)):.1f} % of the outer inter-ocular distance"
-            f" ({len(errors)} corners on {len(errors) // 4} labelled faces that were found)"
-        )
-    else:
-        print("key points: no labelled key points in bench/labels/chinese_figures.json yet")
+        groups = [
+            f"{group} {found}/{total} = {100 * found / total:.0f} %"
+            for group in GROUPS
+            for found, total in [per_group.get((split, group), [0, 0])]
+            if total
+        ]
+        print(f"{'':8s} by group (floor 80 %): " + "; ".join(groups))
+        if errors.get(split):
+            print(
+                f"{'':8s} key points: median error {100 * float(np.median(errors[split])):.1f} % of the eye distance"
+                f" (one-eyed faces: eye to mouth corner) on {len(errors[split])} found faces with labelled points,"
+                f" {turned_errors.get(split, 0)} of them profile or three-quarter"
+            )
     measured = per_split.get("measure")
     if measured and not cnn:  # the shipped detector (the CNN stage is off by default) on the measuring split
         recall = measured["found"] / max(measured["faces"], 1)
@@ -147,6 +194,14 @@ def evaluate(labels: dict, *, cnn: bool = True) -> None:
         false = measured["false"] / max(measured["dets"], 1)
         report("faces.false_detections_measure", false, "share", better="lower", floor=0.03, tolerance=0.5)
         report("faces.cpu_seconds_per_megapixel", cpu_total / megapixels, "s", better="lower", floor=1.0)
+        for group in ("profile or three-quarter", "zhong_kui", "ink"):
+            found, total = per_group.get(("measure", group), [0, 0])
+            if total:
+                key = group.replace(" ", "_").replace("-", "_")
+                report(f"faces.recall_{key}_measure", found / total, "share", better="higher", floor=0.8)
+        all_errors = errors.get("measure", []) + errors.get("tune", [])
+        if all_errors:
+            report("faces.key_point_error", float(np.median(all_errors)), "eye distance", better="lower", floor=0.08)
     load = os.getloadavg()[0]
     print(
         f"speed: {wall_total / count:.2f} s wall, {cpu_total / count:.2f} s CPU per painting; "

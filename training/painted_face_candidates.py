@@ -50,6 +50,8 @@ def main() -> int:
     jobs: list[tuple[str, Path]] = []
     if "labelled" in args.sets:
         jobs += [("dev", SHARED / "chinese-figures" / name) for name in labels]
+    if "dev" in args.sets:  # every development image: the cache does not depend on the labels (matched later)
+        jobs += [("dev", p) for p in sorted((SHARED / "chinese-figures").glob("*.jpg")) if p.name not in labels]
     if "extra" in args.sets:
         jobs += [("extra", p) for p in sorted((SHARED / "chinese-figures-extra").glob("*.jpg"))]
     start = time.perf_counter()
