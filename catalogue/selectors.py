@@ -25,6 +25,25 @@ def event_curated_by(*, event_id: Any, user: Any) -> bool:
     return events_curated_by(user=user).filter(id=event_id).exists()
 
 
+def painting_tile_name(
+    *, painting_id: Any, folder: str, level: int, column: int, row: int, extension: str
+) -> str | None:
+    """The stored name of one deep-zoom tile of the painting PAINTING_ID (catalogue.services
+    painting_make_tiles), or None when there is no such tile: no such painting, tiles of another image
+    (FOLDER is not the current one), a level, column or row outside the pyramid or another format.
+    Every painting is public (its page is), so whoever asks may have any tile of it."""
+    painting = Painting.objects.filter(id=painting_id).only("tiles").first()
+    tiles = (painting.tiles or {}) if painting else {}
+    prefix = tiles.get("prefix", "")
+    if not prefix or prefix.rsplit("/", 1)[-1] != folder or extension != tiles.get("format"):
+        return None
+    levels = {entry["level"]: entry for entry in tiles.get("levels", [])}
+    entry = levels.get(level)
+    if entry is None or not (0 <= column < entry["columns"] and 0 <= row < entry["rows"]):
+        return None
+    return f"{prefix}/{level}/{column}_{row}.{extension}"
+
+
 def painting_figures(*, painting: Painting, visible_only: bool = False) -> list[Figure]:
     """The painting's figures left to right (top to bottom on a hanging scroll), each with its
     ``number`` (1, 2, ...) counted over every figure, hidden ones included, so a number never moves

@@ -19,6 +19,12 @@ urlpatterns = [
     path("programme/<uuid:item_id>.ics", programme_views.programme_item_calendar, name="programme-item-ics"),
     path("animations/<uuid:animation_id>/", gallery_views.animation_detail, name="animation"),
     path("paintings/<uuid:painting_id>/", gallery_views.painting_detail, name="painting"),
+    # Deep-zoom tiles where the storage signs each object's URL (gallery.media_views.painting_tile).
+    path(
+        "paintings/<uuid:painting_id>/tiles/<slug:folder>/<int:level>/<int:column>_<int:row>.<slug:extension>",
+        gallery_media.painting_tile,
+        name="painting-tile",
+    ),
     path("curation/", include("gallery.curation.urls")),
     path("passages/", contribution_views.passages, name="passages"),
     path("record/<uuid:passage_id>/", contribution_views.record, name="record"),

@@ -170,3 +170,11 @@ def served_name_url(name: str) -> str:
     if not settings.SERVE_MEDIA:
         return default_storage.url(name)
     return f"{settings.MEDIA_URL}{quote(name)}"
+
+
+def served_prefix_url(prefix: str) -> str:
+    """The address below which the stored files under the folder PREFIX are fetched by appending
+    "/<the rest of the name>", or "" when there is none: storage that signs each file's URL on its own
+    (S3 with query-string auth, the only S3 the platform allows) has no prefix that can be extended."""
+    url = served_name_url(prefix)
+    return "" if "?" in url else url

@@ -219,10 +219,12 @@ class SeaweedFS:
         )
         self.s3_port = _free_port_pair()
         ports = [_free_port_pair() for _ in range(3)]
+        # Each bucket is a collection that takes 7 volumes at its first write: 32 leaves room for four
+        # buckets per server (a module's tests each make their own); 16 failed the third's first PutObject.
         command = [
             weed, "server", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-master.port={ports[0]}", f"-volume.port={ports[1]}", f"-filer.port={ports[2]}",
-            "-master.volumeSizeLimitMB=64", "-volume.max=16",
+            "-master.volumeSizeLimitMB=64", "-volume.max=32",
             "-s3", f"-s3.port={self.s3_port}", f"-s3.config={config}",
             # Off: the Iceberg and Lance listeners have fixed ports, which two servers at once would share.
             "-s3.port.iceberg=0", "-s3.port.lance=0",

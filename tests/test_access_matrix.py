@@ -37,6 +37,9 @@ EXPECTED_GET = {
     "wall": same(200),
     "animation": same(404),  # film A is not published: its page does not exist for anyone
     "painting": same(200),
+    # A deep-zoom tile of a painting's pyramid: a redirect to the storage's URL of it, for anyone (as the
+    # painting's page); tiles outside the pyramid are 404 (tests/test_storage_s3.py).
+    "painting-tile": same(302),
     # The festival as an event (issue 26): its programme, as a page and as calendar files, is public.
     "event-programme": same(200),
     "event-programme-ics": same(200),
@@ -217,6 +220,16 @@ def world(festival, resident, other_resident, groups):
 
     item = ProgrammeItem.objects.create(event=world.event_x, title="读诗", venue="阅览室", starts_at=timezone.now())
     featured = FeaturedFilm.objects.create(event=world.event_x, animation=world.film_a)
+    from catalogue.models import Painting
+
+    tiles_folder = "0123456789ab"
+    Painting.objects.filter(id=world.painting_x.id).update(
+        tiles={
+            "width": 200, "height": 100, "tile_size": 256, "format": "jpg",
+            "levels": [{"level": 0, "width": 200, "height": 100, "columns": 1, "rows": 1}],
+            "prefix": f"paintings/{world.painting_x.id}/tiles/{tiles_folder}",
+        }
+    )  # fmt: skip
     world.values = {
         "item_id": item.id,
         "featured_id": featured.id,
@@ -229,6 +242,11 @@ def world(festival, resident, other_resident, groups):
         "event_id": world.event_x.id,
         "decision_id": _last_decision_id(),
         "preview_id": preview.id,
+        "folder": tiles_folder,
+        "level": 0,
+        "column": 0,
+        "row": 0,
+        "extension": "jpg",
         "release_id": release.id,
         "kind": "video",
         "uidb64": urlsafe_base64_encode(force_bytes(resident.pk)),

@@ -124,3 +124,101 @@ def test_a_reading_becomes_a_published_film_with_every_file_in_object_storage(
         }
     services.recording_withdraw(recording=animation.recording)
     assert Client().get(card["video_url"]).status_code == 404
+
+
+def tile_urls_as_the_viewer_builds_them(tiles_url: str, descriptor: dict) -> dict[str, str]:
+    """static/js/deep_zoom.js: data-tiles-url + "/<level>/<column>_<row>.<format>", for every tile of the
+    smallest level and the first row of the largest: {stored name: address}."""
+    urls = {}
+    first, last = descriptor["levels"][0], descriptor["levels"][-1]
+    wanted = [(first, column, row) for column in range(first["columns"]) for row in range(first["rows"])]
+    wanted += [(last, column, 0) for column in range(last["columns"])]
+    for level, column, row in wanted:
+        tail = f"{level['level']}/{column}_{row}.{descriptor['format']}"
+        urls[f"{descriptor['prefix']}/{tail}"] = f"{tiles_url}/{tail}"
+    return urls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scrolls_deep_zoom_tiles_come_from_a_bucket_that_signs_each_object(s3_storage, festival, settings, tmp_path):
+    """With SERVE_MEDIA off, pages hand out the bucket's presigned URLs, one per object: the tiles'
+    folder has no URL a tile's name can be appended to, so the viewer's tiles go through the platform's
+    tile route, which redirects each to its own presigned URL."""
+    import re
+
+    from django.test import Client
+
+    import config.urls  # noqa: F401  (read once, with the suite's SERVE_MEDIA: it decides the /media/ route)
+    from catalogue import services, tasks
+    from core.media import served_name_url
+    from tests.test_painting_tiles import upload
+
+    settings.SERVE_MEDIA = False
+    painting = services.painting_create(event=festival["event"], title="Scroll", image=upload(tmp_path, 1500, 300))
+    tasks.painting_make_tiles(str(painting.id))
+    painting.refresh_from_db()
+    descriptor = painting.tiles
+    keys = bucket_keys(s3_storage)
+    assert f"{descriptor['prefix']}/tiles.json" in keys
+    client = s3_storage["server"].client()
+
+    # What the page handed out before: the folder's own presigned URL, with a tile's name appended.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(served_name_url(descriptor["prefix"]) + "/0/0_0.jpg", timeout=10)  # noqa: S310
+    assert refused.value.code in (400, 403)
+
+    page = Client().get(f"/paintings/{painting.id}/").content.decode()
+    tiles_url = re.search(r'data-tiles-url="([^"]*)"', page).group(1)
+    assert tiles_url == f"/paintings/{painting.id}/tiles/{descriptor['prefix'].rsplit('/', 1)[1]}"
+    urls = tile_urls_as_the_viewer_builds_them(tiles_url, descriptor)
+    assert len(urls) >= 7 and all(name in keys for name in urls)
+    for name, url in urls.items():
+        response = Client().get(url)
+        assert response.status_code == 302, (url, response.status_code)
+        location = response["Location"]
+        assert location.startswith(s3_storage["server"].endpoint) and "X-Amz-Signature=" in location
+        expires = int(re.search(r"X-Amz-Expires=(\d+)", location).group(1))
+        max_age = int(re.search(r"max-age=(\d+)", response["Cache-Control"]).group(1))
+        assert 0 < max_age < expires and "public" in response["Cache-Control"]
+        with urllib.request.urlopen(location, timeout=10) as tile:  # noqa: S310
+            assert tile.status == 200
+            body = tile.read()
+        assert body == client.get_object(Bucket=s3_storage["bucket"], Key=name)["Body"].read()
+        assert body[:3] == b"\xff\xd8\xff"  # a JPEG
+
+    # Only tiles of the painting's current pyramid: nothing else of the bucket is signed for anyone.
+    folder = descriptor["prefix"].rsplit("/", 1)[1]
+    last = descriptor["levels"][-1]
+    for wrong in (
+        f"/paintings/{painting.id}/tiles/{folder}/{last['level'] + 1}/0_0.jpg",
+        f"/paintings/{painting.id}/tiles/{folder}/{last['level']}/{last['columns']}_0.jpg",
+        f"/paintings/{painting.id}/tiles/{folder}/{last['level']}/0_{last['rows']}.jpg",
+        f"/paintings/{painting.id}/tiles/{folder}/0/0_0.png",
+        f"/paintings/{painting.id}/tiles/0123456789ab/0/0_0.jpg",
+        f"/paintings/{uuid.uuid4()}/tiles/{folder}/0/0_0.jpg",
+    ):
+        assert Client().get(wrong).status_code == 404, wrong
+    assert Client().post(next(iter(urls.values()))).status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_django_serving_media_the_tiles_folder_is_under_media_from_the_bucket(
+    s3_storage, festival, settings, tmp_path
+):
+    import re
+
+    from django.test import Client
+
+    from catalogue import services, tasks
+    from tests.test_painting_tiles import upload
+
+    settings.SERVE_MEDIA = True
+    painting = services.painting_create(event=festival["event"], title="Scroll", image=upload(tmp_path, 1500, 300))
+    tasks.painting_make_tiles(str(painting.id))
+    painting.refresh_from_db()
+    page = Client().get(f"/paintings/{painting.id}/").content.decode()
+    tiles_url = re.search(r'data-tiles-url="([^"]*)"', page).group(1)
+    assert tiles_url == f"/media/{painting.tiles['prefix']}"
+    for url in tile_urls_as_the_viewer_builds_them(tiles_url, painting.tiles).values():
+        response = Client().get(url)
+        assert response.status_code == 200 and response["Content-Type"] == "image/jpeg", url

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from core.media import served_name_url, served_url
+from core.media import served_name_url, served_prefix_url, served_url
 
 register = template.Library()
 
@@ -56,6 +57,26 @@ def media_name_url(name: str) -> str:
 
 @register.filter
 def painting_tiles_url(painting) -> str:
-    """The address of the folder of PAINTING's deep-zoom tiles (<level>/<column>_<row>.jpg below it)."""
-    prefix = (painting.tiles or {}).get("prefix", "")
-    return served_name_url(prefix) if prefix else ""
+    """The address of the folder of PAINTING's deep-zoom tiles (<level>/<column>_<row>.jpg below it):
+    the media folder itself where it is served as one (Django's /media/, a web server's), else the
+    platform's tile route, which sends each tile on to its own presigned URL (gallery.media_views)."""
+    tiles = painting.tiles or {}
+    prefix = tiles.get("prefix", "")
+    if not prefix:
+        return ""
+    served = served_prefix_url(prefix)
+    if served:
+        return served
+    # The route's address of the first tile, less its "<level>/<column>_<row>.<format>".
+    first = reverse(
+        "painting-tile",
+        kwargs={
+            "painting_id": painting.id,
+            "folder": prefix.rsplit("/", 1)[-1],
+            "level": 0,
+            "column": 0,
+            "row": 0,
+            "extension": tiles.get("format", "jpg"),
+        },
+    )
+    return first.rsplit("/", 2)[0]
