@@ -59,6 +59,7 @@ LICENCE_URLS = {
 TSV_COLUMNS = (
     "id",
     "speaker",
+    "split",
     "path",
     "language",
     "unit",
@@ -262,7 +263,40 @@ def _gather(release: DatasetRelease, scratch: Path) -> tuple[list[_Clip], int]:
                 | {"duration_seconds": round(probe_audio(audio).duration_seconds, 3)},
             )
         )
+    _assign_splits(clips)
     return clips, without_timings
+
+
+# Train / dev / test with no speaker in two of them, as Common Voice splits its releases: a model tested on
+# voices it trained on would look better than it is. Test and dev each take about a tenth of the sound.
+SPLIT_SHARE = 0.1
+SPLIT_MIN_SPEAKERS = 3  # fewer readers cannot make three disjoint parts: every reading is "train"
+
+
+def _assign_splits(clips: list[_Clip]) -> None:
+    """Give every clip its speaker's split: speakers from the least sound to the most fill test, then dev,
+    each to at least SPLIT_SHARE of the release's duration; the rest train. A release of fewer
+    than SPLIT_MIN_SPEAKERS speakers is all train."""
+    seconds: dict[str, float] = {}
+    for clip in clips:
+        seconds[clip.metadata["speaker"]] = (
+            seconds.get(clip.metadata["speaker"], 0.0) + clip.metadata["duration_seconds"]
+        )
+    split_of = dict.fromkeys(seconds, "train")
+    if len(seconds) >= SPLIT_MIN_SPEAKERS:
+        total = sum(seconds.values())
+        # The speakers with the least sound first (their random ids break ties): the prolific ones train,
+        # as in Common Voice, and no one voice makes up a test set.
+        queue = sorted(seconds, key=lambda speaker: (seconds[speaker], speaker))
+        for part in ("test", "dev"):
+            taken = 0.0
+            # Always leave at least one speaker for each part still to fill (dev after test, then train).
+            while queue and len(queue) > (2 if part == "test" else 1) and taken < SPLIT_SHARE * total:
+                speaker = queue.pop(0)
+                split_of[speaker] = part
+                taken += seconds[speaker]
+    for clip in clips:
+        clip.metadata["split"] = split_of[clip.metadata["speaker"]]
 
 
 def _fresh_id(used: set[str], *, length: int) -> str:
@@ -353,6 +387,10 @@ def _counts(clips: list[_Clip], *, without_timings: int) -> dict[str, Any]:
         "speakers": len({clip.contributor_id for clip in clips}),
         "texts": len({clip.metadata["text"] for clip in clips}),
         "languages": dict(sorted(languages.items())),
+        "splits": {
+            part: round(sum(clip.metadata["duration_seconds"] for clip in clips if clip.metadata["split"] == part), 3)
+            for part in ("train", "dev", "test")
+        },
         "without_timings": without_timings,
     }
 
@@ -404,6 +442,7 @@ def _tsv(readings: list[dict[str, Any]]) -> str:
             [
                 reading["id"],
                 reading["speaker"],
+                reading["split"],
                 reading["path"],
                 reading["language"],
                 reading["unit"],
@@ -468,14 +507,21 @@ def datasheet(release: DatasetRelease, *, counts: dict[str, Any], festivals: lis
         rows or "| (none) | | 0 | 0 | 0 h |",
         "",
         "## Files",
-        "- `clips.tsv`: one line per reading: `id`, `speaker`, `path`, `language`, `unit`, `duration_seconds`, "
-        "`sentence` (the text, line breaks as spaces), `passage`, `painting`, `artist`, `festival`, `role` "
-        "(the role read, in a dialogue).",
+        "- `clips.tsv`: one line per reading: `id`, `speaker`, `split`, `path`, `language`, `unit`, "
+        "`duration_seconds`, `sentence` (the text, line breaks as spaces), `passage`, `painting`, `artist`, "
+        "`festival`, `role` (the role read, in a dialogue).",
         "- `clips.json`: the same readings with the text exactly as read and the timings: `units` (each "
         "`text`, `start` and `end` in seconds, the aligner's `confidence` from 0 to 1, and `skipped` when "
         "the reader passed over it: it then has no duration) and `phrases` (`start`, `end`).",
         "- `clips/<id>/audio.flac` (48 kHz, mono, 16-bit) and `clips/<id>/reading.json` (that reading's line "
         "of `clips.json`).",
+        "",
+        "## Splits",
+        "`split` is `train`, `dev` or `test`; no speaker is in two of them. Test and dev each hold at least "
+        f"a tenth of the sound, speaker by speaker; a release of fewer than {SPLIT_MIN_SPEAKERS} speakers is all "
+        "`train`. This release: "
+        + ", ".join(f"{part} {_hours(counts.get('splits', {}).get(part, 0.0))}" for part in ("train", "dev", "test"))
+        + ".",
         "",
         "## How it was collected",
         "- Recorded in the reader's browser (MediaRecorder; the microphone of their phone or computer) or "

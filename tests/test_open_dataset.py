@@ -245,6 +245,7 @@ def test_a_release_holds_exactly_the_approved_opted_in_readings_with_their_timin
     rows = list(csv.DictReader(io.StringIO(files["clips.tsv"].decode()), delimiter="\t"))
     assert {row["id"] for row in rows} == {item["id"] for item in readings}
     assert {row["sentence"] for row in rows} == {chinese.text, " ".join(english.text.split())}
+    assert {row["split"] for row in rows} == {"train"}  # two speakers cannot make three disjoint parts
     datasheet = files["DATASHEET.md"].decode()
     for heading in ("## Consent", "## Licence", "## Withdrawal and later releases", "## Known limits"):
         assert heading in datasheet
@@ -252,6 +253,7 @@ def test_a_release_holds_exactly_the_approved_opted_in_readings_with_their_timin
     assert "| zh | character | 1 | 1 |" in datasheet and "| en | word | 1 | 1 |" in datasheet
     assert ": 2 readings by 2 speakers of 2 texts," in datasheet
     assert "- 1 approved reading given to the dataset left out of this release" in datasheet
+    assert "## Splits" in datasheet and "no speaker is in two of them" in datasheet
 
     # Nothing personal and no database id, anywhere in the zip (raw bytes and every member).
     raw = storage.read_bytes(release.archive.name)
@@ -488,3 +490,36 @@ def test_the_curators_button_has_a_real_worker_build_the_release(festival, peopl
     assert [item["text"] for item in clips(release)] == [festival["chinese"].text]
     answer = client.get(f"/curation/datasets/{release.id}/download/")
     assert answer.status_code == 200
+
+
+def test_splits_keep_every_speaker_in_one_part_and_give_test_and_dev_a_tenth_each():
+    from pathlib import Path
+
+    from animation import datasets
+
+    # Twelve speakers, one with far more sound than the others, each reading several times.
+    clips = [
+        datasets._Clip(
+            recording_id=f"r{speaker}-{take}",
+            contributor_id=speaker,
+            audio=Path("/nowhere"),
+            metadata={"speaker": f"s{speaker:02d}", "duration_seconds": 60.0 if speaker == 3 else 5.0 + take},
+        )
+        for speaker in range(12)
+        for take in range(3)
+    ]
+    datasets._assign_splits(clips)
+    parts: dict[str, set[str]] = {}
+    seconds: dict[str, float] = {}
+    for clip in clips:
+        parts.setdefault(clip.metadata["split"], set()).add(clip.metadata["speaker"])
+        seconds[clip.metadata["split"]] = seconds.get(clip.metadata["split"], 0.0) + clip.metadata["duration_seconds"]
+    assert set(parts) == {"train", "dev", "test"}
+    assert not (parts["train"] & parts["dev"] or parts["train"] & parts["test"] or parts["dev"] & parts["test"])
+    total = sum(seconds.values())
+    assert seconds["test"] >= 0.1 * total and seconds["dev"] >= 0.1 * total
+    assert seconds["train"] > 0.5 * total
+
+    few = clips[:6]  # two speakers
+    datasets._assign_splits(few)
+    assert {clip.metadata["split"] for clip in few} == {"train"}
