@@ -198,7 +198,8 @@ def painting_files_prefix(painting_id: Any) -> str:
 @transaction.atomic
 def painting_delete(*, painting: Painting) -> None:
     """Delete PAINTING with its figures and passages and, once that is committed, its stored files (a
-    worker deletes everything under painting_files_prefix). A painting with a passage someone read cannot
+    worker deletes everything under painting_files_prefix; the layers above delete their own files of
+    it, told by signals.painting_deleting, e.g. the passages' test films). A painting with a passage someone read cannot
     be deleted: the readings keep it (ProtectedError), the transaction rolls back and every file stays.
 
     A worker still making copies, tiles or crops of it when it goes finds the painting gone and deletes
@@ -207,6 +208,7 @@ def painting_delete(*, painting: Painting) -> None:
     from catalogue import tasks
 
     painting_id = painting.id
+    signals.painting_deleting.send(sender=Painting, painting_id=painting_id)
     painting.delete()
     transaction.on_commit(lambda: tasks.painting_delete_files.delay(str(painting_id)))
 

@@ -46,6 +46,11 @@ def connect() -> None:
 
         passage_previews_outdated(passage=passage)
 
+    def on_painting_deleting(sender, *, painting_id, **kwargs) -> None:
+        from gallery.services import painting_test_films_delete
+
+        painting_test_films_delete(painting_id=painting_id)
+
     def on_queue_changed(sender, *, event_id, **kwargs) -> None:
         events.broadcast_queue_changed(event_id=event_id)
 
@@ -57,6 +62,7 @@ def connect() -> None:
         (contribution_signals.moderation_queue_changed, on_queue_changed),
         (catalogue_signals.passage_needs_new_test_film, on_passage_changed),
         (catalogue_signals.painting_images_made, on_catalogue_saved),
+        (catalogue_signals.painting_deleting, on_painting_deleting),
     ):
         signal.connect(receiver, weak=False, dispatch_uid=f"gallery.{receiver.__name__}")
     # What the public pages show of the catalogue: a saved festival, painting, passage or figure retires them.

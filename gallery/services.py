@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from catalogue import services as catalogue_services
 from catalogue.services import CurationError
+from core import storage
 from gallery import page_cache
 from gallery.models import FeaturedFilm, PassagePreview, ProgrammeItem
 
@@ -31,6 +32,18 @@ def passage_previews_outdated(*, passage) -> None:
         status=PassagePreview.Status.FAILED,
         error=_("The passage changed after this test film: make a new one before opening it."),
     )
+
+
+def painting_test_films_delete(*, painting_id: Any) -> None:
+    """The test films of the passages of the painting PAINTING_ID, which is being deleted (their rows go
+    with it): their files (previews/<id>/: sample voice, film, poster, subtitles) are deleted once that
+    deletion is committed, through the storage API."""
+    folders = [
+        f"previews/{preview_id}"
+        for preview_id in PassagePreview.objects.filter(passage__painting_id=painting_id).values_list("id", flat=True)
+    ]
+    if folders:
+        transaction.on_commit(lambda: [storage.delete_prefix(folder) for folder in folders])
 
 
 def sample_voice_format(head: bytes) -> str | None:

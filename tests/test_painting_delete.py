@@ -1,5 +1,6 @@
 """Deleting a painting deletes what is stored for it, once the deletion is committed: its image, smaller
-copies, deep-zoom tiles and figure crops, through the storage API (a worker's task)."""
+copies, deep-zoom tiles and figure crops (a worker's task), and its passages' test films, through the
+storage API."""
 
 from __future__ import annotations
 
@@ -43,6 +44,19 @@ def painting_with_every_file(event) -> Painting:
     return painting
 
 
+def stored_test_film(passage) -> str:
+    """A test film of PASSAGE with its sample voice and film stored, as the render leaves one: its folder."""
+    from django.core.files.base import ContentFile
+
+    from gallery.models import PassagePreview
+
+    preview = PassagePreview(passage=passage, status=PassagePreview.Status.READY)
+    preview.sample_voice.save("voice.flac", ContentFile(b"fLaC" + bytes(64)), save=False)
+    preview.video.save(f"previews/{preview.id}/film.mp4", ContentFile(b"\0\0\0\x18ftypisom"), save=False)
+    preview.save()
+    return f"previews/{preview.id}"
+
+
 def stored(painting_id) -> list[str]:
     return storage.list_names(f"paintings/{painting_id}")
 
@@ -59,6 +73,11 @@ def test_deleting_a_painting_deletes_its_image_copies_tiles_and_figure_crops_aft
     assert thumbnails and all(thumbnail in names for thumbnail in thumbnails)
     tiles = [name for name in names if name.startswith(f"{painting.tiles['prefix']}/")]
     assert f"{painting.tiles['prefix']}/tiles.json" in tiles and len(tiles) > 2
+    # A test film of one of its passages (curators' files, under previews/), and one of another painting's.
+    passage = services.passage_create(
+        painting=painting, title="静夜思", text=festival["chinese"].text, language="zh", max_seconds=30
+    )
+    test_film, kept_film = stored_test_film(passage), stored_test_film(festival["chinese"])
     other = festival["painting"]
     others = stored(other.id)
     painting_id = painting.id  # the instance forgets its id once deleted
@@ -67,11 +86,13 @@ def test_deleting_a_painting_deletes_its_image_copies_tiles_and_figure_crops_aft
         services.painting_delete(painting=painting)
         # Until the deletion is committed, nothing is deleted: a rollback would leave a painting without files.
         assert files_deleted_by_the_worker == [] and stored(painting_id) == names
+        assert len(storage.list_names(test_film)) == 2
     assert files_deleted_by_the_worker == [str(painting_id)]
     assert not Painting.objects.filter(id=painting_id).exists()
     assert stored(painting_id) == []
     assert all(not storage.exists(name) for name in names)
-    assert stored(other.id) == others  # another painting's files stay
+    assert storage.list_names(test_film) == []
+    assert stored(other.id) == others and len(storage.list_names(kept_film)) == 2  # another painting's stay
     assert Client().get(f"/media/{painting.tiles['prefix']}/tiles.json").status_code == 404
 
 
