@@ -83,16 +83,21 @@ def test_a_dialogue_is_written_cast_read_by_two_residents_and_arrives_live(
         # The test film: a sample voice reads the whole script, each line spoken by its role's figure.
         test_film = page.locator("form:has(input[name=action][value=preview])")
         test_film.locator("input[type=file][name=sample_voice]").set_input_files(str(CHINESE_POEM))
-        test_film.locator("button[type=submit]").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            test_film.locator("button[type=submit]").click()
+        assert "being made" in page.locator("main").inner_text()
         preview = PassagePreview.objects.get(passage=passage)
         in_another_thread(gallery_tasks.passage_preview_render, str(preview.id))  # what the render worker runs
         page.reload()
         assert page.get_attribute("#preview-status", "data-status") == "ready", PassagePreview.objects.get().error
         page.wait_for_function("() => document.querySelector('.preview-video').readyState >= 1", timeout=15_000)
         subtitles = page.request.get(base + page.get_attribute(".preview-video track", "src")).text()
+        film_url = base + page.get_attribute(".preview-video source", "src")
         film_path = tmp_path / "test-film.mp4"
-        film_path.write_bytes(page.request.get(base + page.get_attribute(".preview-video source", "src")).body())
+        film_path.write_bytes(page.request.get(film_url).body())
+        # By byte ranges, as a curator's phone plays it.
+        first_bytes = page.request.get(film_url, headers={"Range": "bytes=0-1023"})
+        assert first_bytes.status == 206 and first_bytes.body()[4:8] == b"ftyp"
         spans = voice_spans(subtitles)
         assert list(spans) == ["宝玉", "黛玉"], subtitles  # both roles' cues, in the script's order
         assert spans["宝玉"][1] <= spans["黛玉"][0]

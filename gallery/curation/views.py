@@ -7,12 +7,11 @@ from __future__ import annotations
 import csv
 import json
 from functools import wraps
-from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from catalogue import selectors as catalogue_selectors
 from catalogue import services as catalogue_services
 from catalogue.models import DialogueRole, Event, Figure, Painting, Passage
+from core.media import storage_file_response
 from gallery import dashboard as festival_dashboard
 from gallery import selectors, services
 from gallery.curation import dashboard_page
@@ -380,15 +380,14 @@ def passage_set_open(request, passage_id):
 
 @curator_required
 def preview_file(request, preview_id, kind):
-    """Test films are not public: they are served through this view, to the festival's curators only."""
+    """Test films are not public: they are served through this view, to the festival's curators only,
+    by byte ranges (a phone's player asks for them) and streamed (never read whole under Daphne)."""
     preview = get_object_or_404(PassagePreview.objects.select_related("passage"), id=preview_id)
     require_curates(request, preview.passage.event_id)
     field = {"video": preview.video, "poster": preview.poster, "subtitles": preview.subtitles}.get(kind)
     if not field:
         raise Http404
-    if not field.storage.exists(field.name):
-        raise Http404
-    return FileResponse(field.open("rb"), filename=Path(field.name).name)
+    return storage_file_response(request, field.name, storage=field.storage)
 
 
 # ---------------------------------------------------------------------------------------------------
