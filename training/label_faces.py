@@ -25,6 +25,7 @@ import argparse
 import fcntl
 import hashlib
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -54,8 +55,11 @@ def load() -> dict:
 
 
 def save(labels: dict) -> None:
+    """Written beside and moved into place: a reader never sees a half-written file."""
     labels["images"] = dict(sorted(labels["images"].items()))
-    LABELS.write_text(json.dumps(labels, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    partial = LABELS.with_suffix(".partial")
+    partial.write_text(json.dumps(labels, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(partial, LABELS)
 
 
 def read_image(name: str) -> np.ndarray:
