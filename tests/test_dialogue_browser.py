@@ -78,8 +78,8 @@ def test_a_dialogue_is_written_cast_read_by_two_residents_and_arrives_live(
         for role, figure in zip(passage.roles.order_by("order"), (first_figure, second_figure), strict=True):
             cast = page.locator(f"#role-{role.id} form")
             cast.locator("select[name=figure]").select_option(str(figure.id))
-            cast.locator("button[type=submit]").click()
-            page.wait_for_load_state()
+            with page.expect_navigation():
+                cast.locator("button[type=submit]").click()
         # The test film: a sample voice reads the whole script, each line spoken by its role's figure.
         test_film = page.locator("form:has(input[name=action][value=preview])")
         test_film.locator("input[type=file][name=sample_voice]").set_input_files(str(CHINESE_POEM))
@@ -111,8 +111,8 @@ def test_a_dialogue_is_written_cast_read_by_two_residents_and_arrives_live(
             assert region_motion(frames, mouth, scale=scale, part=own) > 2 * region_motion(
                 frames, mouth, scale=scale, part=other
             )
-        page.locator("form[action$='/open/'] button[type=submit]").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator("form[action$='/open/'] button[type=submit]").click()
     passage.refresh_from_db()
     assert passage.is_open
     assert {role.name: role.figure_id for role in passage.roles.all()} == {
