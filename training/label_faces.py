@@ -17,6 +17,9 @@ Commands:
   gives a new image its fixed split (see ``split_of``).
 - ``todo``: the development images with no entry yet.
 - ``summary``: counts per split, view and kind.
+
+``--set extra`` (before the command) works on chinese-figures-extra/ instead, into
+``bench/labels/chinese_figures_extra.json`` (training material: split "train").
 """
 
 from __future__ import annotations
@@ -36,6 +39,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO.parent / "shared" / "media" / "chinese-figures"
 LABELS = REPO / "bench" / "labels" / "chinese_figures.json"
+# ``--set extra``: the training images (chinese-figures-extra/), labelled the same way into their own file;
+# they are never measured on, so they have no split.
+SETS = {
+    "dev": (DEV, LABELS),
+    "extra": (
+        REPO.parent / "shared" / "media" / "chinese-figures-extra",
+        REPO / "bench" / "labels" / "chinese_figures_extra.json",
+    ),
+}
 SCRATCH = Path(tempfile.gettempdir()) / "shuohua_label_sheets"
 
 VIEWS = ("frontal", "three_quarter", "profile")
@@ -51,6 +63,10 @@ def split_of(name: str) -> str:
 
 
 def load() -> dict:
+    if not LABELS.exists():
+        return {"about": "Hand-labelled faces on ../shared/media/chinese-figures-extra/ (training material, never "
+                "measured on), made with training/label_faces.py --set extra; the schema of chinese_figures.json.",
+                "images": {}}  # fmt: skip
     return json.loads(LABELS.read_text(encoding="utf-8"))
 
 
@@ -156,7 +172,8 @@ def set_faces(name: str, faces: list[dict]) -> None:
     with open(LABELS.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         labels = load()
-        entry = labels["images"].get(name, {"split": split_of(name)})
+        measured = LABELS.name == "chinese_figures.json"  # the extra images only ever train
+        entry = labels["images"].get(name, {"split": split_of(name) if measured else "train"})
         entry["faces"] = faces
         labels["images"][name] = entry
         save(labels)
@@ -165,6 +182,7 @@ def set_faces(name: str, faces: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=sorted(SETS), default="dev", help="which images (default: dev)")
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("sheet")
     p.add_argument("name")
@@ -179,6 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("todo")
     commands.add_parser("summary")
     args = parser.parse_args(argv)
+    global DEV, LABELS
+    DEV, LABELS = SETS[args.set]
     if args.command == "sheet":
         sheet(args.name, args.out)
     elif args.command == "crop":
