@@ -58,9 +58,10 @@ def crop_box(image: np.ndarray, box: np.ndarray, size: int, *, context: float = 
     )
 
 
-def load_samples(with_tune: bool) -> tuple[list, list]:
+def load_samples(with_tune: bool, fold: str = "") -> tuple[list, list]:
     """(image path, box, label, source) for every labelled candidate."""
     from bench_faces_chinese import matches, xyxy
+    from face_decisions import tune_fold
 
     cache = Path(tempfile.gettempdir()) / "shuohua_face_cache"  # made by painted_face_candidates.py
     samples = []
@@ -73,6 +74,8 @@ def load_samples(with_tune: bool) -> tuple[list, list]:
         labels = json.loads(LABELS.read_text())["images"]
         for name, entry in labels.items():
             if entry["split"] != "tune":
+                continue
+            if fold and tune_fold(name) != fold:  # the other fold is where the decision rule is chosen
                 continue
             data = json.loads((cache / f"dev__{Path(name).stem}.json").read_text())
             boxes = [(xyxy(f["box"]), bool(f.get("small"))) for f in entry["faces"]]
@@ -194,6 +197,7 @@ def export(model, path: Path, size: int, about: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--with-tune", action="store_true", help="also train on the tune split (final model)")
+    parser.add_argument("--tune-fold", default="", help="with --with-tune: only fold A or B of the tune split")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--size", type=int, default=40)
     parser.add_argument("--out", default=str(OUT))
@@ -206,7 +210,7 @@ def main() -> int:
     cv2.setNumThreads(1)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    samples = load_samples(args.with_tune)
+    samples = load_samples(args.with_tune, args.tune_fold)
     images: dict[str, np.ndarray] = {}
     crops, targets = [], []
     for path, box, face, _source in samples:
@@ -268,7 +272,7 @@ def main() -> int:
         "Painted-face classifier (animation/engine/painted_faces.py): 8 conv layers (batch norm folded), "
         f"{args.size} px RGB crops of BlazeFace candidate boxes x1.5. "
         "Trained with training/train_face_classifier.py "
-        f"on {len(samples)} labelled candidates ({'extra + tune' if args.with_tune else 'extra'}; "
+        f"on {len(samples)} labelled candidates ({'extra + tune' + args.tune_fold if args.with_tune else 'extra'}; "
         "never the measure split)."
     )
     export(model, Path(args.out), args.size, about)

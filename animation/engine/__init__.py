@@ -10,6 +10,7 @@ Stages
   faces           load a painting; faces and landmarks on it (mediapipe mesh), manual landmarks
   face_paintings  small, brush-drawn faces on figure paintings; the curator's two clicks (fit_in_box)
   painted_faces   the trained second stage for painted faces (numpy CNN, off by default: see #21)
+  painted_face_detector  our own CenterNet-sized face detector for paintings (torch; see #21)
   visemes         text + timings -> mouth-shape track (CMU dictionary, pinyin)
   motion          blinks, brows, head pose, breathing, smile -> smoothed per-frame controls
   capture         a resident's video -> motion curves of their face

@@ -408,7 +408,7 @@ def _mesh_on_crop(mediapipe: _Mediapipe, rgb: np.ndarray, box: np.ndarray) -> np
     return None
 
 
-def detect_faces(image: np.ndarray, *, cnn: bool = False) -> list[Face]:
+def detect_faces(image: np.ndarray, *, cnn: bool = False, detector: bool = True) -> list[Face]:
     """Every face mediapipe can mesh on a BGR painting, largest first (index 0 is the main figure).
 
     ``cnn=True`` adds the painted-face classifier (painted_faces.py), measured as its own row in
@@ -429,15 +429,42 @@ def detect_faces(image: np.ndarray, *, cnn: bool = False) -> list[Face]:
     # photo detector does not fire on, found by tiles and verified under the landmark network's mesh.
     from animation.engine.face_paintings import find_painted_faces
 
-    for probability, fit in find_painted_faces(rgb, cnn=cnn):
+    for probability, fit in find_painted_faces(rgb, cnn=cnn, detector=detector):
         if any(same_face(fit.box, np.array([*other.min(axis=0), *other.max(axis=0)])) for _, other in meshed):
             continue
         meshed.append((probability, fit.points))
     meshed.sort(key=lambda item: -float(np.ptp(item[1][:, 0]) * np.ptp(item[1][:, 1])))
+    meshed = _without_faces_inside_faces(meshed)
     return [
         _face_from_points(index, score, mesh_groups(points), image.shape)
         for index, (score, points) in enumerate(meshed)
     ]
+
+
+def _without_faces_inside_faces(meshed: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+    """Drop a face whose centre lies inside a face at least twice as wide, or at the edge of one at least
+    four times as wide (a quarter of its width around it; MESHED is largest first): an eye, a mouth, a
+    curl of hair or a collar of a large face seen as a small face of its own. The faces of a painting's
+    figures do not lie inside one another, and a face a quarter the size of its neighbour is not pressed
+    against its cheek."""
+
+    def near(centre: np.ndarray, other: np.ndarray, margin: float) -> bool:
+        low, high = other.min(axis=0), other.max(axis=0)
+        pad = margin * (high - low)
+        return bool(np.all(centre >= low - pad) and np.all(centre <= high + pad))
+
+    kept: list[tuple[float, np.ndarray]] = []
+    for score, points in meshed:
+        centre = (points.min(axis=0) + points.max(axis=0)) / 2
+        width = float(np.ptp(points[:, 0]))
+        inside = any(
+            (np.ptp(other[:, 0]) >= 2 * width and near(centre, other, 0.0))
+            or (np.ptp(other[:, 0]) >= 4 * width and near(centre, other, 0.25))
+            for _, other in kept
+        )
+        if not inside:
+            kept.append((score, points))
+    return kept
 
 
 def face_from_mesh(points: np.ndarray, image_shape: tuple[int, ...], *, index: int = 0, score: float = 1.0) -> Face:
