@@ -47,7 +47,7 @@ BENCHMARKS = {
     "faults": "bench_faults.py",
     # Redis stopped during 50 uploads and approvals, then started again: readings kept, transcribed, films queued.
     "faults_uploads": "bench_faults_uploads.py",
-    # Lighthouse (mobile) and axe-core on home, event, film and record pages in both languages.
+    # Lighthouse (mobile) and axe-core on every page a visitor or resident sees, in both languages.
     "lighthouse": "bench_lighthouse.py",
     # 10,000 malformed uploads, 1,000 malformed paintings, schemathesis as every role (bench_fuzz.py).
     "fuzz": "bench_fuzz.py",
