@@ -426,7 +426,7 @@ def find_painted_faces(
         # proposed only when it is sure enough to be kept. Seen at one scale, the one that brings the
         # smallest face worth finding to the sizes it learnt (its smaller scales found collars and sleeves
         # around large faces); a candidate larger than it can see there needs no support (vetoed = False).
-        for score, box in detect_on_painting(rgb, smallest=minimum, min_score=min(DETECTOR_SUPPORT, 0.05), large=False):
+        for score, box in detect_on_painting(rgb, smallest=minimum, min_score=min(DETECTOR_SUPPORT, 0.05)):
             near = [i for i, (_, other) in enumerate(proposals) if same_face(box, other)]
             for i in near:
                 detector_score[i] = max(detector_score[i], score)

@@ -103,8 +103,6 @@ def detect(
     import cv2
     import torch
 
-    from animation.engine.boxes import iou
-
     model = model or detector()
     found: list[tuple[float, np.ndarray]] = []
     height, width = rgb.shape[:2]
@@ -136,54 +134,54 @@ def detect(
             if cx >= width or cy >= height:
                 continue
             found.append((float(scores[k]), np.array([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2])))
-    found.sort(key=lambda item: -item[0])
-    kept: list[tuple[float, np.ndarray]] = []
-    for score, box in found:
-        if all(iou(box, other) <= 0.3 for _, other in kept):
-            kept.append((score, box))
-    return kept
+    return _surest_first(found)
 
 
 # The faces the network learnt are ~12-110 px: a painting is seen at the scale that brings the smallest
-# face worth finding to about this size, and at half and a quarter of it for the largest.
+# face worth finding to about LEARNT_SMALLEST.
 LEARNT_SMALLEST = 16
 LEARNT_LARGEST = 110
 MAX_PIXELS = 4_000_000  # per pass: a longer scroll is searched in overlapping pieces
 
 
-def detect_on_painting(
-    rgb: np.ndarray, *, smallest: int, min_score: float = 0.2, large: bool = True
-) -> list[tuple[float, np.ndarray]]:
-    """``detect`` on a whole painting of any size: at the scale that brings SMALLEST (the smallest face
-    worth finding, face_paintings.smallest_face) to the faces the network learnt and, with LARGE, at half
-    and a quarter of it for faces larger than it learnt; a scroll searched in overlapping pieces."""
+def detect_on_painting(rgb: np.ndarray, *, smallest: int, min_score: float = 0.2) -> list[tuple[float, np.ndarray]]:
+    """``detect`` on a whole painting of any size, at the scale that brings SMALLEST (the smallest face
+    worth finding, face_paintings.smallest_face) to the faces the network learnt (larger faces are left to
+    BlazeFace and the photo path: at smaller scales it found collars and sleeves), a scroll searched in
+    overlapping pieces."""
+    height, width = rgb.shape[:2]
+    found: list[tuple[float, np.ndarray]] = []
+    scale = _scale_for(smallest)
+    piece = max(256, int(np.sqrt(MAX_PIXELS) / scale))
+    overlap = int(300 / scale)  # wider than the largest face at this scale
+    for y0 in range(0, max(1, height - overlap), max(1, piece - overlap)):
+        for x0 in range(0, max(1, width - overlap), max(1, piece - overlap)):
+            part = rgb[y0 : y0 + piece, x0 : x0 + piece]
+            for score, box in detect(part, min_score=min_score, scales=(scale,)):
+                found.append((score, box + np.array([x0, y0, x0, y0], float)))
+            if x0 + piece >= width:
+                break
+        if y0 + piece >= height:
+            break
+    return _surest_first(found)
+
+
+def largest_face_seen(*, smallest: int) -> float:
+    """The largest face (px of the painting) ``detect_on_painting`` can find."""
+    return LEARNT_LARGEST / _scale_for(smallest)
+
+
+def _scale_for(smallest: int) -> float:
+    return min(1.0, LEARNT_SMALLEST / max(smallest, 1))
+
+
+def _surest_first(found: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+    """FOUND best first, without the boxes that overlap a surer one (the same face seen twice)."""
     from animation.engine.boxes import iou
 
-    height, width = rgb.shape[:2]
-    first = min(1.0, LEARNT_SMALLEST / max(smallest, 1))
-    wanted = (first, first / 2, first / 4) if large else (first,)
-    scales = tuple(s for s in wanted if max(height, width) * s >= 64)
-    found: list[tuple[float, np.ndarray]] = []
-    for scale in scales:
-        piece = max(256, int(np.sqrt(MAX_PIXELS) / scale))
-        overlap = int(300 / scale)  # wider than the largest face at this scale
-        for y0 in range(0, max(1, height - overlap), max(1, piece - overlap)):
-            for x0 in range(0, max(1, width - overlap), max(1, piece - overlap)):
-                part = rgb[y0 : y0 + piece, x0 : x0 + piece]
-                for score, box in detect(part, min_score=min_score, scales=(scale,)):
-                    found.append((score, box + np.array([x0, y0, x0, y0], float)))
-                if x0 + piece >= width:
-                    break
-            if y0 + piece >= height:
-                break
-    found.sort(key=lambda item: -item[0])
+    found = sorted(found, key=lambda item: -item[0])
     kept: list[tuple[float, np.ndarray]] = []
     for score, box in found:
         if all(iou(box, other) <= 0.3 for _, other in kept):
             kept.append((score, box))
     return kept
-
-
-def largest_face_seen(*, smallest: int) -> float:
-    """The largest face (px of the painting) ``detect_on_painting(..., large=False)`` can find."""
-    return LEARNT_LARGEST / min(1.0, LEARNT_SMALLEST / max(smallest, 1))
